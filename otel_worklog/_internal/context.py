@@ -1,0 +1,73 @@
+"""Who is working where: the workspace and bot scope carried in the OTel context.
+
+One context key holds one immutable :class:`Scope`. Entering a workspace or a
+bot attaches a new context (one token, one restore), so nothing can leak into
+the code that runs after the block, whatever way the block exits.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry.context import Context
+
+from otel_worklog._internal import semconv as sc
+
+SCOPE_KEY: Final = otel_context.create_key("otel_worklog.scope")
+_SUPPRESS_KEY: Final = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class WorkspaceState:
+    """One workspace session; shared by every bot working in it in this process."""
+
+    id: str
+    type: str
+    participants: tuple[str, ...] = ()
+    coordinator: str | None = None
+    steps: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+
+    def next_step(self) -> int:
+        # itertools.count is advanced in C under the GIL: safe across threads.
+        return next(self.steps)
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class Scope:
+    workspace: WorkspaceState | None
+    bot_name: str | None = None
+    bot_role: str | None = None
+    #: Attributes stamped on every span started in this scope.
+    stamp: dict[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def make(workspace: WorkspaceState | None, bot_name: str | None, bot_role: str | None) -> Scope:
+        stamp: dict[str, Any] = {}
+        if workspace is not None:
+            stamp[sc.WORKSPACE_ID] = workspace.id
+        if bot_name is not None:
+            stamp[sc.BOT_NAME] = bot_name
+        return Scope(workspace, bot_name, bot_role, stamp)
+
+
+#: Steps of entries made outside any workspace.
+_GLOBAL_STEPS = itertools.count(1)
+
+
+def current_scope(ctx: Context | None = None) -> Scope | None:
+    value = otel_context.get_value(SCOPE_KEY, ctx)
+    return value if isinstance(value, Scope) else None
+
+
+def next_step(scope: Scope | None) -> int:
+    if scope is not None and scope.workspace is not None:
+        return scope.workspace.next_step()
+    return next(_GLOBAL_STEPS)
+
+
+def instrumentation_suppressed() -> bool:
+    """True inside ``suppress_instrumentation`` and while the SDK exports."""
+    return bool(otel_context.get_value(_SUPPRESS_KEY))

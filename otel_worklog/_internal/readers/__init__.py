@@ -1,0 +1,24 @@
+"""One way to read traces, two sources: the embedded store and Grafana Tempo.
+
+The CLI, the HTML view and the response helpers call :func:`open_reader` and
+use only the :class:`~otel_worklog._internal.model.TraceReader` protocol.
+"""
+
+from __future__ import annotations
+
+from otel_worklog._internal.model import ReaderError, TraceReader
+from otel_worklog._internal.readers.store_reader import StoreReader
+from otel_worklog._internal.readers.tempo import TempoReader, traceql_string
+from otel_worklog._internal.store.settings import resolve_store_path
+
+__all__ = ["StoreReader", "TempoReader", "open_reader", "traceql_string"]
+
+
+def open_reader(*, store: str | None = None, tempo: str | None = None) -> TraceReader:
+    """Tempo when ``tempo`` is a URL, else the store at ``store`` (default: where ``configure()`` writes)."""
+    if tempo:
+        return TempoReader(tempo)
+    path = resolve_store_path(store if store else ...)
+    if path is None:
+        raise ReaderError("the embedded store is switched off (OTEL_WORKLOG_STORE=none); pass --store PATH or --tempo URL")
+    return StoreReader(path)

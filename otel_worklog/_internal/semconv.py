@@ -1,0 +1,238 @@
+"""Every attribute, event and span name otel_worklog writes, in one place.
+
+The collector config, the Grafana dashboards, the Prometheus rules, the store's
+indexes and the CLI all key on these strings, and a test checks each of them
+against this module. ``gen_ai.*`` names are reused from the OpenTelemetry GenAI
+semantic conventions wherever those conventions have one.
+"""
+
+from __future__ import annotations
+
+from typing import Final
+
+__all__ = [
+    "BOT_NAME",
+    "BOT_ROLE",
+    "BOT_TRIGGERED_BY",
+    "CATEGORY_BOT_CONVERSATION",
+    "CATEGORY_ESCALATION",
+    "CATEGORY_GENERAL",
+    "CATEGORY_HANDOFF",
+    "CATEGORY_INSIGHT",
+    "ERROR_TYPE",
+    "ESCALATION_SPAN_NAME",
+    "EVENT_ESCALATION_RESOLVED",
+    "EVENT_INSIGHT",
+    "EVENT_PREFIX",
+    "GEN_AI_AGENT_DESCRIPTION",
+    "GEN_AI_AGENT_NAME",
+    "GEN_AI_OPERATION_NAME",
+    "GEN_AI_PROVIDER_NAME",
+    "GEN_AI_TOOL_CALL_ARGUMENTS",
+    "GEN_AI_TOOL_CALL_ID",
+    "GEN_AI_TOOL_CALL_RESULT",
+    "GEN_AI_TOOL_DESCRIPTION",
+    "GEN_AI_TOOL_NAME",
+    "GEN_AI_TOOL_TYPE",
+    "GEN_AI_USAGE_INPUT_TOKENS",
+    "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "INSIGHT_CATEGORIES",
+    "INSIGHT_SCOPES",
+    "INSIGHT_SHAREABLE_CONFIDENCE",
+    "INSTRUMENTATION_SCOPE",
+    "LEVELS",
+    "LINK_TYPE_HANDOFF",
+    "OPERATION_EXECUTE_TOOL",
+    "OPERATION_INVOKE_AGENT",
+    "SAMPLED_LEVELS",
+    "SPAN_ALERT",
+    "SPAN_EXECUTE_TOOL",
+    "SPAN_HANDOFF",
+    "SPAN_INVOKE_AGENT",
+    "SPAN_WORKSPACE",
+    "TOOL_STATUS_CANCELLED",
+    "TOOL_STATUS_ERROR",
+    "TOOL_STATUS_SUCCESS",
+    "WORKLOG_ALERT_EVIDENCE",
+    "WORKLOG_ALERT_KIND",
+    "WORKLOG_ALERT_RECOMMENDATION",
+    "WORKLOG_CATEGORY",
+    "WORKLOG_CONFIDENCE",
+    "WORKLOG_CONFIDENCE_INVALID",
+    "WORKLOG_COST",
+    "WORKLOG_DETAILS_PREFIX",
+    "WORKLOG_ESCALATION",
+    "WORKLOG_ESCALATION_REASON",
+    "WORKLOG_ESCALATION_RESOLUTION",
+    "WORKLOG_ESCALATION_SPAN_ID",
+    "WORKLOG_ESCALATION_TARGET",
+    "WORKLOG_FLAGGED_FROM",
+    "WORKLOG_HANDOFF_ARTIFACTS",
+    "WORKLOG_HANDOFF_FROM",
+    "WORKLOG_HANDOFF_INVALID",
+    "WORKLOG_HANDOFF_REASON",
+    "WORKLOG_HANDOFF_TO",
+    "WORKLOG_INSIGHT_APPLIES_TO",
+    "WORKLOG_INSIGHT_CATEGORY",
+    "WORKLOG_INSIGHT_SCOPE",
+    "WORKLOG_INSIGHT_SHAREABLE",
+    "WORKLOG_LEVEL",
+    "WORKLOG_LINK_TYPE",
+    "WORKLOG_LOW_CONFIDENCE",
+    "WORKLOG_MENTIONS",
+    "WORKLOG_MESSAGE",
+    "WORKLOG_QUERY",
+    "WORKLOG_REDACTED_COUNT",
+    "WORKLOG_RESPONSE_TO",
+    "WORKLOG_STEP",
+    "WORKLOG_TOOL_STATUS",
+    "WORKLOG_TRUNCATED",
+    "WORKSPACE_COORDINATOR",
+    "WORKSPACE_ESTIMATED_DURATION_S",
+    "WORKSPACE_ID",
+    "WORKSPACE_ID_INVALID",
+    "WORKSPACE_PARTICIPANTS",
+    "WORKSPACE_TYPE",
+    "WORKSPACE_TYPES",
+    "event_name",
+    "prometheus_label",
+]
+
+# --- Workspace (the session every bot works in) ------------------------------
+WORKSPACE_ID: Final = "workspace.id"
+WORKSPACE_TYPE: Final = "workspace.type"
+WORKSPACE_PARTICIPANTS: Final = "workspace.participants"
+WORKSPACE_COORDINATOR: Final = "workspace.coordinator"
+WORKSPACE_ESTIMATED_DURATION_S: Final = "workspace.estimated_duration_s"
+WORKSPACE_ID_INVALID: Final = "workspace.id.invalid"
+WORKLOG_QUERY: Final = "worklog.query"
+
+WORKSPACE_TYPES: Final = ("open", "project", "direct", "coordination")
+
+# --- Bot ---------------------------------------------------------------------
+BOT_NAME: Final = "bot.name"
+BOT_ROLE: Final = "bot.role"
+BOT_TRIGGERED_BY: Final = "bot.triggered_by"
+
+# --- GenAI semantic conventions (reused names) ------------------------------
+GEN_AI_OPERATION_NAME: Final = "gen_ai.operation.name"
+GEN_AI_PROVIDER_NAME: Final = "gen_ai.provider.name"
+GEN_AI_AGENT_NAME: Final = "gen_ai.agent.name"
+GEN_AI_AGENT_DESCRIPTION: Final = "gen_ai.agent.description"
+GEN_AI_TOOL_NAME: Final = "gen_ai.tool.name"
+GEN_AI_TOOL_DESCRIPTION: Final = "gen_ai.tool.description"
+GEN_AI_TOOL_TYPE: Final = "gen_ai.tool.type"
+GEN_AI_TOOL_CALL_ID: Final = "gen_ai.tool.call.id"
+GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
+GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
+GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
+GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+ERROR_TYPE: Final = "error.type"
+
+OPERATION_INVOKE_AGENT: Final = "invoke_agent"
+OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+
+# --- Work-log entries (span events) ------------------------------------------
+WORKLOG_LEVEL: Final = "worklog.level"
+WORKLOG_CATEGORY: Final = "worklog.category"
+WORKLOG_MESSAGE: Final = "worklog.message"
+WORKLOG_STEP: Final = "worklog.step"
+WORKLOG_CONFIDENCE: Final = "worklog.confidence"
+WORKLOG_CONFIDENCE_INVALID: Final = "worklog.confidence.invalid"
+WORKLOG_DETAILS_PREFIX: Final = "worklog.details."
+WORKLOG_MENTIONS: Final = "worklog.mentions"
+WORKLOG_RESPONSE_TO: Final = "worklog.response_to"
+WORKLOG_LOW_CONFIDENCE: Final = "worklog.low_confidence"
+WORKLOG_FLAGGED_FROM: Final = "worklog.flagged_from"
+WORKLOG_REDACTED_COUNT: Final = "worklog.redacted_count"
+WORKLOG_TRUNCATED: Final = "worklog.truncated"
+WORKLOG_COST: Final = "worklog.cost"
+
+EVENT_PREFIX: Final = "worklog."
+LEVELS: Final = (
+    "info",
+    "thinking",
+    "decision",
+    "correction",
+    "uncertainty",
+    "warning",
+    "error",
+    "handoff",
+    "coordination",
+)
+#: Levels thinned by ``info_sample_rate``; every other level is always kept.
+SAMPLED_LEVELS: Final = ("info", "thinking")
+CATEGORY_GENERAL: Final = "general"
+CATEGORY_BOT_CONVERSATION: Final = "bot_conversation"
+CATEGORY_ESCALATION: Final = "escalation"
+CATEGORY_HANDOFF: Final = "handoff"
+CATEGORY_INSIGHT: Final = "insight"
+
+# --- Tools -------------------------------------------------------------------
+WORKLOG_TOOL_STATUS: Final = "worklog.tool.status"
+TOOL_STATUS_SUCCESS: Final = "success"
+TOOL_STATUS_ERROR: Final = "error"
+TOOL_STATUS_CANCELLED: Final = "cancelled"
+
+# --- Escalations -------------------------------------------------------------
+WORKLOG_ESCALATION: Final = "worklog.escalation"
+WORKLOG_ESCALATION_REASON: Final = "worklog.escalation.reason"
+WORKLOG_ESCALATION_TARGET: Final = "worklog.escalation.target"
+WORKLOG_ESCALATION_SPAN_ID: Final = "worklog.escalation.span_id"
+WORKLOG_ESCALATION_RESOLUTION: Final = "worklog.escalation.resolution"
+ESCALATION_SPAN_NAME: Final = "escalation"
+EVENT_ESCALATION_RESOLVED: Final = "worklog.escalation_resolved"
+
+# --- Handoffs and links ------------------------------------------------------
+WORKLOG_HANDOFF_FROM: Final = "worklog.handoff.from"
+WORKLOG_HANDOFF_TO: Final = "worklog.handoff.to"
+WORKLOG_HANDOFF_ARTIFACTS: Final = "worklog.handoff.artifacts"
+WORKLOG_HANDOFF_REASON: Final = "worklog.handoff.reason"
+WORKLOG_HANDOFF_INVALID: Final = "worklog.handoff.invalid"
+WORKLOG_LINK_TYPE: Final = "worklog.link.type"
+LINK_TYPE_HANDOFF: Final = "handoff"
+
+# --- Insights (the Learning Exchange) ----------------------------------------
+EVENT_INSIGHT: Final = "worklog.insight"
+WORKLOG_INSIGHT_CATEGORY: Final = "worklog.insight.category"
+WORKLOG_INSIGHT_SCOPE: Final = "worklog.insight.scope"
+WORKLOG_INSIGHT_SHAREABLE: Final = "worklog.insight.shareable"
+WORKLOG_INSIGHT_APPLIES_TO: Final = "worklog.insight.applies_to"
+INSIGHT_SCOPES: Final = ("general", "project", "team", "bot_specific")
+#: The seeds' eight Learning Exchange categories.
+INSIGHT_CATEGORIES: Final = (
+    "user_preference",
+    "tool_pattern",
+    "research_finding",
+    "error_solution",
+    "workflow_optimization",
+    "domain_knowledge",
+    "communication_style",
+    "performance_insight",
+)
+INSIGHT_SHAREABLE_CONFIDENCE: Final = 0.85
+
+# --- Live detector alerts ----------------------------------------------------
+WORKLOG_ALERT_KIND: Final = "worklog.alert.kind"
+WORKLOG_ALERT_RECOMMENDATION: Final = "worklog.alert.recommendation"
+WORKLOG_ALERT_EVIDENCE: Final = "worklog.alert.evidence"
+
+# --- Span names --------------------------------------------------------------
+SPAN_WORKSPACE: Final = "workspace {workspace_id}"
+SPAN_INVOKE_AGENT: Final = "invoke_agent {name}"
+SPAN_EXECUTE_TOOL: Final = "execute_tool {name}"
+SPAN_HANDOFF: Final = "handoff {from_bot} -> {to_bot}"
+SPAN_ALERT: Final = "alert {kind}"
+
+#: The instrumentation scope every otel_worklog span is created under.
+INSTRUMENTATION_SCOPE: Final = "otel_worklog"
+
+
+def event_name(level: str) -> str:
+    """Span event name of a work-log entry at ``level`` (``worklog.decision``)."""
+    return EVENT_PREFIX + level
+
+
+def prometheus_label(attribute: str) -> str:
+    """The label Prometheus gives an attribute (``workspace.id`` -> ``workspace_id``)."""
+    return "".join(ch if ch.isalnum() or ch == "_" else "_" for ch in attribute)

@@ -1,0 +1,49 @@
+"""The embedded SQLite trace store: the default destination when no server is configured.
+
+``configure()`` calls :func:`create_store_exporter` and puts the exporter behind
+its batch processor; the CLI opens the same path through
+:func:`resolve_store_path`.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from opentelemetry.sdk.trace.export import SpanExporter
+
+from otel_worklog._internal.store.exporter import StoreSpanExporter
+from otel_worklog._internal.store.retention import PruneResult, prune
+from otel_worklog._internal.store.schema import SCHEMA_VERSION, StoreTooNew, connect
+from otel_worklog._internal.store.settings import (
+    RETENTION_DAYS,
+    STORE,
+    default_store_path,
+    resolve_retention_days,
+    resolve_store_path,
+)
+
+__all__ = [
+    "RETENTION_DAYS",
+    "SCHEMA_VERSION",
+    "STORE",
+    "PruneResult",
+    "StoreSpanExporter",
+    "StoreTooNew",
+    "connect",
+    "create_store_exporter",
+    "default_store_path",
+    "prune",
+    "resolve_retention_days",
+    "resolve_store_path",
+]
+
+logger = logging.getLogger("otel_worklog")
+
+
+def create_store_exporter(store: object = ...) -> SpanExporter | None:
+    """The store exporter for ``store=`` (see :func:`resolve_store_path`), or None when the store is off."""
+    path = resolve_store_path(store)
+    if path is None:
+        return None
+    return StoreSpanExporter(path)
