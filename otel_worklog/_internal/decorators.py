@@ -53,12 +53,12 @@ class _Call:
 class _Spec:
     """What a decorated function records; subclasses say which span and attributes."""
 
-    __slots__ = ("name", "positional", "provider", "varargs")
+    __slots__ = ("defaults", "name", "positional", "provider", "varargs")
 
     def __init__(self, fn: Callable[..., Any], name: str | None, provider: trace.TracerProvider | None) -> None:
         self.name = name or getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or "anonymous"
         self.provider = provider
-        self.positional, self.varargs = _parameter_names(fn)
+        self.positional, self.varargs, self.defaults = _parameter_names(fn)
 
     def tracer(self) -> trace.Tracer | None:
         tracer = active_tracer(self.provider)
@@ -86,20 +86,27 @@ class _Spec:
             bound[self.varargs or "args"] = list(args[len(names) :])
         if kwargs:
             bound.update(kwargs)
+        for name, default in self.defaults:
+            if name not in bound:
+                bound[name] = default
         return bound
 
 
-def _parameter_names(fn: Callable[..., Any]) -> tuple[tuple[str, ...], str | None]:
+def _parameter_names(
+    fn: Callable[..., Any],
+) -> tuple[tuple[str, ...], str | None, tuple[tuple[str, Any], ...]]:
+    """Positional parameter names, the ``*args`` name and (name, default) pairs, read once at decoration."""
     target = getattr(fn, "__func__", fn)
     try:
         params = inspect.signature(target).parameters.values()
     except (TypeError, ValueError):
-        return (), None
+        return (), None, ()
     positional = tuple(
         p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
     )
     varargs = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
-    return positional, varargs
+    defaults = tuple((p.name, p.default) for p in params if p.default is not p.empty)
+    return positional, varargs, defaults
 
 
 class ToolSpec(_Spec):

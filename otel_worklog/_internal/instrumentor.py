@@ -91,7 +91,7 @@ def uninstrument(target: Any, *names: str) -> list[str]:
         try:
             owner, attribute = _split(target, name)
             current, _ = _raw_attribute(owner, attribute)
-            if getattr(current, _MARKER, None) is None or not isinstance(current, wrapt.ObjectProxy):
+            if getattr(current, _MARKER, None) is None or not hasattr(current, "__wrapped__"):
                 continue
             if getattr(current, _ORIGINAL_OWNED, True):
                 setattr(owner, attribute, current.__wrapped__)

@@ -46,13 +46,23 @@ SENSITIVE_KEY_PATTERN: Final = (
 
 REDACTED: Final = "[REDACTED]"
 
-#: Lower-case substrings at least one of which appears in any text a rule above can match.
-#: Checking them is ten times cheaper than running the rules, and most text has none.
-_TRIGGERS: Final = (
-    "sk-", "akia", "asia", "abia", "acca", "ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_",
-    "xox", "aiza", "eyj", "bearer", "private key", "pass", "pwd", "secret", "token", "key",
-    "auth", "cookie", "session", "credential",
-)  # fmt: skip
+#: Lower-case substrings, one of which appears in any text the rule of the same name can match.
+#: Checking substrings is ten times cheaper than running a rule, and most text contains none, so a
+#: rule only runs on text that holds one of its triggers.
+RULE_TRIGGERS: Final[dict[str, tuple[str, ...]]] = {
+    "private_key": ("private key",),
+    "anthropic_key": ("sk-ant-",),
+    "openai_key": ("sk-",),
+    "aws_access_key": ("akia", "asia", "abia", "acca"),
+    "github_token": ("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"),
+    "slack_token": ("xox",),
+    "google_api_key": ("aiza",),
+    "jwt": ("eyj",),
+    "bearer_token": ("bearer",),
+    "credential_pair": ("pass", "pwd", "secret", "token", "_key", "-key", "apikey", "authoriz", "cookie"),
+}
+#: Triggers of :data:`SENSITIVE_KEY_PATTERN`, for JSON text whose keys may be sensitive.
+KEY_TRIGGERS: Final = ("pass", "pwd", "secret", "token", "key", "auth", "cookie", "session", "credential")
 
 
 def _redaction_label(name: str) -> str:
@@ -74,13 +84,17 @@ class Scrubber:
     call a pass-through (``redact=False`` in :func:`otel_worklog.configure`).
     """
 
-    __slots__ = ("_enabled", "_key", "_patterns", "_triggers")
+    __slots__ = ("_enabled", "_json_triggers", "_key", "_rules", "_text_triggers")
 
     def __init__(self, *, enabled: bool = True, extra_patterns: tuple[tuple[str, str], ...] = ()) -> None:
         self._enabled = enabled
         rules = SECRET_PATTERNS + tuple(extra_patterns)
-        self._patterns = tuple((re.compile(regex), _redaction_label(name)) for name, regex in rules)
-        self._triggers = _TRIGGERS + tuple(_literal_prefix(regex) for _, regex in extra_patterns)
+        self._rules = tuple(
+            (re.compile(regex), _redaction_label(name), RULE_TRIGGERS.get(name) or (_literal_prefix(regex),))
+            for name, regex in rules
+        )
+        self._text_triggers = tuple(dict.fromkeys(t for _, _, triggers in self._rules for t in triggers))
+        self._json_triggers = tuple(dict.fromkeys(self._text_triggers + KEY_TRIGGERS))
         self._key = re.compile(SENSITIVE_KEY_PATTERN)
 
     @property
@@ -88,11 +102,11 @@ class Scrubber:
         return self._enabled
 
     def might_contain_secret(self, text: str) -> bool:
-        """Cheap pre-check: ``False`` guarantees :meth:`scrub_text` would change nothing."""
+        """Cheap pre-check for JSON text: ``False`` means neither a value nor a key needs redacting."""
         if not self._enabled:
             return False
         lowered = text.lower()
-        for trigger in self._triggers:
+        for trigger in self._json_triggers:
             if trigger in lowered:
                 return True
         return False
@@ -102,12 +116,21 @@ class Scrubber:
 
     def scrub_text(self, text: str) -> ScrubResult:
         """Replace every secret value inside ``text``."""
-        if not self.might_contain_secret(text):
+        if not self._enabled:
+            return ScrubResult(text, 0)
+        lowered = text.lower()
+        for trigger in self._text_triggers:
+            if trigger in lowered:
+                break
+        else:
             return ScrubResult(text, 0)
         total = 0
-        for pattern, label in self._patterns:
-            text, n = pattern.subn(label, text)
-            total += n
+        for pattern, label, triggers in self._rules:
+            for trigger in triggers:
+                if trigger in lowered:
+                    text, n = pattern.subn(label, text)
+                    total += n
+                    break
         return ScrubResult(text, total)
 
     def scrub_value(self, value: Any) -> ScrubResult:

@@ -23,8 +23,8 @@ def safe_repr(value: Any) -> str:
     try:
         text = repr(value)
     except Exception as exc:  # a user's broken __repr__ must not break the work log
-        return f"<{type(value).__qualname__} object (repr failed: {type(exc).__name__})>"
-    return text if isinstance(text, str) else f"<{type(value).__qualname__} object>"
+        return f"<{type(value).__name__} object (repr failed: {type(exc).__name__})>"
+    return text if isinstance(text, str) else f"<{type(value).__name__} object>"
 
 
 def _default(value: Any) -> Any:

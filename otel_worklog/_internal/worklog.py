@@ -134,18 +134,21 @@ def _record(
     ):
         return step
     content = config.content
-    if not isinstance(message, str):
-        message = safe_repr(message)
+    if type(message) is not str:
+        message = message if isinstance(message, str) else safe_repr(message)
     cleaned = content.text(message)
     redacted = cleaned.redacted
     attributes: dict[str, Any] = {
         sc.WORKLOG_LEVEL: level,
-        sc.WORKLOG_CATEGORY: category if isinstance(category, str) else safe_repr(category),
+        sc.WORKLOG_CATEGORY: category if type(category) is str else safe_repr(category),
         sc.WORKLOG_MESSAGE: cleaned.text,
         sc.WORKLOG_STEP: step,
     }
     if confidence is not None:
-        value, invalid = _check_confidence(confidence)
+        if type(confidence) is float and 0.0 <= confidence <= 1.0:  # the common case, without a call
+            value, invalid = confidence, None
+        else:
+            value, invalid = _check_confidence(confidence)
         if invalid is None:
             attributes[sc.WORKLOG_CONFIDENCE] = value
             if level == "decision" and value is not None and value < config.confidence_threshold:

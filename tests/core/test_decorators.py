@@ -1,0 +1,272 @@
+"""@wl.tool and @wl.agent on all four function kinds, on methods, and their context hygiene."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import traceback
+
+import pytest
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.trace import StatusCode
+
+import otel_worklog as wl
+from otel_worklog import semconv as sc
+from otel_worklog.testing import WorklogCapture
+
+
+@wl.tool
+def weather_lookup(location: str, units: str = "F") -> dict:
+    return {"temp": 72, "condition": "sunny", "location": location, "units": units}
+
+
+@wl.tool(name="web_search")
+async def web_search(query: str) -> list[str]:
+    await asyncio.sleep(0)
+    return [f"result for {query}"]
+
+
+@wl.tool
+def paginate(pages: int):
+    for page in range(pages):
+        yield {"page": page, "current": trace.get_current_span().get_span_context().span_id}
+
+
+@wl.tool
+async def stream(chunks: int):
+    for i in range(chunks):
+        await asyncio.sleep(0)
+        yield f"chunk {i}"
+
+
+class Toolbox:
+    prefix = "cls"
+
+    def __init__(self) -> None:
+        self.prefix = "obj"
+
+    @wl.tool
+    def method(self, x: int) -> str:
+        return f"{self.prefix}:{x}"
+
+    @wl.tool
+    @classmethod
+    def tool_above_classmethod(cls, x: int) -> str:
+        return f"{cls.prefix}:{x}"
+
+    @classmethod
+    @wl.tool
+    def classmethod_above_tool(cls, x: int) -> str:
+        return f"{cls.prefix}:{x}"
+
+    @wl.tool
+    @staticmethod
+    def tool_above_staticmethod(x: int) -> int:
+        return x * 2
+
+    @staticmethod
+    @wl.tool
+    def staticmethod_above_tool(x: int) -> int:
+        return x * 3
+
+
+def _tool_span(worklog: WorklogCapture, name: str):
+    return worklog.span(f"execute_tool {name}")
+
+
+class TestFunctionKinds:
+    def test_sync_tool_records_arguments_result_and_status(self, worklog: WorklogCapture) -> None:
+        with wl.workspace("#general"), wl.bot("nanobot"):
+            assert weather_lookup("auto-detect")["temp"] == 72
+        span = _tool_span(worklog, "weather_lookup")
+        assert span.attributes[sc.GEN_AI_OPERATION_NAME] == "execute_tool"
+        assert span.attributes[sc.GEN_AI_TOOL_NAME] == "weather_lookup"
+        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"location": "auto-detect", "units": "F"}
+        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT])["condition"] == "sunny"
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "success"
+        assert span.attributes[sc.WORKSPACE_ID] == "#general"
+        assert span.attributes[sc.BOT_NAME] == "nanobot"
+
+    def test_coroutine_span_covers_the_await(self, worklog: WorklogCapture) -> None:
+        async def main() -> list[str]:
+            with wl.workspace("dm-researcher"), wl.bot("researcher"):
+                return await web_search("post-quantum algorithms")
+
+        assert asyncio.run(main()) == ["result for post-quantum algorithms"]
+        span = _tool_span(worklog, "web_search")
+        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == ["result for post-quantum algorithms"]
+        assert span.attributes[sc.BOT_NAME] == "researcher"
+
+    def test_generator_span_covers_iteration_and_is_not_current_between_items(self, worklog: WorklogCapture) -> None:
+        with wl.workspace("#w"), wl.bot("nanobot"):
+            outer = trace.get_current_span().get_span_context().span_id
+            currents_outside = []
+            items = []
+            for item in paginate(3):
+                items.append(item)
+                currents_outside.append(trace.get_current_span().get_span_context().span_id)
+        span = _tool_span(worklog, "paginate")
+        assert [i["current"] for i in items] == [span.context.span_id] * 3  # current inside the generator
+        assert currents_outside == [outer] * 3  # never current across the yield
+        assert len(json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT])) == 3
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "success"
+
+    def test_generator_break_and_close_end_the_span(self, worklog: WorklogCapture) -> None:
+        before = otel_context.get_current()
+        with wl.workspace("#w"):
+            for _ in paginate(10):
+                break
+            gen = paginate(10)
+            next(gen)
+            gen.close()
+        assert otel_context.get_current() == before
+        spans = [s for s in worklog.spans() if s.name == "execute_tool paginate"]
+        assert len(spans) == 2
+        assert all(s.end_time is not None for s in spans)
+        assert [s.attributes[sc.WORKLOG_TOOL_STATUS] for s in spans] == ["cancelled", "cancelled"]
+
+    def test_generator_never_started_records_nothing(self, worklog: WorklogCapture) -> None:
+        gen = paginate(3)
+        del gen
+        assert worklog.spans() == []
+
+    def test_async_generator_span_and_early_close(self, worklog: WorklogCapture) -> None:
+        async def main() -> list[str]:
+            got = []
+            with wl.workspace("#w"), wl.bot("nanobot"):
+                outer = trace.get_current_span()
+                async for chunk in stream(3):
+                    assert trace.get_current_span() is outer
+                    got.append(chunk)
+                agen = stream(5)
+                got.append(await agen.__anext__())
+                await agen.aclose()
+            return got
+
+        before = otel_context.get_current()
+        assert asyncio.run(main()) == ["chunk 0", "chunk 1", "chunk 2", "chunk 0"]
+        spans = [s for s in worklog.spans() if s.name == "execute_tool stream"]
+        assert [s.attributes[sc.WORKLOG_TOOL_STATUS] for s in spans] == ["success", "cancelled"]
+        assert all(s.end_time for s in spans)
+        assert otel_context.get_current() == before
+
+    def test_cancelled_coroutine_ends_span_without_leaking(self, worklog: WorklogCapture) -> None:
+        @wl.tool
+        async def slow() -> None:
+            await asyncio.sleep(10)
+
+        async def main() -> None:
+            with wl.workspace("#w"):
+                task = asyncio.create_task(slow())
+                await asyncio.sleep(0.01)
+                task.cancel()
+                with pytest.raises(asyncio.CancelledError):
+                    await task
+
+        asyncio.run(main())
+        span = _tool_span(worklog, "TestFunctionKinds.test_cancelled_coroutine_ends_span_without_leaking.<locals>.slow")
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "cancelled"
+        assert span.status.status_code is StatusCode.UNSET
+
+
+class TestMethods:
+    @pytest.mark.parametrize(
+        ("call", "name", "expected", "arguments"),
+        [
+            (lambda: Toolbox().method(1), "Toolbox.method", "obj:1", {"x": 1}),
+            (lambda: Toolbox.tool_above_classmethod(2), "Toolbox.tool_above_classmethod", "cls:2", {"x": 2}),
+            (lambda: Toolbox.classmethod_above_tool(3), "Toolbox.classmethod_above_tool", "cls:3", {"x": 3}),
+            (lambda: Toolbox().classmethod_above_tool(3), "Toolbox.classmethod_above_tool", "cls:3", {"x": 3}),
+            (lambda: Toolbox.tool_above_staticmethod(4), "Toolbox.tool_above_staticmethod", 8, {"x": 4}),
+            (lambda: Toolbox.staticmethod_above_tool(5), "Toolbox.staticmethod_above_tool", 15, {"x": 5}),
+            (lambda: Toolbox().staticmethod_above_tool(5), "Toolbox.staticmethod_above_tool", 15, {"x": 5}),
+        ],
+    )
+    def test_methods_in_either_decorator_order(
+        self, worklog: WorklogCapture, call, name: str, expected: object, arguments: dict
+    ) -> None:
+        assert call() == expected
+        span = _tool_span(worklog, name)
+        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == arguments
+
+    def test_default_name_is_the_qualified_name(self, worklog: WorklogCapture) -> None:
+        Toolbox().method(1)
+        assert worklog.spans()[0].attributes[sc.GEN_AI_TOOL_NAME] == "Toolbox.method"
+
+
+class TestErrors:
+    def test_user_exception_propagates_unchanged_with_its_traceback(self, worklog: WorklogCapture) -> None:
+        class QuotaExceeded(Exception):
+            pass
+
+        error = QuotaExceeded("rate limit hit for key sk-proj-abcdefghijklmnopqrstuvwx")
+
+        @wl.tool
+        def call_api() -> None:
+            raise error
+
+        with pytest.raises(QuotaExceeded) as raised, wl.workspace("#w"):
+            call_api()
+        assert raised.value is error
+        frames = [f.name for f in traceback.extract_tb(raised.value.__traceback__)]
+        assert frames[-1] == "call_api"
+        span = _tool_span(worklog, call_api.__qualname__)
+        assert span.status.status_code is StatusCode.ERROR
+        assert span.attributes[sc.ERROR_TYPE] == "QuotaExceeded"
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "error"
+        (event,) = span.events
+        assert event.name == "exception"
+        assert "sk-proj" not in event.attributes["exception.message"]
+        assert "[REDACTED:openai_key]" in event.attributes["exception.message"]
+        assert "sk-proj" not in event.attributes["exception.stacktrace"]
+
+    def test_tool_fails_then_succeeds(self, worklog: WorklogCapture) -> None:
+        attempts = []
+
+        @wl.tool(name="flaky_fetch")
+        def fetch() -> str:
+            attempts.append(1)
+            if len(attempts) == 1:
+                raise TimeoutError("upstream timed out")
+            return "ok"
+
+        with wl.workspace("#w"), wl.bot("coder"):
+            with pytest.raises(TimeoutError):
+                fetch()
+            assert fetch() == "ok"
+        statuses = [s.attributes[sc.WORKLOG_TOOL_STATUS] for s in worklog.spans() if s.name.startswith("execute_tool")]
+        assert statuses == ["error", "success"]
+
+    def test_no_context_leaks_after_an_exception(self, worklog: WorklogCapture) -> None:
+        @wl.tool
+        def broken() -> None:
+            raise KeyError("x")
+
+        before = otel_context.get_current()
+        with pytest.raises(KeyError):
+            broken()
+        assert otel_context.get_current() == before
+
+
+class TestCapture:
+    def test_per_tool_capture_off(self, worklog: WorklogCapture) -> None:
+        @wl.tool(capture_content=False)
+        def private(x: str) -> str:
+            return x
+
+        private("secret stuff")
+        span = worklog.spans()[0]
+        assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in span.attributes
+        assert sc.GEN_AI_TOOL_CALL_RESULT not in span.attributes
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "success"
+
+    def test_global_capture_off(self, worklog: WorklogCapture) -> None:
+        worklog.configure(capture_content=False)
+        weather_lookup("Paris")
+        assert sc.GEN_AI_TOOL_CALL_ARGUMENTS not in worklog.spans()[0].attributes
+
+    def test_without_configure_the_tool_just_runs(self) -> None:
+        wl.shutdown()
+        assert weather_lookup("Paris")["location"] == "Paris"
+        assert list(paginate(2))[1]["page"] == 1

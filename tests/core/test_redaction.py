@@ -1,0 +1,117 @@
+"""Secrets never reach a span; long and odd values stay readable and valid JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import otel_worklog as wl
+from otel_worklog import semconv as sc
+from otel_worklog.testing import WorklogCapture
+
+SECRETS = {
+    "openai": "sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789",
+    "anthropic": "sk-ant-api03-Abcdefghijklmnopqrstuvwxyz0123",
+    "aws": "AKIAIOSFODNN7EXAMPLE",
+    "github": "ghp_" + "a1B2" * 9,
+    "slack": "xoxb-123456789012-abcdefghijkl",
+    "google": "AIza" + "B" * 35,
+    "bearer": "Authorization: Bearer abc.def-ghi_jkl",
+    "jwt": "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjM0NTY3ODkwIn0.dozjgNryP4J3jVmNHl0w5N_XgL0n3I9PlFUP0THsR8U",
+    "private_key": "-----BEGIN RSA PRIVATE KEY-----\nMIIEowIBAAKCAQEA\n-----END RSA PRIVATE KEY-----",
+    "password_pair": "connect with password=hunter2!",
+}
+
+
+class TestRedaction:
+    @pytest.mark.parametrize("kind", sorted(SECRETS))
+    def test_secret_in_a_message_is_redacted_and_counted(self, worklog: WorklogCapture, kind: str) -> None:
+        secret = SECRETS[kind]
+        with wl.workspace("#w"), wl.bot("nanobot"):
+            wl.info(f"using {secret} now")
+        span, event = worklog.events()[0]
+        assert secret not in event.attributes[sc.WORKLOG_MESSAGE]
+        assert "[REDACTED" in event.attributes[sc.WORKLOG_MESSAGE]
+        assert event.attributes[sc.WORKLOG_REDACTED_COUNT] >= 1
+        assert span.attributes[sc.WORKLOG_REDACTED_COUNT] >= 1
+
+    def test_sensitive_keys_in_details_and_tool_arguments(self, worklog: WorklogCapture) -> None:
+        @wl.tool
+        def login(user: str, password: str, headers: dict) -> dict:
+            return {"session_token": "abc123", "user": user}
+
+        with wl.workspace("#w"), wl.bot("nanobot"):
+            wl.info("calling", details={"api_key": "plain-looking-value", "user": "ann"})
+            login("ann", "hunter2", {"Authorization": "Basic YWxhZGRpbg==", "Accept": "json"})
+        event = worklog.events()[0][1]
+        assert event.attributes["worklog.details.api_key"] == "[REDACTED]"
+        assert event.attributes["worklog.details.user"] == "ann"
+        span = worklog.span("execute_tool TestRedaction.test_sensitive_keys_in_details_and_tool_arguments.<locals>.login")
+        arguments = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+        assert arguments == {
+            "user": "ann",
+            "password": "[REDACTED]",
+            "headers": {"Authorization": "[REDACTED]", "Accept": "json"},
+        }
+        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"session_token": "[REDACTED]", "user": "ann"}
+        assert span.attributes[sc.WORKLOG_REDACTED_COUNT] == 3
+
+    def test_redaction_can_be_switched_off(self, worklog: WorklogCapture) -> None:
+        worklog.configure(redact=False)
+        with wl.workspace("#w"):
+            wl.info(SECRETS["openai"])
+        assert worklog.events()[0][1].attributes[sc.WORKLOG_MESSAGE] == SECRETS["openai"]
+
+    def test_escalation_reason_and_query_are_redacted(self, worklog: WorklogCapture) -> None:
+        with wl.workspace("#w", query=f"use {SECRETS['aws']}"), wl.bot("nanobot"):
+            wl.escalate(f"leaked {SECRETS['github']}?")
+        assert SECRETS["aws"] not in worklog.span("workspace #w").attributes[sc.WORKLOG_QUERY]
+        assert SECRETS["github"] not in worklog.span("escalation").attributes[sc.WORKLOG_ESCALATION_REASON]
+
+
+class TestLongAndOddValues:
+    def test_long_tool_result_is_truncated_to_valid_marked_json(self, worklog: WorklogCapture) -> None:
+        worklog.configure(max_value_length=2000)
+
+        @wl.tool(name="dump")
+        def dump() -> dict:
+            return {"rows": ["x" * 500] * 100, "count": 100}
+
+        dump()
+        span = worklog.span("execute_tool dump")
+        text = span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]
+        assert len(text) <= 2000
+        data = json.loads(text)
+        assert data["count"] == 100
+        assert any("truncated" in str(item) or "more items" in str(item) for item in data["rows"])
+        assert span.attributes[sc.WORKLOG_TRUNCATED] is True
+
+    def test_default_limit_is_16_kib_per_value(self, worklog: WorklogCapture) -> None:
+        with wl.workspace("#w"):
+            wl.info("y" * 100_000)
+        message = worklog.events()[0][1].attributes[sc.WORKLOG_MESSAGE]
+        assert len(message) == 16 * 1024
+        assert message.endswith("chars]")
+
+    def test_values_that_cannot_be_serialised_become_readable(self, worklog: WorklogCapture) -> None:
+        class BadRepr:
+            def __repr__(self) -> str:
+                raise RuntimeError("no repr for you")
+
+        loop: list = [1]
+        loop.append(loop)
+
+        @wl.tool(name="odd")
+        def odd(a: object, b: object, c: object) -> object:
+            return {"bytes": b"\x00\xffdata", "set": {3, 1}}
+
+        odd(loop, b"raw", BadRepr())
+        span = worklog.span("execute_tool odd")
+        arguments = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+        assert arguments["a"] == [1, "<recursive reference>"]
+        assert arguments["b"] == "<3 bytes: raw>"
+        assert arguments["c"] == "<BadRepr object (repr failed: RuntimeError)>"
+        result = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT])
+        assert result["bytes"].startswith("<6 bytes:")
+        assert result["set"] == ["1", "3"]
