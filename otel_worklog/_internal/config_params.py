@@ -222,3 +222,12 @@ SHUTDOWN_TIMEOUT_S = register(
         "Longest shutdown() and force_flush() may take.",
     )
 )
+
+
+def settings_markdown() -> str:
+    """The README's settings table, built from the registry."""
+    rows = ["| Variable | Default | What it does |", "| --- | --- | --- |"]
+    for setting in REGISTRY.values():
+        default = setting.default if setting.default not in ("", None, {}) else "(see text)"
+        rows.append(f"| `{setting.env}` | `{default}` | {setting.doc} |")
+    return "\n".join(rows)
