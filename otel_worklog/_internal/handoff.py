@@ -28,6 +28,7 @@ from otel_worklog._internal.context import WorkspaceState, current_scope, next_s
 from otel_worklog._internal.errors import log_internal_error
 from otel_worklog._internal.serialize import safe_repr
 from otel_worklog._internal.state import STATE, active_tracer
+from otel_worklog._internal.worklog import _string_list
 
 logger = logging.getLogger("otel_worklog")
 
@@ -92,8 +93,8 @@ def _handoff(tracer: trace.Tracer, to_bot: str, artifacts: Iterable[str], reason
     scope = current_scope(ctx)
     from_bot = (scope.bot_name if scope is not None else None) or "unknown"
     content = STATE.config.content
-    artifact_list = [a if isinstance(a, str) else safe_repr(a) for a in (artifacts or ())]
-    reason_text = content.text(reason if isinstance(reason, str) else safe_repr(reason)).text if reason else None
+    artifact_list = _string_list(artifacts)
+    reason_text = None if reason is None else content.text(reason if isinstance(reason, str) else safe_repr(reason)).text
     step = next_step(scope)
     attributes: dict[str, Any] = {
         sc.WORKLOG_HANDOFF_FROM: from_bot,
@@ -158,7 +159,7 @@ def receive(value: Any) -> Received | None:
             type(value).__name__,
         )
         return None
-    carrier = {k: v for k, v in value.items() if k in _CARRIER_KEYS and isinstance(v, str)}
+    carrier = {k: v for k, v in value.items() if type(k) is str and k in _CARRIER_KEYS and isinstance(v, str)}
     try:
         extracted = _BAGGAGE.extract(carrier, _TRACE_CONTEXT.extract(carrier, Context()))
     except Exception:

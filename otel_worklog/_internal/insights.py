@@ -33,8 +33,10 @@ from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.util import BoundedList
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.errors import log_internal_error
 
 logger = logging.getLogger("otel_worklog")
 
@@ -317,11 +319,18 @@ class InsightProcessor(SpanProcessor):
             self.deliver_pending(bot)
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        attrs = span.attributes
-        workspace = attrs.get(sc.WORKSPACE_ID) if attrs else None
+        # Hot path (every span): read the attribute dict directly and only look at workspace and bot spans.
+        bounded = span._attributes
+        attrs = getattr(bounded, "_dict", bounded) if bounded is not None else None
+        if not attrs:
+            return
+        participants = attrs.get(sc.WORKSPACE_PARTICIPANTS)
+        if participants is None and attrs.get(sc.GEN_AI_OPERATION_NAME) != sc.OPERATION_INVOKE_AGENT:
+            return
+        workspace = attrs.get(sc.WORKSPACE_ID)
         if not isinstance(workspace, str):
             return
-        bots = _as_names(attrs.get(sc.WORKSPACE_PARTICIPANTS))
+        bots = _as_names(participants)
         bot = attrs.get(sc.BOT_NAME)
         if isinstance(bot, str):
             bots = (*bots, bot)
@@ -329,12 +338,15 @@ class InsightProcessor(SpanProcessor):
             self._remember(workspace, bots)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if not span.events:
+        events: Any = span._events  # hot path: the public property copies the events
+        if type(events) is BoundedList:
+            events = events._dq  # type: ignore[attr-defined]  # an ended span never changes again
+        if not events:
             return
         try:
             attrs = span.attributes or {}
             found: list[Insight] = []
-            for event in span.events:
+            for event in events:
                 if event.name != sc.EVENT_INSIGHT:
                     continue
                 event_attrs = event.attributes or {}
@@ -362,8 +374,6 @@ class InsightProcessor(SpanProcessor):
                     if stored.applies(bot):
                         self._deliver(stored, bot)
         except Exception:
-            from otel_worklog._internal.errors import log_internal_error
-
             log_internal_error()
 
     def deliver_pending(self, bot: str) -> int:

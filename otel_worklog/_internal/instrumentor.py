@@ -15,6 +15,7 @@ from opentelemetry import trace
 
 from otel_worklog._internal.decorators import _MARKER, AgentSpec, ToolSpec, _Spec, make_wrapper
 from otel_worklog._internal.errors import log_internal_error
+from otel_worklog._internal.serialize import safe_repr
 
 logger = logging.getLogger("otel_worklog")
 
@@ -51,7 +52,7 @@ def instrument(
     **options: Any,
 ) -> list[str]:
     """Wrap each named function of ``target`` as a tool (or an agent); returns the names newly wrapped."""
-    if kind not in _KINDS:
+    if type(kind) is not str or kind not in _KINDS:
         logger.warning("otel_worklog: instrument kind must be one of %s, got %r; nothing wrapped", _KINDS, kind)
         return []
     wrapped_names: list[str] = []
@@ -59,6 +60,10 @@ def instrument(
         try:
             owner, attribute = _split(target, name)
             current, owned = _raw_attribute(owner, attribute)
+        except (AttributeError, TypeError):
+            logger.warning("otel_worklog: cannot instrument %r: %s has no such attribute", name, safe_repr(target))
+            continue
+        try:
             if getattr(current, _MARKER, None) is not None:
                 logger.debug("otel_worklog: %s is already instrumented", name)
                 continue
@@ -91,6 +96,10 @@ def uninstrument(target: Any, *names: str) -> list[str]:
         try:
             owner, attribute = _split(target, name)
             current, _ = _raw_attribute(owner, attribute)
+        except (AttributeError, TypeError):
+            logger.warning("otel_worklog: cannot uninstrument %r: %s has no such attribute", name, safe_repr(target))
+            continue
+        try:
             if getattr(current, _MARKER, None) is None or not hasattr(current, "__wrapped__"):
                 continue
             if getattr(current, _ORIGINAL_OWNED, True):

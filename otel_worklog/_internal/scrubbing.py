@@ -150,7 +150,7 @@ class Scrubber:
         if isinstance(value, Mapping):
             out: dict[Any, Any] = {}
             for key, item in value.items():
-                if isinstance(key, str) and self._key.search(key) and item not in (None, "", [], {}):
+                if isinstance(key, str) and self._key.search(key) and not _is_empty(item):
                     out[key] = REDACTED
                     counter[0] += 1
                 else:
@@ -159,6 +159,11 @@ class Scrubber:
         if isinstance(value, list | tuple):
             return [self._walk(item, counter, depth + 1) for item in value]
         return value
+
+
+def _is_empty(value: Any) -> bool:
+    """None or an empty str/list/dict, without calling a user's ``__eq__`` (it may return anything)."""
+    return value is None or (type(value) in (str, list, dict, tuple) and len(value) == 0)
 
 
 def _literal_prefix(regex: str) -> str:

@@ -28,6 +28,14 @@ def safe_repr(value: Any) -> str:
 
 
 def _default(value: Any) -> Any:
+    """A JSON-able stand-in for ``value``; user objects may raise from any attribute access."""
+    try:
+        return _convert(value)
+    except Exception:
+        return safe_repr(value)
+
+
+def _convert(value: Any) -> Any:
     if isinstance(value, bytes | bytearray | memoryview):
         raw = bytes(value)
         preview = raw[:64].decode("utf-8", errors="replace")
@@ -35,17 +43,15 @@ def _default(value: Any) -> Any:
     if isinstance(value, set | frozenset):
         return sorted((safe_repr(item) for item in value))
     for attr in ("model_dump", "_asdict"):
-        method = getattr(value, attr, None)
-        if callable(method):
-            try:
-                return method()
-            except Exception:
-                break
-    if hasattr(value, "__dataclass_fields__"):
         try:
-            return {name: getattr(value, name) for name in value.__dataclass_fields__}
+            method = getattr(value, attr, None)
+            if callable(method):
+                return method()
         except Exception:
-            pass
+            break
+    fields = getattr(value, "__dataclass_fields__", None)
+    if isinstance(fields, dict):
+        return {name: getattr(value, name) for name in fields}
     return safe_repr(value)
 
 

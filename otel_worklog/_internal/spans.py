@@ -19,6 +19,7 @@ from otel_worklog._internal.errors import log_internal_error
 from otel_worklog._internal.handoff import Handoff, receive
 from otel_worklog._internal.serialize import safe_repr
 from otel_worklog._internal.state import STATE, active_tracer
+from otel_worklog._internal.worklog import _string_list
 
 logger = logging.getLogger("otel_worklog")
 
@@ -147,11 +148,16 @@ class workspace(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.work
     def _start(self, tracer: trace.Tracer) -> None:
         workspace_id, ws_type, participants, coordinator, query, estimate = self._attributes
         ws_id, invalid = _clean_workspace_id(workspace_id)
-        if ws_type not in _WORKSPACE_TYPES:
+        if type(ws_type) is not str or ws_type not in _WORKSPACE_TYPES:
             logger.warning("otel_worklog: workspace type must be one of %s, got %s", sc.WORKSPACE_TYPES, ws_type)
             ws_type = "open"
-        bots = tuple(p if isinstance(p, str) else safe_repr(p) for p in (participants or ()))
-        state = WorkspaceState(id=ws_id, type=ws_type, participants=bots, coordinator=coordinator)
+        bots = tuple(_string_list(participants))
+        state = WorkspaceState(
+            id=ws_id,
+            type=ws_type,
+            participants=bots,
+            coordinator=coordinator if isinstance(coordinator, str) else None,
+        )
         attributes: dict[str, Any] = {
             sc.WORKSPACE_ID: ws_id,
             sc.WORKSPACE_TYPE: ws_type,
@@ -159,7 +165,7 @@ class workspace(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.work
         }
         if invalid is not None:
             attributes[sc.WORKSPACE_ID_INVALID] = invalid
-        if coordinator:
+        if coordinator is not None:
             attributes[sc.WORKSPACE_COORDINATOR] = _clean_name(coordinator, "coordinator")
         if query is not None:
             attributes[sc.WORKLOG_QUERY] = STATE.config.content.text(
@@ -227,7 +233,7 @@ class bot(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.bot(...)``
             sc.GEN_AI_OPERATION_NAME: sc.OPERATION_INVOKE_AGENT,
             sc.GEN_AI_AGENT_NAME: name,
         }
-        if role:
+        if role is not None:
             attributes[sc.BOT_ROLE] = role if isinstance(role, str) else safe_repr(role)
         if handoff is not None:
             received = receive(handoff)
@@ -243,7 +249,7 @@ class bot(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.bot(...)``
                     parent = trace.set_span_in_context(trace.NonRecordingSpan(received.parent), parent)
         if self._new_trace:
             parent = Context()
-        if triggered_by:
+        if triggered_by is not None:
             attributes[sc.BOT_TRIGGERED_BY] = triggered_by if isinstance(triggered_by, str) else safe_repr(triggered_by)
         scope = Scope.make(workspace_state, name, role if isinstance(role, str) else None)
         ctx = otel_context.set_value(SCOPE_KEY, scope, parent)

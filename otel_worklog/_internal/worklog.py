@@ -43,14 +43,24 @@ def _check_confidence(value: Any) -> tuple[float | None, str | None]:
 
 
 def _string_list(values: Any) -> list[str]:
+    """A list of strings from whatever was given; never evaluates the truth of user objects."""
     if values is None:
         return []
     if isinstance(values, str):
         return [values]
     try:
         return [v if isinstance(v, str) else safe_repr(v) for v in values]
-    except TypeError:
+    except Exception:  # not iterable, or its iterator fails
         return [safe_repr(values)]
+
+
+_INT64_MIN: Final = -(2**63)
+_INT64_MAX: Final = 2**63 - 1
+
+
+def _is_empty(value: Any) -> bool:
+    """None or an empty str/list/dict, without calling a user's ``__eq__`` (it may return anything)."""
+    return value is None or (type(value) in (str, list, dict, tuple) and len(value) == 0)
 
 
 def _add_details(attributes: dict[str, Any], details: Mapping[Any, Any], content: ContentPolicy) -> int:
@@ -60,11 +70,13 @@ def _add_details(attributes: dict[str, Any], details: Mapping[Any, Any], content
     for key, value in details.items():
         name = key if isinstance(key, str) else safe_repr(key)
         attribute = sc.WORKLOG_DETAILS_PREFIX + name
-        if scrubber.is_sensitive_key(name) and value not in (None, ""):
+        if scrubber.is_sensitive_key(name) and not _is_empty(value):
             attributes[attribute] = "[REDACTED]"
             redacted += 1
-        elif isinstance(value, bool | int) or (isinstance(value, float) and math.isfinite(value)):
+        elif type(value) is bool or (type(value) is float and math.isfinite(value)):
             attributes[attribute] = value
+        elif type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+            attributes[attribute] = value  # OTLP carries 64-bit integers; larger ones go as text below
         elif isinstance(value, str):
             cleaned = content.text(value)
             attributes[attribute] = cleaned.text
@@ -122,7 +134,7 @@ def _record(
     scope = current_scope(ctx)
     step = next_step(scope)
     config = STATE.config
-    if level not in _LEVELS:
+    if type(level) is not str or level not in _LEVELS:
         logger.warning("otel_worklog: unknown work-log level %s; recorded as info", safe_repr(level))
         extra = {**(extra or {}), "worklog.level.invalid": safe_repr(level)}
         level = "info"
@@ -164,14 +176,16 @@ def _record(
                 step,
             )
             attributes[sc.WORKLOG_CONFIDENCE_INVALID] = invalid
-    if mentions:
-        attributes[sc.WORKLOG_MENTIONS] = _string_list(mentions)
+    if mentions is not None:
+        mention_list = _string_list(mentions)
+        if mention_list:
+            attributes[sc.WORKLOG_MENTIONS] = mention_list
     if response_to is not None:
-        if isinstance(response_to, int) and not isinstance(response_to, bool):
+        if type(response_to) is int and _INT64_MIN <= response_to <= _INT64_MAX:
             attributes[sc.WORKLOG_RESPONSE_TO] = response_to
         else:
             logger.warning("otel_worklog: response_to must be a step number, got %s", safe_repr(response_to))
-    if details and content.capture_content:
+    if details is not None and content.capture_content:
         if isinstance(details, Mapping):
             redacted += _add_details(attributes, details, content)
         else:
@@ -241,11 +255,14 @@ def insight(
         return 0
     try:
         value, _ = _check_confidence(confidence)
-        if scope not in sc.INSIGHT_SCOPES:
+        if type(scope) is not str or scope not in sc.INSIGHT_SCOPES:
             logger.warning("otel_worklog: insight scope must be one of %s; using general", sc.INSIGHT_SCOPES)
             scope = "general"
         shareable = (
-            value is not None and value >= sc.INSIGHT_SHAREABLE_CONFIDENCE and category in sc.INSIGHT_CATEGORIES
+            value is not None
+            and value >= sc.INSIGHT_SHAREABLE_CONFIDENCE
+            and type(category) is str
+            and category in sc.INSIGHT_CATEGORIES
         )
         step = _record(
             span,

@@ -18,8 +18,11 @@ from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
+from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.trace import StatusCode
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_MESSAGE, EXCEPTION_TYPE
+from opentelemetry.trace import SpanContext
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.detectors import alerts
@@ -33,6 +36,7 @@ from otel_worklog._internal.detectors.settings import (
     TOOL_LOOP,
     DetectorConfig,
 )
+from otel_worklog._internal.errors import log_internal_error
 
 logger = logging.getLogger("otel_worklog")
 
@@ -41,12 +45,24 @@ _EVENT_ERROR: Final = sc.event_name("error")
 _EVENT_DECISION: Final = sc.event_name("decision")
 _EVENT_UNCERTAINTY: Final = sc.event_name("uncertainty")
 _INTERESTING_EVENTS: Final = frozenset({_EVENT_EXCEPTION, _EVENT_ERROR, _EVENT_DECISION, _EVENT_UNCERTAINTY})
+_BUBBLE_NS: Final = 1_000_000_000
 _INVOKE_AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
+# Module-level copies of the names read on every span (a global is cheaper than a module attribute).
+_ALERT_KIND: Final = sc.WORKLOG_ALERT_KIND
+_BOT: Final = sc.BOT_NAME
+_WORKSPACE: Final = sc.WORKSPACE_ID
+_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
+_INVOKE_AGENT: Final = sc.OPERATION_INVOKE_AGENT
+_TOOL: Final = sc.GEN_AI_TOOL_NAME
+_COST: Final = sc.WORKLOG_COST
+_TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
+_TOKENS_OUT: Final = sc.GEN_AI_USAGE_OUTPUT_TOKENS
+_LOW_CONFIDENCE: Final = sc.WORKLOG_LOW_CONFIDENCE
 
 
 def _attrs(span: ReadableSpan) -> Any:
     """The span's attribute dict without the read-only copy ``span.attributes`` makes (hot path)."""
-    bounded = span._attributes  # noqa: SLF001 - measured: the public property costs more than the detector
+    bounded = span._attributes
     if bounded is None:
         return {}
     return getattr(bounded, "_dict", bounded)
@@ -69,15 +85,17 @@ class _OpenBot:
     span_id: int
     last_activity: float
     events_seen: int = 0
+    stuck: bool = False
 
 
 class _Window:
     """Timestamps of one key within a sliding window (bounded by the threshold it serves)."""
 
-    __slots__ = ("times",)
+    __slots__ = ("alerted", "times")
 
     def __init__(self, maxlen: int) -> None:
         self.times: deque[float] = deque(maxlen=maxlen)
+        self.alerted = False
 
     def add(self, now: float, window_s: float) -> int:
         self.times.append(now)
@@ -114,12 +132,13 @@ class DetectorProcessor(SpanProcessor):
         self._streak_on = LOW_CONFIDENCE in config.enabled
         self._events_on = self._error_on or self._streak_on
         self._max_keys = config.max_keys
-        self._errors: OrderedDict[tuple[str, str], _Window] = OrderedDict()
-        self._error_samples: dict[tuple[str, str], str] = {}
-        self._child_errors: dict[tuple[int, int], str] = {}
-        self._tools: OrderedDict[tuple[str, str], _Window] = OrderedDict()
+        self._tool_threshold = config.tool_loop_threshold
+        self._tool_window_s = config.tool_loop_window_s
+        self._errors: dict[tuple[str, str], _Window] = {}
+        self._recent_exceptions: OrderedDict[tuple[int, str], tuple[int, int]] = OrderedDict()
+        self._tools: dict[tuple[Any, Any], _Window] = {}
         self._sessions: OrderedDict[int, list[float]] = OrderedDict()
-        self._streaks: OrderedDict[str, int] = OrderedDict()
+        self._streaks: dict[Any, int] = {}
         self._open: dict[int, _OpenBot] = {}
         self._open_by_bot: dict[tuple[int, str], _OpenBot] = {}
         self._active: set[tuple[str, ...]] = set()
@@ -131,51 +150,77 @@ class DetectorProcessor(SpanProcessor):
 
     # --- SpanProcessor ---------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        # Hot path: only a bot span that starts matters here (a span's end is the activity we count:
+        # a tool that never ends is a stuck bot too).
         if not self._stuck_on:
             return
         try:
-            attrs = _attrs(span)
-            if sc.WORKLOG_ALERT_KIND in attrs:
+            bounded = span._attributes
+            attrs: Any = bounded._dict if type(bounded) is BoundedAttributes else _attrs(span)
+            if attrs.get(_OPERATION) != _INVOKE_AGENT and not span._name.startswith(_INVOKE_AGENT_PREFIX):
                 return
-            bot = attrs.get(sc.BOT_NAME)
-            trace_id = span.context.trace_id
-            if bot is not None and (
-                attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OPERATION_INVOKE_AGENT
-                or span.name.startswith(_INVOKE_AGENT_PREFIX)
-            ):
-                record = _OpenBot(
-                    span, bot, attrs.get(sc.WORKSPACE_ID), trace_id, span.context.span_id, self._clock()
-                )
-                with self._lock:
-                    if len(self._open) < self._max_keys:
-                        self._open[record.span_id] = record
-                        self._open_by_bot[(trace_id, bot)] = record
+            bot = attrs.get(_BOT)
+            if bot is None or _ALERT_KIND in attrs:
                 return
-            if self._open:
-                self._touch(trace_id, bot, span.parent.span_id if span.parent is not None else None)
+            context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
+            record = _OpenBot(span, bot, attrs.get(_WORKSPACE), context.trace_id, context.span_id, self._clock())
+            with self._lock:
+                if len(self._open) < self._max_keys:
+                    self._open[record.span_id] = record
+                    self._open_by_bot[(record.trace_id, bot)] = record
         except Exception:
             _internal_error()
 
     def on_end(self, span: ReadableSpan) -> None:
+        # Hot path, written out flat: every span pays for it, and the budget is about a microsecond.
         try:
-            attrs = _attrs(span)
-            if sc.WORKLOG_ALERT_KIND in attrs:
+            bounded = span._attributes
+            attrs: Any = bounded._dict if type(bounded) is BoundedAttributes else _attrs(span)
+            if _ALERT_KIND in attrs:
                 return
-            bot = attrs.get(sc.BOT_NAME)
-            context = span.context
-            trace_id = context.trace_id
+            bot = attrs.get(_BOT)
             fired: list[Alert] | None = None
             record = None
-            if self._stuck_on and self._open:
-                record = self._close_or_touch(context.span_id, trace_id, bot, span)
-            if self._tool_on:
-                tool = attrs.get(sc.GEN_AI_TOOL_NAME)
-                if tool is not None:
-                    fired = self._tool_call(span, str(tool), bot, attrs, fired)
-            if self._events_on and (span._events or span.status.status_code is StatusCode.ERROR):  # noqa: SLF001
+            open_bots = self._open
+            tool = attrs.get(_TOOL) if self._tool_on else None
+            now = self._clock() if open_bots or tool is not None else 0.0
+            if open_bots:  # stuck agents: the end of any span of an open bot is activity
+                context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
+                record = open_bots.pop(context.span_id, None)  # atomic under the GIL: no lock here
+                if record is not None:
+                    self._closed(record)
+                else:
+                    owner = self._open_by_bot.get((context.trace_id, bot)) if bot is not None else None
+                    if owner is None and span._parent is not None:
+                        owner = open_bots.get(span._parent.span_id)
+                    if owner is not None:
+                        owner.last_activity = now
+                        if owner.stuck:
+                            self._unstick(owner)
+            if tool is not None:  # tool loops
+                key = (bot, tool)
+                window = self._tools.get(key)
+                if window is None:
+                    window = self._bounded(self._tools, key, self._tool_threshold)
+                times = window.times
+                times.append(now)
+                edge = now - self._tool_window_s
+                while times[0] <= edge:
+                    times.popleft()
+                if len(times) < self._tool_threshold:
+                    window.alerted = False  # the condition has cleared (or never held)
+                elif not window.alerted:
+                    window.alerted = True
+                    fired = self._tool_alert(span, key, attrs, len(times), fired)
+            events: Any = span._events
+            if type(events) is BoundedList:
+                events = events._dq  # type: ignore[attr-defined]  # an ended span's events no longer change: no copy needed
+            if events and self._events_on:
                 seen = record.events_seen if record is not None else 0
-                fired = self._scan(span, bot, attrs, span.events[seen:], fired)
-            if self._cost_on:
+                fired = self._scan(span, bot, attrs, list(events)[seen:] if seen else events, fired)
+            if self._cost_on and (
+                _COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or span._parent is None
+            ):
                 fired = self._cost(span, bot, attrs, fired)
             if fired:
                 self._raise(fired)
@@ -193,24 +238,25 @@ class DetectorProcessor(SpanProcessor):
         return True
 
     # --- Stuck agents ----------------------------------------------------------------------------
-    def _touch(self, trace_id: int, bot: Any, parent_span_id: int | None) -> None:
+    def _touch(self, trace_id: int, bot: Any, parent: Any) -> None:
         record = self._open_by_bot.get((trace_id, bot)) if bot is not None else None
-        if record is None and parent_span_id is not None:
-            record = self._open.get(parent_span_id)
+        if record is None and parent is not None:
+            record = self._open.get(parent.span_id)
         if record is not None:
             record.last_activity = self._clock()
-            self._active.discard((STUCK_AGENT, _hex_span(record.span_id)))
+            if record.stuck:
+                self._unstick(record)
 
-    def _close_or_touch(self, span_id: int, trace_id: int, bot: Any, span: ReadableSpan) -> _OpenBot | None:
-        with self._lock:
-            record = self._open.pop(span_id, None)
-            if record is not None:
-                if self._open_by_bot.get((record.trace_id, record.bot)) is record:
-                    del self._open_by_bot[(record.trace_id, record.bot)]
-                self._active.discard((STUCK_AGENT, _hex_span(span_id)))
-                return record
-        self._touch(trace_id, bot, span.parent.span_id if span.parent is not None else None)
-        return None
+    def _unstick(self, record: _OpenBot) -> None:
+        record.stuck = False
+        self._active.discard((STUCK_AGENT, _hex_span(record.span_id)))
+
+    def _closed(self, record: _OpenBot) -> None:
+        key = (record.trace_id, record.bot)
+        if self._open_by_bot.get(key) is record:
+            self._open_by_bot.pop(key, None)
+        if record.stuck:
+            self._unstick(record)
 
     def tick(self) -> list[Alert]:
         """One watchdog pass: new entries on open bot spans, stale windows, stuck bots. Returns the alerts."""
@@ -224,13 +270,15 @@ class DetectorProcessor(SpanProcessor):
                 new = events[record.events_seen :]
                 record.events_seen = len(events)
                 record.last_activity = now
-                self._active.discard((STUCK_AGENT, _hex_span(record.span_id)))
+                if record.stuck:
+                    self._unstick(record)
                 if self._events_on:
-                    attrs = _attrs(record.span)
-                    self._scan(record.span, record.bot, attrs, new, fired, alive=True)
+                    found = self._scan(record.span, record.bot, _attrs(record.span), new, fired)
+                    fired = found if found is not None else fired
             idle = now - record.last_activity
             key = (STUCK_AGENT, _hex_span(record.span_id))
-            if idle > self.config.stuck_agent_threshold_s and key not in self._active:
+            if idle > self.config.stuck_agent_threshold_s and not record.stuck:
+                record.stuck = True
                 self._active.add(key)
                 fired.append(
                     Alert(
@@ -266,40 +314,30 @@ class DetectorProcessor(SpanProcessor):
     def _prune_windows(self, now: float) -> None:
         """Clear conditions whose window has emptied below the threshold, and forget empty windows."""
         with self._lock:
-            for table, window_s, threshold, kind in (
-                (self._errors, self.config.error_loop_window_s, self.config.error_loop_threshold, ERROR_LOOP),
-                (self._tools, self.config.tool_loop_window_s, self.config.tool_loop_threshold, TOOL_LOOP),
+            for table, window_s, threshold in (
+                (self._errors, self.config.error_loop_window_s, self.config.error_loop_threshold),
+                (self._tools, self.config.tool_loop_window_s, self.config.tool_loop_threshold),
             ):
                 for key in list(table):
-                    count = table[key].prune(now, window_s)
+                    window = table[key]
+                    count = window.prune(now, window_s)
                     if count < threshold:
-                        self._active.discard((kind, *key))
+                        window.alerted = False
                     if count == 0:
                         del table[key]
-                        if kind == ERROR_LOOP:
-                            self._error_samples.pop(key, None)  # type: ignore[arg-type]
 
     # --- Tool loops ------------------------------------------------------------------------------
-    def _tool_call(
-        self, span: ReadableSpan, tool: str, bot: Any, attrs: Any, fired: list[Alert] | None
+    def _tool_alert(
+        self, span: ReadableSpan, key: tuple[Any, Any], attrs: Any, count: int, fired: list[Alert] | None
     ) -> list[Alert] | None:
-        now = self._clock()
-        key = (str(bot) if bot is not None else "", tool)
         cfg = self.config
-        with self._lock:
-            window = self._bounded(self._tools, key, cfg.tool_loop_threshold)
-            count = window.add(now, cfg.tool_loop_window_s)
-            condition = (TOOL_LOOP, *key)
-            if count < cfg.tool_loop_threshold:
-                self._active.discard(condition)
-                return fired
-            if condition in self._active:
-                return fired
-            self._active.add(condition)
+        bot = key[0] if key[0] is None or isinstance(key[0], str) else str(key[0])
+        tool = str(key[1])
+        condition = (TOOL_LOOP, bot or "", tool)
         alert = Alert(
             kind=TOOL_LOOP,
             recommendation=RECOMMENDATIONS[TOOL_LOOP],
-            message=f"{key[0] or 'a bot'} called {tool} {count} times in {cfg.tool_loop_window_s:g}s",
+            message=f"{bot or 'a bot'} called {tool} {count} times in {cfg.tool_loop_window_s:g}s",
             key=condition,
             bot=bot if bot is not None else None,
             workspace_id=attrs.get(sc.WORKSPACE_ID),
@@ -323,22 +361,28 @@ class DetectorProcessor(SpanProcessor):
         attrs: Any,
         events: Iterable[Any],
         fired: list[Alert] | None,
-        *,
-        alive: bool = False,
     ) -> list[Alert] | None:
         context = span.context
         own_error: str | None = None
         for event in events:
-            name = event.name
+            name = event._name
             if name not in _INTERESTING_EVENTS:
                 continue
-            event_attrs = event.attributes or {}
-            if name == _EVENT_EXCEPTION or name == _EVENT_ERROR:
+            raw = event._attributes
+            event_attrs: Any = raw._dict if type(raw) is BoundedAttributes else (raw or {})
+            if name == _EVENT_DECISION:  # the common case: a confident decision ends a streak
+                if self._streak_on:
+                    if event_attrs.get(_LOW_CONFIDENCE) is True:
+                        fired = self._decision(span, bot, attrs, True, event_attrs, fired)
+                    elif self._streaks and bot in self._streaks:
+                        fired = self._decision(span, bot, attrs, False, event_attrs, fired)
+                continue
+            if name in (_EVENT_EXCEPTION, _EVENT_ERROR):
                 if not self._error_on:
                     continue
                 if name == _EVENT_EXCEPTION:
-                    error_type = str(event_attrs.get("exception.type", "") or attrs.get(sc.ERROR_TYPE, ""))
-                    message = str(event_attrs.get("exception.message", ""))
+                    error_type = str(event_attrs.get(EXCEPTION_TYPE, "") or attrs.get(sc.ERROR_TYPE, ""))
+                    message = str(event_attrs.get(EXCEPTION_MESSAGE, ""))
                 else:
                     error_type = _EVENT_ERROR
                     message = str(event_attrs.get(sc.WORKLOG_MESSAGE, ""))
@@ -347,19 +391,26 @@ class DetectorProcessor(SpanProcessor):
                     if own_error == fp:
                         continue
                     own_error = fp
-                    with self._lock:
-                        propagated = self._child_errors.pop((context.trace_id, context.span_id), None)
-                    if propagated == fp:
-                        continue  # the same exception bubbling up from a child span: counted once
+                    if self._bubbled(context.trace_id, fp, span.start_time or 0, event.timestamp):
+                        continue  # the same exception bubbling up from an inner span: counted once
                 fired = self._error(span, bot, attrs, fp, message, fired)
-            elif self._streak_on:
-                fired = self._decision(span, bot, attrs, name, event_attrs, fired)
-        if own_error is not None and not alive and span.parent is not None:
-            with self._lock:
-                if len(self._child_errors) >= self._max_keys:
-                    self._child_errors.clear()
-                self._child_errors[(context.trace_id, span.parent.span_id)] = own_error
+            elif self._streak_on and event_attrs.get(sc.WORKLOG_FLAGGED_FROM) == "decision":
+                fired = self._decision(span, bot, attrs, True, event_attrs, fired)  # a low-confidence decision
         return fired
+
+    def _bubbled(self, trace_id: int, fp: str, start_ns: int, time_ns: int) -> bool:
+        """True when the last ``fp`` of this trace came from a span inside this one, under a second ago.
+
+        An exception that escapes nested spans is recorded by each of them as it passes; spans end
+        inner first, so the inner copy is counted and each enclosing copy is recognised here.
+        """
+        key = (trace_id, fp)
+        with self._lock:
+            previous = self._recent_exceptions.pop(key, None)
+            self._recent_exceptions[key] = (start_ns, time_ns)
+            while len(self._recent_exceptions) > self._max_keys:
+                self._recent_exceptions.popitem(last=False)
+        return previous is not None and previous[0] >= start_ns and 0 <= time_ns - previous[1] <= _BUBBLE_NS
 
     def _error(
         self, span: ReadableSpan, bot: Any, attrs: Any, fp: str, message: str, fired: list[Alert] | None
@@ -370,14 +421,13 @@ class DetectorProcessor(SpanProcessor):
         with self._lock:
             window = self._bounded(self._errors, key, cfg.error_loop_threshold)
             count = window.add(now, cfg.error_loop_window_s)
-            self._error_samples[key] = message[:500]
             condition = (ERROR_LOOP, *key)
             if count < cfg.error_loop_threshold:
-                self._active.discard(condition)
+                window.alerted = False  # the condition has cleared
                 return fired
-            if condition in self._active:
+            if window.alerted:
                 return fired
-            self._active.add(condition)
+            window.alerted = True
         alert = Alert(
             kind=ERROR_LOOP,
             recommendation=RECOMMENDATIONS[ERROR_LOOP],
@@ -399,25 +449,19 @@ class DetectorProcessor(SpanProcessor):
         return [*(fired or ()), alert]
 
     def _decision(
-        self, span: ReadableSpan, bot: Any, attrs: Any, name: str, event_attrs: Any, fired: list[Alert] | None
+        self, span: ReadableSpan, bot: Any, attrs: Any, low: bool, event_attrs: Any, fired: list[Alert] | None
     ) -> list[Alert] | None:
-        if name == _EVENT_UNCERTAINTY:
-            low = event_attrs.get(sc.WORKLOG_FLAGGED_FROM) == "decision"
-            if not low:
-                return fired  # a plain uncertainty entry is not a decision
-        else:
-            low = event_attrs.get(sc.WORKLOG_LOW_CONFIDENCE) is True
-        who = str(bot) if bot is not None else ""
+        who = bot if isinstance(bot, str) else "" if bot is None else str(bot)
         condition = (LOW_CONFIDENCE, who)
         with self._lock:
             if not low:
-                self._streaks.pop(who, None)
+                self._streaks.pop(bot, None)
                 self._active.discard(condition)
                 return fired
-            streak = self._streaks.pop(who, 0) + 1
-            self._streaks[who] = streak
+            streak = self._streaks.pop(bot, 0) + 1
+            self._streaks[bot] = streak
             while len(self._streaks) > self._max_keys:
-                self._streaks.popitem(last=False)
+                del self._streaks[next(iter(self._streaks))]
             if streak < self.config.low_confidence_streak or condition in self._active:
                 return fired
             self._active.add(condition)
@@ -445,7 +489,7 @@ class DetectorProcessor(SpanProcessor):
         input_tokens = attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
         output_tokens = attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
         cost = attrs.get(sc.WORKLOG_COST)
-        is_root = span.parent is None and sc.WORKSPACE_ID in attrs
+        is_root = span._parent is None and sc.WORKSPACE_ID in attrs
         if input_tokens is None and output_tokens is None and cost is None and not is_root:
             return fired
         trace_id = span.context.trace_id
@@ -495,14 +539,13 @@ class DetectorProcessor(SpanProcessor):
         return [*(fired or ()), alert]
 
     # --- Helpers ---------------------------------------------------------------------------------
-    def _bounded(self, table: OrderedDict[Any, _Window], key: Any, threshold: int) -> _Window:
+    def _bounded(self, table: dict[Any, _Window], key: Any, threshold: int) -> _Window:
+        """The window of ``key``, made on first use; past the bound the oldest key is forgotten."""
         window = table.get(key)
         if window is None:
             window = table[key] = _Window(threshold)
             while len(table) > self._max_keys:
-                table.popitem(last=False)
-        else:
-            table.move_to_end(key)
+                del table[next(iter(table))]
         return window
 
     def _raise(self, fired: list[Alert]) -> None:
@@ -525,7 +568,7 @@ class DetectorProcessor(SpanProcessor):
             + len(self._sessions)
             + len(self._streaks)
             + len(self._open)
-            + len(self._child_errors)
+            + len(self._recent_exceptions)
         )
 
 
@@ -540,6 +583,4 @@ def _number(value: Any) -> float:
 
 
 def _internal_error() -> None:
-    from otel_worklog._internal.errors import log_internal_error
-
     log_internal_error()

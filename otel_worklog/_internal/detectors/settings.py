@@ -81,13 +81,13 @@ def _kind(name: Any) -> str:
     return key
 
 
-DETECTORS = register(
+DETECTORS: Setting[dict[str, Any]] = register(
     Setting(
         "detectors",
         "OTEL_WORKLOG_DETECTORS",
         {},
         parse_detectors,
-        "Live detectors to run: 'all', a comma list (error_loop,tool_loop,...) or JSON with thresholds. Off by default.",
+        "Live detectors: 'all', a comma list (error_loop,tool_loop,...) or JSON with thresholds. Off by default.",
     )
 )
 ERROR_LOOP_THRESHOLD = register(

@@ -20,5 +20,7 @@ def open_reader(*, store: str | None = None, tempo: str | None = None) -> TraceR
         return TempoReader(tempo)
     path = resolve_store_path(store if store else ...)
     if path is None:
-        raise ReaderError("the embedded store is switched off (OTEL_WORKLOG_STORE=none); pass --store PATH or --tempo URL")
+        raise ReaderError(
+            "the embedded store is switched off (OTEL_WORKLOG_STORE=none); pass --store PATH or --tempo URL"
+        )
     return StoreReader(path)

@@ -220,7 +220,9 @@ class TempoReader:
                 for event in span.events:
                     message = event.attributes.get(sc.WORKLOG_MESSAGE)
                     if isinstance(message, str) and entry_matches(message, text):
-                        hits.append(EntryHit(trace_id, span.span_id, span.name, span.workspace_id, span.bot_name, event))
+                        hits.append(
+                            EntryHit(trace_id, span.span_id, span.name, span.workspace_id, span.bot_name, event)
+                        )
         hits.sort(key=lambda hit: hit.event.time_ns, reverse=True)
         return hits[:limit]
 

@@ -8,7 +8,6 @@ its batch processor; the CLI opens the same path through
 from __future__ import annotations
 
 import logging
-from pathlib import Path
 
 from opentelemetry.sdk.trace.export import SpanExporter
 

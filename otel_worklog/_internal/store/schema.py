@@ -59,9 +59,7 @@ _V1 = [
         resource_id INTEGER,
         UNIQUE (trace_id, span_id)
     )""",
-    "CREATE INDEX spans_workspace ON spans (workspace_id, start_ns)",
-    "CREATE INDEX spans_bot ON spans (bot_name, start_ns)",
-    "CREATE INDEX spans_start ON spans (start_ns)",
+    # One trace's spans come from the UNIQUE (trace_id, span_id) index; escalations from a small partial index.
     "CREATE INDEX spans_escalation ON spans (start_ns) WHERE escalation = 1",
     """CREATE TABLE events (
         id INTEGER PRIMARY KEY,
@@ -85,7 +83,9 @@ _V1 = [
 ]
 
 # Version 2: one summary row per session (trace) so `logs` never scans spans, the bots of each
-# session, and full-text search over entry messages for `how`. Existing data is backfilled.
+# session (by workspace, bot and time: the filters of `logs`), and full-text search over entry
+# messages for `how`. Existing data is backfilled. The exporter fills the search index in bulk,
+# once per batch (a per-row trigger costs ~5x more); deletes go through a trigger.
 _V2 = [
     """CREATE TABLE traces (
         trace_id TEXT PRIMARY KEY,
@@ -108,11 +108,7 @@ _V2 = [
         PRIMARY KEY (trace_id, bot_name)
     ) WITHOUT ROWID""",
     "CREATE INDEX trace_bots_bot ON trace_bots (bot_name, trace_id)",
-    "CREATE INDEX spans_trace ON spans (trace_id, start_ns)",
     "CREATE VIRTUAL TABLE events_fts USING fts5 (message, content='events', content_rowid='id')",
-    """CREATE TRIGGER events_fts_insert AFTER INSERT ON events WHEN new.message IS NOT NULL BEGIN
-        INSERT INTO events_fts (rowid, message) VALUES (new.id, new.message);
-    END""",
     """CREATE TRIGGER events_fts_delete AFTER DELETE ON events WHEN old.message IS NOT NULL BEGIN
         INSERT INTO events_fts (events_fts, rowid, message) VALUES ('delete', old.id, old.message);
     END""",

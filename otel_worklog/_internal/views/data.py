@@ -70,7 +70,9 @@ def span_dict(s: SpanRecord) -> dict[str, Any]:
         "status_message": s.status_message,
         "attributes": dict(s.attributes),
         "events": [{"name": e.name, "time": iso(e.time_ns), "attributes": dict(e.attributes)} for e in s.events],
-        "links": [{"trace_id": li.trace_id, "span_id": li.span_id, "attributes": dict(li.attributes)} for li in s.links],
+        "links": [
+            {"trace_id": li.trace_id, "span_id": li.span_id, "attributes": dict(li.attributes)} for li in s.links
+        ],
     }
 
 
@@ -126,7 +128,12 @@ def worklog_dict(view: WorkLogView, *, mode: str = "detailed") -> dict[str, Any]
             for x in view.escalations
         ],
         "errors": [
-            {"span": s.name, "bot": s.bot_name, "error_type": s.attributes.get(sc.ERROR_TYPE), "message": s.status_message}
+            {
+                "span": s.name,
+                "bot": s.bot_name,
+                "error_type": s.attributes.get(sc.ERROR_TYPE),
+                "message": s.status_message,
+            }
             for s in view.errors
         ],
     }

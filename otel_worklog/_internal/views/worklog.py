@@ -92,6 +92,7 @@ class HandoffItem:
     span_id: str
     #: (bot, span id) of each receiving span that links back to this handoff.
     receivers: tuple[tuple[str | None, str], ...] = ()
+    step: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -143,9 +144,7 @@ class WorkLogView:
     @property
     def low_confidence(self) -> list[Entry]:
         threshold = 0.7
-        return [
-            e for e in self.entries if e.low_confidence or (e.confidence is not None and e.confidence < threshold)
-        ]
+        return [e for e in self.entries if e.low_confidence or (e.confidence is not None and e.confidence < threshold)]
 
 
 def _entry(span: SpanRecord, name: str, time_ns: int, attrs: dict[str, Any]) -> Entry | None:
@@ -246,7 +245,9 @@ def build_worklog(spans: Sequence[SpanRecord], *, bot: str | None = None) -> Wor
             to_bot = str(attrs.get(sc.WORKLOG_HANDOFF_TO))
             if bot is None or bot in (from_bot, to_bot):
                 reason = attrs.get(sc.WORKLOG_HANDOFF_REASON)
+                step = attrs.get(sc.WORKLOG_STEP)
                 handoffs[span.span_id] = HandoffItem(
+                    step=step if isinstance(step, int) and not isinstance(step, bool) else None,
                     from_bot=from_bot,
                     to_bot=to_bot,
                     artifacts=_strs(attrs.get(sc.WORKLOG_HANDOFF_ARTIFACTS)),

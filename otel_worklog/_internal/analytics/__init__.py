@@ -1,0 +1,63 @@
+"""Work analytics over finished spans: workflows, coordination overhead, trends, recommendations,
+error clusters, bot comparison and the weekly report. Every function takes :class:`SpanRecord`
+values (from any ``TraceReader``) or the :class:`History` built from them."""
+
+from __future__ import annotations
+
+from otel_worklog._internal.analytics.analyses import (
+    HIGH_OVERHEAD_TEXT,
+    BotRow,
+    BotTrend,
+    ErrorCluster,
+    EstimateStats,
+    OverheadStats,
+    WorkflowStats,
+    analyze_workflows,
+    bot_trends,
+    compare_bots,
+    coordination_overhead,
+    error_clusters,
+    workflows_between,
+)
+from otel_worklog._internal.analytics.history import (
+    BotSession,
+    ErrorOccurrence,
+    History,
+    Workflow,
+    build_history,
+    paused_gc,
+)
+from otel_worklog._internal.analytics.recommend import BotRecommendation, keywords, recommend
+from otel_worklog._internal.analytics.report import Report, build_report, md_escape, to_html, to_markdown
+from otel_worklog._internal.analytics.shared_insights import list_insights
+
+__all__ = [
+    "HIGH_OVERHEAD_TEXT",
+    "BotRecommendation",
+    "BotRow",
+    "BotSession",
+    "BotTrend",
+    "ErrorCluster",
+    "ErrorOccurrence",
+    "EstimateStats",
+    "History",
+    "OverheadStats",
+    "Report",
+    "Workflow",
+    "WorkflowStats",
+    "analyze_workflows",
+    "bot_trends",
+    "build_history",
+    "build_report",
+    "compare_bots",
+    "coordination_overhead",
+    "error_clusters",
+    "keywords",
+    "list_insights",
+    "md_escape",
+    "paused_gc",
+    "recommend",
+    "to_html",
+    "to_markdown",
+    "workflows_between",
+]

@@ -1,0 +1,287 @@
+"""The read commands (logs, explain, how, escalations, view, export) plus demo and prune."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+
+from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.cli.common import fail, guard
+from otel_worklog._internal.cli.render import (
+    MODES,
+    make_console,
+    render_escalations,
+    render_hits,
+    render_sessions,
+    render_worklog,
+)
+from otel_worklog._internal.demo import run_demo
+from otel_worklog._internal.model import EntryHit, ReaderError, TraceNotFound, TraceReader
+from otel_worklog._internal.readers import open_reader
+from otel_worklog._internal.readers.otlp_json import encode_traces
+from otel_worklog._internal.store import connect, resolve_retention_days, resolve_store_path
+from otel_worklog._internal.store import prune as prune_store
+from otel_worklog._internal.store.retention import cutoff_for
+from otel_worklog._internal.views.data import entry_dict, hit_dict, iso, session_dict, worklog_dict
+from otel_worklog._internal.views.html import render_html
+from otel_worklog._internal.views.worklog import Entry, build_worklog
+
+__all__ = ["register"]
+
+StoreOpt = Annotated[
+    str | None, typer.Option("--store", help="Store file (default: OTEL_WORKLOG_STORE or the XDG data dir).")
+]
+TempoOpt = Annotated[str | None, typer.Option("--tempo", help="Read from Grafana Tempo at this URL instead.")]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
+WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Only this workspace (#general).")]
+BotOpt = Annotated[str | None, typer.Option("--bot", "-b", help="Only this bot (@researcher or researcher).")]
+
+
+def _bot(name: str | None) -> str | None:
+    return name.lstrip("@") if name else None
+
+
+@contextlib.contextmanager
+def _reader(store: str | None, tempo: str | None) -> Iterator[TraceReader]:
+
+    reader = open_reader(store=store, tempo=tempo)
+    try:
+        yield reader
+    finally:
+        reader.close()
+
+
+def _emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, indent=2, default=str, ensure_ascii=False) + "\n")
+
+
+def _pick_trace(reader: TraceReader, trace_id: str | None, workspace: str | None, bot: str | None) -> str:
+    if trace_id:
+        return trace_id
+    found = reader.latest_trace_id(workspace=workspace, bot=bot)
+    if found is None:
+        where = " ".join(p for p in (f"in {workspace}" if workspace else "", f"with @{bot}" if bot else "") if p)
+        raise TraceNotFound(f"no work-log sessions {where}".strip() + " (run `otel-worklog demo` to make some)")
+    return found
+
+
+def logs(
+    workspace: WorkspaceOpt = None,
+    bot: BotOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many sessions.")] = 10,
+    store: StoreOpt = None,
+    tempo: TempoOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List recent workspace sessions: workspace, type, bots, duration, status, escalations, errors."""
+    with guard(), _reader(store, tempo) as reader:
+        sessions = reader.sessions(workspace=workspace, bot=_bot(bot), limit=limit)
+        if as_json:
+            _emit_json([session_dict(s) for s in sessions])
+        elif not sessions:
+            make_console().print("[yellow]No work logs found.[/yellow]")
+        else:
+            make_console().print(render_sessions(sessions))
+
+
+def explain(
+    trace_id: Annotated[str | None, typer.Argument(help="Trace id (default: the most recent session).")] = None,
+    workspace: WorkspaceOpt = None,
+    bot: BotOpt = None,
+    mode: Annotated[str, typer.Option("--mode", "-m", help="summary|detailed|debug|coordination|conversations")] = (
+        "detailed"
+    ),
+    store: StoreOpt = None,
+    tempo: TempoOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Show a work log as a timeline: steps, confidence, tools, handoffs and escalations."""
+    if mode not in MODES:
+        raise fail(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
+    name = _bot(bot)
+    with guard(), _reader(store, tempo) as reader:
+        chosen = _pick_trace(reader, trace_id, workspace, name)
+        view = build_worklog(reader.trace(chosen), bot=name)
+        if as_json:
+            _emit_json(worklog_dict(view, mode=mode))
+        else:
+            make_console().print(render_worklog(view, mode=mode, bot=name))
+
+
+def _context(
+    reader: TraceReader, hit: EntryHit, cache: dict[str, list[Entry]], around: int
+) -> tuple[list[Entry], Entry | None]:
+    entries = cache.get(hit.trace_id)
+    if entries is None:
+        try:
+            entries = build_worklog(reader.trace(hit.trace_id)).entries
+        except TraceNotFound:
+            entries = []
+        cache[hit.trace_id] = entries
+    for index, entry in enumerate(entries):
+        if entry.span_id == hit.span_id and entry.time_ns == hit.event.time_ns and entry.name == hit.event.name:
+            return entries[max(0, index - around) : index + around + 1], entry
+    return [], None
+
+
+def how(
+    query: Annotated[str, typer.Argument(help="What to look for: 'rate limit', 'why escalate'.")],
+    workspace: WorkspaceOpt = None,
+    bot: BotOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many matches.")] = 5,
+    around: Annotated[int, typer.Option("--context", "-C", help="Entries of context on each side.")] = 2,
+    store: StoreOpt = None,
+    tempo: TempoOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Search entries across sessions and show each match with the steps around it."""
+    with guard(), _reader(store, tempo) as reader:
+        hits = reader.search_entries(query, workspace=workspace, bot=_bot(bot), limit=limit)
+        cache: dict[str, list[Entry]] = {}
+        results = [(hit, *_context(reader, hit, cache, around)) for hit in hits]
+        if as_json:
+            _emit_json([{**hit_dict(hit), "context": [entry_dict(e) for e in context]} for hit, context, _ in results])
+        else:
+            make_console().print(render_hits(query, results))
+
+
+def escalations(
+    workspace: WorkspaceOpt = None,
+    bot: BotOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="How many escalations.")] = 20,
+    store: StoreOpt = None,
+    tempo: TempoOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """List escalations, newest first, with reason, workspace, bot and trace id."""
+
+    with guard(), _reader(store, tempo) as reader:
+        items = reader.escalations(workspace=workspace, bot=_bot(bot), limit=limit)
+        if as_json:
+            _emit_json(
+                [
+                    {
+                        "time": iso(s.start_ns),
+                        "workspace": s.workspace_id,
+                        "bot": s.bot_name,
+                        "target": s.attributes.get(sc.WORKLOG_ESCALATION_TARGET),
+                        "reason": s.attributes.get(sc.WORKLOG_ESCALATION_REASON),
+                        "trace_id": s.trace_id,
+                        "span_id": s.span_id,
+                    }
+                    for s in items
+                ]
+            )
+        else:
+            make_console().print(render_escalations(items))
+
+
+def view(
+    trace_id: Annotated[str | None, typer.Argument(help="Trace id (default: the most recent session).")] = None,
+    html_file: Annotated[Path | None, typer.Option("--html", help="Where to write the page.")] = None,
+    workspace: WorkspaceOpt = None,
+    bot: BotOpt = None,
+    store: StoreOpt = None,
+    tempo: TempoOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Write one self-contained HTML page with the trace as a waterfall (a lane per bot)."""
+    with guard(), _reader(store, tempo) as reader:
+        chosen = _pick_trace(reader, trace_id, workspace, _bot(bot))
+        spans = reader.trace(chosen)
+        target = html_file or Path(f"worklog-{spans[0].trace_id[:12]}.html")
+        target.write_text(render_html(spans), encoding="utf-8")
+        if as_json:
+            _emit_json({"trace_id": spans[0].trace_id, "html": str(target.resolve())})
+        else:
+            make_console().print(f"Wrote {target} ({len(spans)} spans). Open it in any browser; it needs no network.")
+
+
+def export(
+    trace_id: Annotated[str | None, typer.Argument(help="Trace id (default: the most recent session).")] = None,
+    workspace: WorkspaceOpt = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="Output format.")] = "otlp-json",
+    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", help="Most sessions exported with -w.")] = 10_000,
+    store: StoreOpt = None,
+    tempo: TempoOpt = None,
+) -> None:
+    """Write a trace (or every session of a workspace with -w) as OTLP JSON."""
+    if fmt != "otlp-json":
+        raise fail(f"unknown format {fmt!r}; only otlp-json is supported")
+    with guard(), _reader(store, tempo) as reader:
+        if trace_id is None and workspace is not None:
+            sessions = reader.sessions(workspace=workspace, limit=limit)
+            if not sessions:
+                raise TraceNotFound(f"no work-log sessions in {workspace}")
+            spans = [span for s in reversed(sessions) for span in reader.trace(s.trace_id)]
+        else:
+            spans = reader.trace(_pick_trace(reader, trace_id, None, None))
+        text = json.dumps(encode_traces(spans), ensure_ascii=False, separators=(",", ":"))
+        if output is None:
+            sys.stdout.write(text + "\n")
+        else:
+            output.write_text(text + "\n", encoding="utf-8")
+            sys.stderr.write(f"wrote {len(spans)} spans to {output}\n")
+
+
+def prune(
+    older_than: Annotated[
+        float | None, typer.Option("--older-than", help="Days to keep (default: OTEL_WORKLOG_RETENTION_DAYS).")
+    ] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would go.")] = False,
+    vacuum: Annotated[bool, typer.Option("--vacuum", help="Give the freed space back to the disk.")] = False,
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete sessions older than the retention period from the embedded store."""
+
+    with guard():
+        path = resolve_store_path(store if store else ...)
+        if path is None:
+            raise ReaderError("the embedded store is switched off (OTEL_WORKLOG_STORE=none); pass --store PATH")
+        days = older_than if older_than is not None else float(resolve_retention_days())
+        if days < 0:
+            raise fail("--older-than must be zero or more days")
+        if older_than is None and days == 0:
+            make_console().print("Retention is 0 days (keep everything); pass --older-than DAYS to prune.")
+            return
+        conn = connect(path, create=False)
+        try:
+            result = prune_store(conn, older_than_ns=cutoff_for(days), dry_run=dry_run)
+            if vacuum and not dry_run:
+                conn.execute("VACUUM")
+        finally:
+            conn.close()
+        if as_json:
+            _emit_json({"sessions": result.traces, "spans": result.spans, "dry_run": dry_run, "older_than_days": days})
+        else:
+            verb = "Would delete" if dry_run else "Deleted"
+            make_console().print(f"{verb} {result.traces} sessions ({result.spans} spans) older than {days:g} days.")
+
+
+def demo(
+    store: StoreOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Play the seeds' four workspaces (A-D) through the public API into the store, then say what to run next."""
+    with guard():
+        run_demo(store=store, as_json=as_json)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("demo")(demo)
+    app.command("logs")(logs)
+    app.command("workspace-logs", hidden=True)(logs)  # the seeds' name
+    app.command("explain")(explain)
+    app.command("how")(how)
+    app.command("escalations")(escalations)
+    app.command("view")(view)
+    app.command("export")(export)
+    app.command("prune")(prune)

@@ -1,0 +1,48 @@
+"""What every command shares: one-line errors and the exit codes."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import sys
+from collections.abc import Iterator
+
+import typer
+
+from otel_worklog._internal.model import ReaderError
+
+__all__ = ["EXIT_INTERNAL_ERROR", "EXIT_USER_ERROR", "fail", "guard"]
+
+EXIT_USER_ERROR = 1
+EXIT_INTERNAL_ERROR = 2
+
+
+def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
+    """Print ``message`` as the one error line and return the exit to raise."""
+    one_line = " ".join(str(message).split())
+    sys.stderr.write(f"otel-worklog: error: {one_line}\n")
+    sys.stderr.flush()
+    return typer.Exit(code)
+
+
+@contextlib.contextmanager
+def guard() -> Iterator[None]:
+    """Turn every expected failure into one line and a non-zero exit."""
+    try:
+        yield
+    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+        raise
+    except ReaderError as exc:
+        raise fail(str(exc)) from None
+    except sqlite3.Error as exc:
+        raise fail(f"the store could not be read: {exc}") from None
+    except OSError as exc:
+        raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip().rstrip(":")) from None
+    except Exception as exc:
+        if os.environ.get("OTEL_WORKLOG_DEBUG"):
+            raise
+        raise fail(
+            f"internal error {type(exc).__name__}: {exc} (set OTEL_WORKLOG_DEBUG=1 to see the traceback)",
+            EXIT_INTERNAL_ERROR,
+        ) from None
