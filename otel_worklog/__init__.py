@@ -14,10 +14,10 @@ become linked spans and escalations become spans that alerts key on::
 from otel_worklog._internal.batch import ExportStats
 from otel_worklog._internal.config import configure, export_stats, force_flush, shutdown
 from otel_worklog._internal.decorators import agent, tool
-from otel_worklog._internal.detectors import on_alert
+from otel_worklog._internal.detectors.alerts import Alert, on_alert
 from otel_worklog._internal.executors import ThreadPoolExecutor, with_context
 from otel_worklog._internal.handoff import Handoff, handoff
-from otel_worklog._internal.insights import on_insight
+from otel_worklog._internal.insights import Insight, on_insight
 from otel_worklog._internal.instrumentor import instrument, uninstrument
 from otel_worklog._internal.sampling import WorklogSampler
 from otel_worklog._internal.spans import bot, workspace
@@ -38,9 +38,11 @@ from otel_worklog._internal.worklog import (
 )
 
 __all__ = [
+    "Alert",
     "Escalation",
     "ExportStats",
     "Handoff",
+    "Insight",
     "ThreadPoolExecutor",
     "WorklogSampler",
     "__version__",

@@ -39,7 +39,7 @@ class ContentPolicy:
         cached = self._cache.get(value)
         if cached is not None:
             return cached
-        scrubbed = self.scrubber.scrub_text(value)
+        scrubbed = self.scrubber.scrub_text(serialize.clean_text(value))
         text, truncated = serialize.truncate_text(scrubbed.value, self.max_length)
         cleaned = Cleaned(text, scrubbed.count, truncated)
         self._remember(value, cleaned)
@@ -47,7 +47,7 @@ class ContentPolicy:
 
     def json(self, value: Any) -> Cleaned:
         """A structured value (tool arguments, results, details) as bounded, valid JSON."""
-        text = serialize.dumps(value)
+        text = serialize.clean_text(serialize.dumps(value))
         cached = self._cache.get(text)
         if cached is not None:
             return cached
@@ -58,8 +58,10 @@ class ContentPolicy:
             count = scrubbed.count
             if count:
                 value = scrubbed.value
-                out = serialize.dumps(value)
+                out = serialize.clean_text(serialize.dumps(value))
         out, truncated = serialize.truncate_json(value, out, self.max_length)
+        if truncated:
+            out = serialize.clean_text(out)
         cleaned = Cleaned(out, count, truncated)
         self._remember(text, cleaned)
         return cleaned

@@ -27,6 +27,7 @@ from opentelemetry.context import Context
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.context import SCOPE_KEY, Scope, current_scope, instrumentation_suppressed
 from otel_worklog._internal.errors import log_internal_error
+from otel_worklog._internal.serialize import clean_text, safe_repr
 from otel_worklog._internal.spans import record_error
 from otel_worklog._internal.state import STATE, active_tracer
 
@@ -56,7 +57,8 @@ class _Spec:
     __slots__ = ("defaults", "name", "positional", "provider", "varargs")
 
     def __init__(self, fn: Callable[..., Any], name: str | None, provider: trace.TracerProvider | None) -> None:
-        self.name = name or getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or "anonymous"
+        chosen = name or getattr(fn, "__qualname__", None) or getattr(fn, "__name__", None) or "anonymous"
+        self.name = clean_text(chosen) if isinstance(chosen, str) else safe_repr(chosen)
         self.provider = provider
         self.positional, self.varargs, self.defaults = _parameter_names(fn)
 
@@ -184,7 +186,7 @@ class AgentSpec(_Spec):
         self, fn: Callable[..., Any], name: str | None, provider: trace.TracerProvider | None, role: str | None
     ) -> None:
         super().__init__(fn, name, provider)
-        self.role = role
+        self.role = clean_text(role) if isinstance(role, str) else None
         self.span_name = sc.SPAN_INVOKE_AGENT.format(name=self.name)
 
     def start(self, tracer: trace.Tracer, instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Context:

@@ -26,7 +26,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.context import WorkspaceState, current_scope, next_step
 from otel_worklog._internal.errors import log_internal_error
-from otel_worklog._internal.serialize import safe_repr
+from otel_worklog._internal.serialize import clean_text, safe_repr
 from otel_worklog._internal.state import STATE, active_tracer
 from otel_worklog._internal.worklog import _string_list
 
@@ -78,7 +78,7 @@ def handoff(
 ) -> Handoff:
     """Record a finished handoff span from the current bot to ``to`` and return its carrier."""
     tracer = active_tracer(tracer_provider)
-    to_bot = to if isinstance(to, str) and to else safe_repr(to)
+    to_bot = clean_text(to) if isinstance(to, str) and to else safe_repr(to)
     if tracer is None:
         return Handoff(from_bot="", to_bot=to_bot)
     try:

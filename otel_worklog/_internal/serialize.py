@@ -18,6 +18,18 @@ _MAX_DEPTH: Final = 32
 _encoder = json.JSONEncoder(ensure_ascii=False, check_circular=True, allow_nan=False, separators=(", ", ": "))
 
 
+def clean_text(text: str) -> str:
+    """``text`` made valid UTF-8: OTLP requires it, and one lone surrogate (a non-UTF-8 file name
+    decoded with ``os.fsdecode``) would make the whole export batch fail to encode."""
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "backslashreplace").decode("utf-8")
+    return text
+
+
 def safe_repr(value: Any) -> str:
     """``repr(value)``, or a description of the value when its ``__repr__`` raises."""
     try:

@@ -17,7 +17,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.context import SCOPE_KEY, Scope, WorkspaceState, current_scope
 from otel_worklog._internal.errors import log_internal_error
 from otel_worklog._internal.handoff import Handoff, receive
-from otel_worklog._internal.serialize import safe_repr
+from otel_worklog._internal.serialize import clean_text, safe_repr
 from otel_worklog._internal.state import STATE, active_tracer
 from otel_worklog._internal.worklog import _string_list
 
@@ -60,7 +60,7 @@ def record_error(span: trace.Span, exc: BaseException) -> None:
 
 def _clean_workspace_id(workspace_id: Any) -> tuple[str, str | None]:
     if isinstance(workspace_id, str) and workspace_id.strip():
-        return workspace_id, None
+        return clean_text(workspace_id), None
     invalid = safe_repr(workspace_id)
     logger.warning(
         "otel_worklog: workspace id must be a non-empty string, got %s; recording it under %r",
@@ -72,7 +72,7 @@ def _clean_workspace_id(workspace_id: Any) -> tuple[str, str | None]:
 
 def _clean_name(value: Any, what: str) -> str:
     if isinstance(value, str) and value:
-        return value
+        return clean_text(value)
     logger.warning("otel_worklog: %s must be a non-empty string, got %s", what, safe_repr(value))
     return safe_repr(value) or "unknown"
 
@@ -156,7 +156,7 @@ class workspace(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.work
             id=ws_id,
             type=ws_type,
             participants=bots,
-            coordinator=coordinator if isinstance(coordinator, str) else None,
+            coordinator=clean_text(coordinator) if isinstance(coordinator, str) else None,
         )
         attributes: dict[str, Any] = {
             sc.WORKSPACE_ID: ws_id,
@@ -234,7 +234,7 @@ class bot(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.bot(...)``
             sc.GEN_AI_AGENT_NAME: name,
         }
         if role is not None:
-            attributes[sc.BOT_ROLE] = role if isinstance(role, str) else safe_repr(role)
+            attributes[sc.BOT_ROLE] = clean_text(role) if isinstance(role, str) else safe_repr(role)
         if handoff is not None:
             received = receive(handoff)
             if received is None:
@@ -250,8 +250,10 @@ class bot(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.bot(...)``
         if self._new_trace:
             parent = Context()
         if triggered_by is not None:
-            attributes[sc.BOT_TRIGGERED_BY] = triggered_by if isinstance(triggered_by, str) else safe_repr(triggered_by)
-        scope = Scope.make(workspace_state, name, role if isinstance(role, str) else None)
+            attributes[sc.BOT_TRIGGERED_BY] = (
+                clean_text(triggered_by) if isinstance(triggered_by, str) else safe_repr(triggered_by)
+            )
+        scope = Scope.make(workspace_state, name, attributes.get(sc.BOT_ROLE))
         ctx = otel_context.set_value(SCOPE_KEY, scope, parent)
         span = tracer.start_span(
             sc.SPAN_INVOKE_AGENT.format(name=name), context=ctx, attributes=attributes, links=links

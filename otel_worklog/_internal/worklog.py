@@ -21,7 +21,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.content import ContentPolicy
 from otel_worklog._internal.context import Scope, current_scope, next_step
 from otel_worklog._internal.errors import log_internal_error
-from otel_worklog._internal.serialize import safe_repr
+from otel_worklog._internal.serialize import clean_text, safe_repr
 from otel_worklog._internal.state import STATE, active_tracer
 
 logger = logging.getLogger("otel_worklog")
@@ -47,9 +47,9 @@ def _string_list(values: Any) -> list[str]:
     if values is None:
         return []
     if isinstance(values, str):
-        return [values]
+        return [clean_text(values)]
     try:
-        return [v if isinstance(v, str) else safe_repr(v) for v in values]
+        return [clean_text(v) if isinstance(v, str) else safe_repr(v) for v in values]
     except Exception:  # not iterable, or its iterator fails
         return [safe_repr(values)]
 
@@ -68,7 +68,7 @@ def _add_details(attributes: dict[str, Any], details: Mapping[Any, Any], content
     redacted = 0
     scrubber = content.scrubber
     for key, value in details.items():
-        name = key if isinstance(key, str) else safe_repr(key)
+        name = clean_text(key) if isinstance(key, str) else safe_repr(key)
         attribute = sc.WORKLOG_DETAILS_PREFIX + name
         if scrubber.is_sensitive_key(name) and not _is_empty(value):
             attributes[attribute] = "[REDACTED]"
@@ -152,7 +152,7 @@ def _record(
     redacted = cleaned.redacted
     attributes: dict[str, Any] = {
         sc.WORKLOG_LEVEL: level,
-        sc.WORKLOG_CATEGORY: category if type(category) is str else safe_repr(category),
+        sc.WORKLOG_CATEGORY: clean_text(category) if type(category) is str else safe_repr(category),
         sc.WORKLOG_MESSAGE: cleaned.text,
         sc.WORKLOG_STEP: step,
     }
@@ -275,7 +275,7 @@ def insight(
             (),
             None,
             extra={
-                sc.WORKLOG_INSIGHT_CATEGORY: category if isinstance(category, str) else safe_repr(category),
+                sc.WORKLOG_INSIGHT_CATEGORY: clean_text(category) if isinstance(category, str) else safe_repr(category),
                 sc.WORKLOG_INSIGHT_SCOPE: scope,
                 sc.WORKLOG_INSIGHT_SHAREABLE: shareable,
                 sc.WORKLOG_INSIGHT_APPLIES_TO: _string_list(applies_to),
@@ -333,7 +333,7 @@ def escalate(
         attributes: dict[str, Any] = {
             sc.WORKLOG_ESCALATION: True,
             sc.WORKLOG_ESCALATION_REASON: reason_text,
-            sc.WORKLOG_ESCALATION_TARGET: target if isinstance(target, str) else safe_repr(target),
+            sc.WORKLOG_ESCALATION_TARGET: clean_text(target) if isinstance(target, str) else safe_repr(target),
         }
         if scope is not None:
             attributes.update(scope.stamp)

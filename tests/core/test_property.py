@@ -1,10 +1,12 @@
 """Property tests: whatever a bot passes to the public API, instrumentation never raises.
 
 Work-log content is model-generated, so any value can arrive anywhere: bytes, NaN,
-megabytes of text, recursive lists, dicts with non-string keys, objects whose
-``__repr__``/``__str__`` raise, array-like objects whose truth value raises (as
-numpy's and pandas' do), and proxies whose ``__getattr__`` raises. Hypothesis feeds
-such values to every entry point. A user relies on three things checked here:
+megabytes of text, lone surrogates (``os.fsdecode`` of a non-UTF-8 file name),
+recursive lists, dicts with non-string keys, objects whose ``__repr__``/``__str__``
+raise, array-like objects whose truth value raises (as numpy's and pandas' do), and
+proxies whose ``__getattr__`` raises. Hypothesis feeds such values to every entry
+point, and ``@example`` pins one value of each hostile kind so every run covers it.
+A user relies on three things checked here:
 
 - the call returns normally (our suite sets ``RAISE_INTERNAL_ERRORS``, so an internal
   fault that would be swallowed for users fails the test instead);
@@ -19,12 +21,13 @@ import asyncio
 import contextlib
 import logging
 import math
+import os
 import types
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from opentelemetry.exporter.otlp.proto.common.trace_encoder import encode_spans
 
@@ -32,8 +35,9 @@ import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
 from otel_worklog.testing import WorklogCapture
 
+#: 60 examples per test keeps the default run short; ``HYPOTHESIS_MAX_EXAMPLES=1000`` hunts deeper.
 PROPERTY_SETTINGS = settings(
-    max_examples=60,
+    max_examples=int(os.environ.get("HYPOTHESIS_MAX_EXAMPLES", "60")),
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow, HealthCheck.data_too_large],
 )
@@ -51,6 +55,10 @@ class ReprRaises:
 
     def __format__(self, spec: str) -> str:
         raise TypeError("format exploded")
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        """How Hypothesis prints it in a failure report (it cannot use ``repr``)."""
+        printer.text("ReprRaises()")
 
 
 class ArrayLike:
@@ -76,6 +84,9 @@ class ArrayLike:
     def __repr__(self) -> str:
         return f"ArrayLike({self.items})"
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text(repr(self))
+
 
 class GetattrRaises:
     """A lazy proxy: any attribute it does not have raises a non-AttributeError."""
@@ -85,6 +96,9 @@ class GetattrRaises:
 
     def __repr__(self) -> str:
         return "<lazy proxy>"
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        printer.text("GetattrRaises()")
 
 
 class StrRaisesError(Exception):
@@ -98,9 +112,31 @@ class UserAbort(BaseException):
     """A user's BaseException (like KeyboardInterrupt): it must pass through too."""
 
 
-HUGE_TEXT = "word " * 60_000
-HUGE_SECRET = "x" * 40_000 + " api_key=sk-ant-api03-" + "A" * 40 + " " + "y" * 40_000
-HUGE_BYTES = bytes(range(256)) * 1_000
+class HugeText(str):
+    """A very long string that prints short in Hypothesis' failure reports."""
+
+    def __repr__(self) -> str:
+        return f"HugeText(<{len(self)} chars>)"
+
+
+class HugeBytes(bytes):
+    def __repr__(self) -> str:
+        return f"HugeBytes(<{len(self)} bytes>)"
+
+
+HUGE_TEXT = HugeText("word " * 60_000)
+HUGE_SECRET = HugeText("x" * 40_000 + " api_key=sk-ant-api03-" + "A" * 40 + " " + "y" * 40_000)
+HUGE_BYTES = HugeBytes(bytes(range(256)) * 1_000)
+
+
+def _small(value: Any) -> bool:
+    """Leave out huge lazy iterables (``range(10**10)``, an IPv6 network): iterating them is the caller's hang."""
+    if isinstance(value, str | bytes | bytearray | memoryview) or not isinstance(value, Iterable):
+        return True
+    try:
+        return len(value) <= 10_000  # type: ignore[arg-type]
+    except Exception:
+        return False
 
 
 def _cyclic_list(items: list[Any]) -> list[Any]:
@@ -129,7 +165,9 @@ leaves = st.one_of(
     hashables,
     st.integers(min_value=2**63, max_value=2**200) | st.integers(min_value=-(2**200), max_value=-(2**63) - 1),
     st.floats(allow_nan=True, allow_infinity=True),
+    st.sampled_from([math.nan, math.inf, -math.inf, -0.0]),
     st.text(),
+    st.text(st.characters(min_codepoint=0xD800, max_codepoint=0xDFFF), min_size=1, max_size=3),  # lone surrogates
     st.binary(),
     st.complex_numbers(),
     st.decimals(allow_nan=True),
@@ -138,9 +176,9 @@ leaves = st.one_of(
     st.uuids(),
     st.sampled_from([HUGE_TEXT, HUGE_SECRET, HUGE_BYTES, bytearray(b"\xff\xfe"), memoryview(b"abc")]),
     st.builds(ArrayLike, st.integers(), st.integers()),
-    st.from_type(type).flatmap(st.from_type),
+    st.from_type(type).flatmap(st.from_type).filter(_small),
 )
-values = st.recursive(
+values = leaves | st.recursive(
     leaves,
     lambda children: st.one_of(
         st.lists(children, max_size=4),
@@ -152,6 +190,48 @@ values = st.recursive(
     ),
     max_leaves=8,
 )
+#: One value of each hostile kind, pinned with ``@example`` so every run covers them all.
+HOSTILE = {
+    "unhashable": [["not", "hashable"]],
+    "array_like": ArrayLike(3, 4),
+    "lazy_proxy": GetattrRaises(),
+    "lazy_proxy_next_to_a_secret": [GetattrRaises(), "Authorization: Bearer abcdefghijklmnopqrstuvwxyz0123456789"],
+    "lazy_proxy_in_a_long_value": [GetattrRaises(), "z" * 20_000],
+    "repr_raises": ReprRaises(),
+    "beyond_int64": 2**64 + 1,
+    "nan": math.nan,
+    "lone_surrogate": os.fsdecode(b"report\xff.txt"),  # a Linux file name that is not UTF-8
+    "huge_secret": HUGE_SECRET,
+    "huge_bytes": HUGE_BYTES,
+    "recursive": _cyclic_list([1, "two"]),
+}
+
+
+def _shaped(param: str, value: Any) -> Any:
+    """Details get the value under a sensitive, a plain and a non-string key; list parameters get it in a list."""
+    if param == "details":
+        return {"password": value, "plain": value, 7: value}
+    if param in ("args", "noise"):
+        return [value, value]
+    if param == "kwargs":
+        return {"value": value}
+    if param == "exc":
+        return ValueError(value)
+    return value
+
+
+def _every_hostile(*params: str, **fixed: Any) -> Any:
+    """``@example`` decorators putting each hostile value into all of ``params`` at once."""
+
+    def decorate(test: Any) -> Any:
+        for value in HOSTILE.values():
+            chosen = {name: _shaped(name, value) for name in params}
+            test = example(**chosen, **fixed)(test)
+        return test
+
+    return decorate
+
+
 #: Realistic-to-hostile mentions/artifacts: iterables of anything, or a non-iterable.
 string_lists = st.one_of(st.lists(values, max_size=4), st.text(), values)
 levels = st.one_of(st.sampled_from(sc.LEVELS), values)
@@ -172,6 +252,7 @@ def assert_exportable(worklog: WorklogCapture) -> None:
     spans = worklog.spans()
     assert spans
     request = encode_spans(spans)
+    request.SerializeToString()
     encoded = [span for rs in request.resource_spans for ss in rs.scope_spans for span in ss.spans]
     assert len(encoded) == len(spans)
     by_id = {span.span_id: span for span in encoded}
@@ -203,6 +284,7 @@ def _quiet_otel_worklog_warnings() -> Iterator[None]:
     mentions=string_lists,
     response_to=values,
 )
+@_every_hostile("level", "message", "category", "confidence", "details", "mentions", "response_to")
 def test_log_with_any_arguments_records_a_step(
     worklog: WorklogCapture,
     level: Any,
@@ -235,6 +317,7 @@ def test_log_with_any_arguments_records_a_step(
     confidence=values,
     details=st.dictionaries(st.text(max_size=12) | st.sampled_from(["password", "api_key", "token"]), values),
 )
+@_every_hostile("message", "confidence", "details", shortcut="decision")
 def test_shortcuts_with_any_arguments_record_a_step(
     worklog: WorklogCapture, shortcut: str, message: Any, confidence: Any, details: Any
 ) -> None:
@@ -247,6 +330,7 @@ def test_shortcuts_with_any_arguments_record_a_step(
 
 @PROPERTY_SETTINGS
 @given(text=values, mentions=string_lists, response_to=values)
+@_every_hostile("text", "mentions", "response_to")
 def test_message_with_any_arguments(worklog: WorklogCapture, text: Any, mentions: Any, response_to: Any) -> None:
     """wl.message records a bot_conversation entry whatever the text, mentions and reply target."""
     with inside_a_bot(worklog):
@@ -263,6 +347,7 @@ def test_message_with_any_arguments(worklog: WorklogCapture, text: Any, mentions
     scope=st.one_of(st.sampled_from(sc.INSIGHT_SCOPES), values),
     applies_to=string_lists,
 )
+@_every_hostile("text", "category", "confidence", "scope", "applies_to")
 def test_insight_with_any_arguments(
     worklog: WorklogCapture, text: Any, category: Any, confidence: Any, scope: Any, applies_to: Any
 ) -> None:
@@ -276,8 +361,13 @@ def test_insight_with_any_arguments(
 
 
 @PROPERTY_SETTINGS
-@given(reason=values, details=st.one_of(st.dictionaries(hashables, values, max_size=4), values), target=values,
-       resolution=values)
+@given(
+    reason=values,
+    details=st.one_of(st.dictionaries(hashables, values, max_size=4), values),
+    target=values,
+    resolution=values,
+)
+@_every_hostile("reason", "details", "target", "resolution")
 def test_escalate_and_resolve_with_any_arguments(
     worklog: WorklogCapture, reason: Any, details: Any, target: Any, resolution: Any
 ) -> None:
@@ -303,6 +393,9 @@ def test_escalate_and_resolve_with_any_arguments(
     bot_name=values,
     role=values,
     triggered_by=values,
+)
+@_every_hostile(
+    "workspace_id", "ws_type", "participants", "coordinator", "query", "estimate", "bot_name", "role", "triggered_by"
 )
 def test_workspace_and_bot_with_any_arguments(
     worklog: WorklogCapture,
@@ -336,7 +429,8 @@ def test_workspace_and_bot_with_any_arguments(
 
 
 @PROPERTY_SETTINGS
-@given(to=values, artifacts=string_lists, reason=values, new_trace=values)
+@given(to=values, artifacts=string_lists, reason=values, new_trace=st.booleans())
+@_every_hostile("to", "artifacts", "reason", new_trace=False)
 def test_handoff_with_any_arguments_is_received(
     worklog: WorklogCapture, to: Any, artifacts: Any, reason: Any, new_trace: Any
 ) -> None:
@@ -354,6 +448,7 @@ def test_handoff_with_any_arguments_is_received(
 
 @PROPERTY_SETTINGS
 @given(carrier=st.one_of(values, st.dictionaries(st.sampled_from(["traceparent", "tracestate", "baggage"]), values)))
+@_every_hostile("carrier")
 def test_bot_with_a_garbage_handoff_still_runs(worklog: WorklogCapture, carrier: Any) -> None:
     """Whatever arrives as a handoff, the bot span opens and is recorded."""
     worklog.clear()
@@ -403,6 +498,7 @@ exceptions = st.one_of(
     kwargs=st.dictionaries(st.text(max_size=10).filter(lambda k: k != "__result__"), values, max_size=4),
     result=values,
 )
+@_every_hostile("args", "kwargs", "result")
 def test_tool_with_any_arguments_and_result(worklog: WorklogCapture, args: list[Any], kwargs: Any, result: Any) -> None:
     """A tool called with any arguments returns its result untouched and records JSON arguments and result."""
     with inside_a_bot(worklog):
@@ -412,7 +508,9 @@ def test_tool_with_any_arguments_and_result(worklog: WorklogCapture, args: list[
     assert returned is result
     assert awaited is result
     assert len(items) == len(args) and all(a is b for a, b in zip(items, args, strict=True))
-    tools = [s for s in worklog.spans() if (s.attributes or {}).get(sc.GEN_AI_OPERATION_NAME) == sc.OPERATION_EXECUTE_TOOL]
+    tools = [
+        s for s in worklog.spans() if (s.attributes or {}).get(sc.GEN_AI_OPERATION_NAME) == sc.OPERATION_EXECUTE_TOOL
+    ]
     assert len(tools) == 3
     for span in tools:
         assert (span.attributes or {})[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_SUCCESS
@@ -422,10 +520,11 @@ def test_tool_with_any_arguments_and_result(worklog: WorklogCapture, args: list[
 
 @PROPERTY_SETTINGS
 @given(exc=exceptions, noise=st.lists(values, max_size=3))
+@_every_hostile("exc", "noise")
 def test_the_users_exception_leaves_a_tool_unchanged(worklog: WorklogCapture, exc: BaseException, noise: Any) -> None:
     """Any exception a tool raises reaches the caller as the very same object, and the span ends failed."""
     with inside_a_bot(worklog):
-        with pytest.raises(BaseException) as raised:  # noqa: PT011 - checking identity below
+        with pytest.raises(BaseException) as raised:
             raiser(exc, *noise)
     assert raised.value is exc
     (tool,) = [s for s in worklog.spans() if s.name == sc.SPAN_EXECUTE_TOOL.format(name="raiser")]
@@ -435,12 +534,13 @@ def test_the_users_exception_leaves_a_tool_unchanged(worklog: WorklogCapture, ex
 
 @PROPERTY_SETTINGS
 @given(exc=exceptions, workspace_id=values, bot_name=values)
+@_every_hostile("exc", "workspace_id", "bot_name")
 def test_the_users_exception_leaves_workspace_and_bot_unchanged(
     worklog: WorklogCapture, exc: BaseException, workspace_id: Any, bot_name: Any
 ) -> None:
     """An exception raised inside ``with wl.workspace`` / ``with wl.bot`` propagates as the same object."""
     worklog.clear()
-    with pytest.raises(BaseException) as raised:  # noqa: PT011 - checking identity below
+    with pytest.raises(BaseException) as raised:
         with wl.workspace(workspace_id), wl.bot(bot_name):
             raise exc
     assert raised.value is exc
@@ -450,8 +550,10 @@ def test_the_users_exception_leaves_workspace_and_bot_unchanged(
 
 @PROPERTY_SETTINGS
 @given(args=st.lists(values, max_size=3), result=values, exc=exceptions)
-def test_instrumented_functions_with_any_values(worklog: WorklogCapture, args: list[Any], result: Any,
-                                                exc: BaseException) -> None:
+@_every_hostile("args", "result", "exc")
+def test_instrumented_functions_with_any_values(
+    worklog: WorklogCapture, args: list[Any], result: Any, exc: BaseException
+) -> None:
     """wl.instrument wraps a library's functions: any arguments, results and exceptions pass through."""
     library = types.SimpleNamespace()
 
@@ -466,13 +568,24 @@ def test_instrumented_functions_with_any_values(worklog: WorklogCapture, args: l
     assert wl.instrument(library, "lookup") == []
     with inside_a_bot(worklog):
         assert library.lookup(*args) is result
-        with pytest.raises(BaseException) as raised:  # noqa: PT011 - checking identity below
+        with pytest.raises(BaseException) as raised:
             library.explode(*args)
     assert raised.value is exc
     assert wl.uninstrument(library, "lookup", "explode") == ["lookup", "explode"]
     assert library.lookup is lookup and library.explode is explode
     assert len([s for s in worklog.spans() if s.name.startswith("execute_tool")]) == 2
     assert_exportable(worklog)
+
+
+@PROPERTY_SETTINGS
+@given(names=st.lists(st.text(max_size=12) | st.sampled_from(["lookup", "Inner.method", "a.b.c", "", "."]), max_size=3))
+def test_instrument_and_uninstrument_with_any_names(worklog: WorklogCapture, names: list[str]) -> None:
+    """Naming functions that do not exist wraps nothing and never raises; existing ones are wrapped and restored."""
+    library = types.SimpleNamespace(lookup=lambda: "found", Inner=types.SimpleNamespace(method=lambda: "inner"))
+    wrapped = wl.instrument(library, *names)
+    assert set(wrapped) <= {"lookup", "Inner.method"}
+    assert library.lookup() == "found" and library.Inner.method() == "inner"
+    assert sorted(wl.uninstrument(library, *names)) == sorted(set(wrapped))
 
 
 def test_hostile_values_are_really_generated() -> None:

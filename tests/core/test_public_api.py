@@ -8,9 +8,11 @@ import otel_worklog
 from otel_worklog import semconv
 
 EXPECTED_ALL = [
+    "Alert",
     "Escalation",
     "ExportStats",
     "Handoff",
+    "Insight",
     "ThreadPoolExecutor",
     "WorklogSampler",
     "__version__",

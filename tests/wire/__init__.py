@@ -1,0 +1,1 @@
+"""Wire-format, cross-process, backend-down and burst tests against real OTLP receivers."""
