@@ -38,7 +38,7 @@ import otel_worklog as wl  # noqa: E402
 from otel_worklog._internal import semconv as sc  # noqa: E402
 from otel_worklog._internal.cli import commands  # noqa: E402
 from otel_worklog._internal.readers import StoreReader  # noqa: E402
-from otel_worklog._internal.store import StoreSpanExporter  # noqa: E402
+from otel_worklog._internal.store.exporter import StoreSpanExporter  # noqa: E402
 
 SPANS_PER_SESSION = 50
 BATCH = 2048

@@ -159,7 +159,7 @@ def receive(value: Any) -> Received | None:
             type(value).__name__,
         )
         return None
-    carrier = {k: v for k, v in value.items() if type(k) is str and k in _CARRIER_KEYS and isinstance(v, str)}
+    carrier = {k: clean_text(v) for k, v in value.items() if type(k) is str and k in _CARRIER_KEYS and isinstance(v, str)}
     try:
         extracted = _BAGGAGE.extract(carrier, _TRACE_CONTEXT.extract(carrier, Context()))
     except Exception:

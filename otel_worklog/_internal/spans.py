@@ -80,14 +80,16 @@ def _clean_name(value: Any, what: str) -> str:
 class _ActiveSpan:
     """A span made current for a ``with`` block: one attach, one detach, always."""
 
-    __slots__ = ("_span", "_token")
+    __slots__ = ("_ids", "_span", "_token")
 
     def __init__(self) -> None:
         self._span: trace.Span | None = None
         self._token: object | None = None
+        self._ids: trace.SpanContext = trace.INVALID_SPAN_CONTEXT
 
     def _activate(self, span: trace.Span, ctx: Context) -> None:
         self._span = span
+        self._ids = span.get_span_context()
         self._token = otel_context.attach(trace.set_span_in_context(span, ctx))
 
     def _deactivate(self, exc: BaseException | None) -> None:
@@ -107,7 +109,8 @@ class _ActiveSpan:
 
     @property
     def trace_id(self) -> str:
-        return trace.format_trace_id(self.span.get_span_context().trace_id)
+        """Hex trace id of the block's span (also after the block ends; zeros when not recording)."""
+        return trace.format_trace_id(self._ids.trace_id)
 
 
 class workspace(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.workspace(...)``

@@ -9,7 +9,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.store import StoreSpanExporter
+from otel_worklog._internal.store.exporter import StoreSpanExporter
 
 
 def main() -> None:

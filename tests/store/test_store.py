@@ -24,13 +24,13 @@ from otel_worklog._internal.model import StoreNotFound, TraceNotFound
 from otel_worklog._internal.readers import StoreReader, open_reader
 from otel_worklog._internal.store import (
     SCHEMA_VERSION,
-    StoreSpanExporter,
     StoreTooNew,
     create_store_exporter,
     default_store_path,
     resolve_retention_days,
     resolve_store_path,
 )
+from otel_worklog._internal.store.exporter import StoreSpanExporter
 from otel_worklog._internal.store.schema import MIGRATIONS, schema_version
 from tests.cli.scenario import REPO, run_cli
 

@@ -14,17 +14,32 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Annotated, Any, Final
+from typing import TYPE_CHECKING, Annotated, Any, Final
 
 import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from otel_worklog._internal import analytics as an
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.analytics.report import fmt_seconds
-from otel_worklog._internal.readers import open_reader
+from otel_worklog._internal.lazy import LazyModule
+
+if TYPE_CHECKING:
+    from otel_worklog._internal import analytics as an
+    from otel_worklog._internal import readers
+else:  # imported on first use: `otel-worklog logs` need not load the analytics
+    an = LazyModule("otel_worklog._internal.analytics")
+    readers = LazyModule("otel_worklog._internal.readers")
+
+
+def fmt_seconds(seconds: float) -> str:
+    from otel_worklog._internal.analytics.report import fmt_seconds as fmt
+
+    return fmt(seconds)
+
+
+def open_reader(*, store: str | None = None, tempo: str | None = None) -> Any:
+    return readers.open_reader(store=store, tempo=tempo)
 
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")

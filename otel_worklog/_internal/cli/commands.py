@@ -21,7 +21,6 @@ from otel_worklog._internal.cli.render import (
     render_sessions,
     render_worklog,
 )
-from otel_worklog._internal.demo import run_demo
 from otel_worklog._internal.model import EntryHit, ReaderError, TraceNotFound, TraceReader
 from otel_worklog._internal.readers import open_reader
 from otel_worklog._internal.readers.otlp_json import encode_traces
@@ -29,7 +28,6 @@ from otel_worklog._internal.store import connect, resolve_retention_days, resolv
 from otel_worklog._internal.store import prune as prune_store
 from otel_worklog._internal.store.retention import cutoff_for
 from otel_worklog._internal.views.data import entry_dict, hit_dict, iso, session_dict, worklog_dict
-from otel_worklog._internal.views.html import render_html
 from otel_worklog._internal.views.worklog import Entry, build_worklog
 
 __all__ = ["register"]
@@ -196,6 +194,8 @@ def view(
         chosen = _pick_trace(reader, trace_id, workspace, _bot(bot))
         spans = reader.trace(chosen)
         target = html_file or Path(f"worklog-{spans[0].trace_id[:12]}.html")
+        from otel_worklog._internal.views.html import render_html
+
         target.write_text(render_html(spans), encoding="utf-8")
         if as_json:
             _emit_json({"trace_id": spans[0].trace_id, "html": str(target.resolve())})
@@ -272,6 +272,8 @@ def demo(
 ) -> None:
     """Play the seeds' four workspaces (A-D) through the public API into the store, then say what to run next."""
     with guard():
+        from otel_worklog._internal.demo import run_demo
+
         run_demo(store=store, as_json=as_json)
 
 

@@ -33,9 +33,6 @@ from dataclasses import dataclass
 from typing import Annotated, Any
 
 import typer
-from opentelemetry import trace
-from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
-from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
 import otel_worklog as wl
 from otel_worklog._internal import config_params as params
@@ -246,6 +243,10 @@ class Doctor:
     def send_trace(self) -> str:
         """Send one workspace -> bot -> escalation trace through the public API and OTLP/HTTP."""
         endpoint = self.otlp_endpoint + "/v1/traces"
+        from opentelemetry import trace
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.sampling import ALWAYS_ON
+
         exporter = OTLPSpanExporter(endpoint=endpoint, timeout=int(min(10.0, max(1.0, self.timeout_s))))
         # OTEL_TRACES_EXPORTER=none while configuring: configure() would otherwise add a second OTLP
         # exporter from OTEL_EXPORTER_OTLP_ENDPOINT and the test trace would arrive twice.

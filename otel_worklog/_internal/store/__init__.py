@@ -9,9 +9,8 @@ from __future__ import annotations
 
 import logging
 
-from opentelemetry.sdk.trace.export import SpanExporter
+from typing import TYPE_CHECKING
 
-from otel_worklog._internal.store.exporter import StoreSpanExporter
 from otel_worklog._internal.store.retention import PruneResult, prune
 from otel_worklog._internal.store.schema import SCHEMA_VERSION, StoreTooNew, connect
 from otel_worklog._internal.store.settings import (
@@ -22,12 +21,16 @@ from otel_worklog._internal.store.settings import (
     resolve_store_path,
 )
 
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace.export import SpanExporter
+
+    from otel_worklog._internal.store.exporter import StoreSpanExporter
+
 __all__ = [
     "RETENTION_DAYS",
     "SCHEMA_VERSION",
     "STORE",
     "PruneResult",
-    "StoreSpanExporter",
     "StoreTooNew",
     "connect",
     "create_store_exporter",
@@ -45,4 +48,7 @@ def create_store_exporter(store: object = ...) -> SpanExporter | None:
     path = resolve_store_path(store)
     if path is None:
         return None
+    # Imported here: the exporter needs the OTel SDK, which the read-only CLI never loads.
+    from otel_worklog._internal.store.exporter import StoreSpanExporter
+
     return StoreSpanExporter(path)

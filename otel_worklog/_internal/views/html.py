@@ -101,7 +101,7 @@ def render_html(spans: Sequence[SpanRecord], *, title: str | None = None) -> str
         row_y = y + _LANE_HEAD
         for span in members:
             x1 = x_of(span.start_ns)
-            x2 = max(x1 + 2, x_of(span.end_ns))
+            x2 = max(x1 + (8 if span.is_escalation else 3), x_of(span.end_ns))  # instant spans stay visible
             cy = row_y + _ROW / 2
             positions[span.span_id] = (x1, x2, cy)
             classes = ["span"]
