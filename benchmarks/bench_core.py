@@ -56,7 +56,7 @@ def per_call_ns(fn: Callable[[], Any], calls: int, rounds: int) -> float:
 def interleaved(cases: dict[str, Callable[[], Any]], calls: int, rounds: int) -> dict[str, float]:
     """Run the cases round-robin so that machine noise hits all of them alike."""
     samples: dict[str, list[float]] = {name: [] for name in cases}
-    for name, fn in cases.items():  # warm-up
+    for fn in cases.values():  # warm-up
         per_call_ns(fn, max(100, calls // 10), 1)
     for _ in range(rounds):
         for name, fn in cases.items():
@@ -177,7 +177,7 @@ def _receiver(port_value: Any, count_value: Any, ready: Any) -> None:
     from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
     class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:  # noqa: N802
+        def do_POST(self) -> None:
             body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
             if self.headers.get("Content-Encoding") == "gzip":
                 import gzip

@@ -85,7 +85,43 @@ _SOURCES: dict[str, str] = {
     "workspace": "otel_worklog._internal.spans",
 }
 
-__all__ = ["__version__", *sorted(_SOURCES)]
+__all__ = [
+    "Alert",
+    "Escalation",
+    "ExportStats",
+    "Handoff",
+    "Insight",
+    "ThreadPoolExecutor",
+    "WorklogSampler",
+    "__version__",
+    "agent",
+    "bot",
+    "configure",
+    "correction",
+    "decision",
+    "error",
+    "escalate",
+    "export_stats",
+    "force_flush",
+    "format_response",
+    "handoff",
+    "info",
+    "insight",
+    "instrument",
+    "log",
+    "message",
+    "on_alert",
+    "on_insight",
+    "shutdown",
+    "thinking",
+    "to_agent_artifact",
+    "tool",
+    "uncertainty",
+    "uninstrument",
+    "warning",
+    "with_context",
+    "workspace",
+]
 
 
 def __getattr__(name: str) -> Any:

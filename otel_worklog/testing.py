@@ -58,7 +58,7 @@ class WorklogCapture:
         ]
         if level is not None:
             found = [(s, e) for s, e in found if e.attributes and e.attributes.get("worklog.level") == level]
-        return sorted(found, key=lambda pair: int((pair[1].attributes or {}).get("worklog.step", 0)))  # type: ignore[call-overload]
+        return sorted(found, key=lambda pair: _step((pair[1].attributes or {}).get("worklog.step")))
 
     def clear(self) -> None:
         force_flush()
@@ -67,6 +67,10 @@ class WorklogCapture:
     def close(self) -> None:
         shutdown()
         self.provider.shutdown()
+
+
+def _step(value: object) -> int:
+    return value if isinstance(value, int) else 0
 
 
 @pytest.fixture

@@ -68,7 +68,13 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         self._start_worker()
         if hasattr(os, "register_at_fork"):
             ref = weakref.ref(self)
-            os.register_at_fork(after_in_child=lambda: (p := ref()) is not None and p._after_fork())
+
+            def after_fork_in_child() -> None:
+                processor = ref()
+                if processor is not None:
+                    processor._after_fork()
+
+            os.register_at_fork(after_in_child=after_fork_in_child)
 
     def _start_worker(self) -> None:
         self._worker = threading.Thread(target=self._run, name=f"otel-worklog-export-{self.name}", daemon=True)

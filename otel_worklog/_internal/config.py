@@ -13,7 +13,7 @@ import atexit
 import logging
 import os
 import weakref
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -213,7 +213,8 @@ def _build_children(
 ) -> list[SpanProcessor]:
     timeout_s = params.resolve(params.EXPORT_TIMEOUT_S)
     reusable = {id(c.exporter): c for c in old if isinstance(c, BoundedBatchSpanProcessor)}
-    for maker in (lambda: _otlp_exporter(timeout_s), _console_exporter):
+    makers: tuple[Callable[[], SpanExporter | None], ...] = (lambda: _otlp_exporter(timeout_s), _console_exporter)
+    for maker in makers:
         try:
             exporter = maker()
         except Exception:

@@ -103,9 +103,7 @@ def _parameter_names(
         params = inspect.signature(target).parameters.values()
     except (TypeError, ValueError):
         return (), None, ()
-    positional = tuple(
-        p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)
-    )
+    positional = tuple(p.name for p in params if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD))
     varargs = next((p.name for p in params if p.kind is p.VAR_POSITIONAL), None)
     defaults = tuple((p.name, p.default) for p in params if p.default is not p.empty)
     return positional, varargs, defaults

@@ -94,7 +94,9 @@ def _handoff(tracer: trace.Tracer, to_bot: str, artifacts: Iterable[str], reason
     from_bot = (scope.bot_name if scope is not None else None) or "unknown"
     content = STATE.config.content
     artifact_list = _string_list(artifacts)
-    reason_text = None if reason is None else content.text(reason if isinstance(reason, str) else safe_repr(reason)).text
+    reason_text = (
+        None if reason is None else content.text(reason if isinstance(reason, str) else safe_repr(reason)).text
+    )
     step = next_step(scope)
     attributes: dict[str, Any] = {
         sc.WORKLOG_HANDOFF_FROM: from_bot,
@@ -159,7 +161,9 @@ def receive(value: Any) -> Received | None:
             type(value).__name__,
         )
         return None
-    carrier = {k: clean_text(v) for k, v in value.items() if type(k) is str and k in _CARRIER_KEYS and isinstance(v, str)}
+    carrier = {
+        k: clean_text(v) for k, v in value.items() if type(k) is str and k in _CARRIER_KEYS and isinstance(v, str)
+    }
     try:
         extracted = _BAGGAGE.extract(carrier, _TRACE_CONTEXT.extract(carrier, Context()))
     except Exception:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 
 from opentelemetry.context import Context
 from opentelemetry.sdk.trace.sampling import (
@@ -49,9 +49,7 @@ class WorklogSampler(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        if attributes and (
-            attributes.get(sc.WORKLOG_ESCALATION) is True or sc.WORKLOG_ALERT_KIND in attributes
-        ):
+        if attributes and (attributes.get(sc.WORKLOG_ESCALATION) is True or sc.WORKLOG_ALERT_KIND in attributes):
             parent_state = get_current_span(parent_context).get_span_context().trace_state
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent_state)
         return self.base.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)
@@ -77,7 +75,7 @@ def sampler_from_env() -> Sampler:
     """The sampler named by ``OTEL_TRACES_SAMPLER`` (and ``_ARG``), as the SDK would build it."""
     name = os.environ.get("OTEL_TRACES_SAMPLER", "parentbased_always_on").strip().lower()
     arg = os.environ.get("OTEL_TRACES_SAMPLER_ARG")
-    choices = {
+    choices: dict[str, Callable[[], Sampler]] = {
         "always_on": lambda: ALWAYS_ON,
         "always_off": lambda: ALWAYS_OFF,
         "traceidratio": lambda: TraceIdRatioBased(_ratio(arg)),

@@ -53,7 +53,7 @@ def _convert(value: Any) -> Any:
         preview = raw[:64].decode("utf-8", errors="replace")
         return f"<{len(raw)} bytes: {preview}{'…' if len(raw) > 64 else ''}>"
     if isinstance(value, set | frozenset):
-        return sorted((safe_repr(item) for item in value))
+        return sorted(safe_repr(item) for item in value)
     for attr in ("model_dump", "_asdict"):
         try:
             method = getattr(value, attr, None)

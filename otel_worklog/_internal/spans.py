@@ -113,7 +113,7 @@ class _ActiveSpan:
         return trace.format_trace_id(self._ids.trace_id)
 
 
-class workspace(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.workspace(...)``
+class workspace(_ActiveSpan):
     """Open the root span ``workspace {id}`` for one workspace session."""
 
     __slots__ = ("_attributes", "_provider", "_state")
@@ -122,7 +122,7 @@ class workspace(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.work
         self,
         workspace_id: str,
         *,
-        type: str = "open",  # noqa: A002 - the public name of the workspace type
+        type: str = "open",
         participants: Iterable[str] = (),
         coordinator: str | None = None,
         query: str | None = None,
@@ -193,7 +193,7 @@ class workspace(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.work
             log_internal_error()
 
 
-class bot(_ActiveSpan):  # noqa: N801 - used as a function: ``with wl.bot(...)``
+class bot(_ActiveSpan):
     """Open the span ``invoke_agent {name}``: everything inside is this bot's work."""
 
     __slots__ = ("_name", "_new_trace", "_options", "_provider")

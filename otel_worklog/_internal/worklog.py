@@ -157,6 +157,8 @@ def _record(
         sc.WORKLOG_STEP: step,
     }
     if confidence is not None:
+        value: float | None
+        invalid: str | None
         if type(confidence) is float and 0.0 <= confidence <= 1.0:  # the common case, without a call
             value, invalid = confidence, None
         else:
@@ -340,7 +342,15 @@ def escalate(
         span = tracer.start_span(sc.ESCALATION_SPAN_NAME, context=ctx, attributes=attributes)
         span_ctx = trace.set_span_in_context(span, ctx)
         step = _record(
-            span, span_ctx, "coordination", f"Escalation: {reason_text}", sc.CATEGORY_ESCALATION, None, details, (), None
+            span,
+            span_ctx,
+            "coordination",
+            f"Escalation: {reason_text}",
+            sc.CATEGORY_ESCALATION,
+            None,
+            details,
+            (),
+            None,
         )
         span.end()
         ids = span.get_span_context()

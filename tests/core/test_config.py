@@ -106,7 +106,7 @@ class TestConfigure:
         provider = TracerProvider()
         provider.add_span_processor(SimpleSpanProcessor(exporter))
 
-        @wl.tool(tracer_provider=provider)
+        @wl.tool(name="add", tracer_provider=provider)
         def add(a: int, b: int) -> int:
             return a + b
 
@@ -115,7 +115,7 @@ class TestConfigure:
             wl.escalate("help", tracer_provider=provider)
         assert sorted(s.name for s in exporter.get_finished_spans()) == [
             "escalation",
-            "execute_tool TestConfigure.test_explicit_tracer_provider_on_an_entry_point_works_without_configure.<locals>.add",
+            "execute_tool add",
             "invoke_agent nanobot",
             "workspace #w",
         ]

@@ -52,7 +52,7 @@ class TestLevels:
     ) -> None:
         with caplog.at_level(logging.WARNING, "otel_worklog"), wl.workspace("#a"):
             wl.log("shouting", "hello")
-        (_, event), = worklog.events()
+        ((_, event),) = worklog.events()
         assert event.name == "worklog.info"
         assert _attrs(event)["worklog.level.invalid"] == "'shouting'"
         assert "unknown work-log level" in caplog.text
@@ -104,7 +104,7 @@ class TestConfidence:
     ) -> None:
         with caplog.at_level(logging.WARNING, "otel_worklog"), wl.workspace("#a"), wl.bot("nanobot"):
             step = wl.decision("chose", confidence=bad)  # type: ignore[arg-type]
-        (_, event), = worklog.events()
+        ((_, event),) = worklog.events()
         attrs = _attrs(event)
         assert attrs[sc.WORKLOG_MESSAGE] == "chose"
         assert attrs[sc.WORKLOG_STEP] == step

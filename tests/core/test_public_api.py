@@ -52,6 +52,10 @@ def test_all_is_pinned() -> None:
         assert hasattr(otel_worklog, name), name
 
 
+def test_every_public_name_has_a_lazy_source() -> None:
+    assert sorted(otel_worklog.__all__) == sorted(["__version__", *otel_worklog._SOURCES])
+
+
 def test_public_submodules_only_re_export() -> None:
     for module_name, source in [
         ("otel_worklog.semconv", "otel_worklog._internal.semconv"),

@@ -47,7 +47,9 @@ class TestRedaction:
         event = worklog.events()[0][1]
         assert event.attributes["worklog.details.api_key"] == "[REDACTED]"
         assert event.attributes["worklog.details.user"] == "ann"
-        span = worklog.span("execute_tool TestRedaction.test_sensitive_keys_in_details_and_tool_arguments.<locals>.login")
+        span = worklog.span(
+            "execute_tool TestRedaction.test_sensitive_keys_in_details_and_tool_arguments.<locals>.login"
+        )
         arguments = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
         assert arguments == {
             "user": "ann",

@@ -41,6 +41,7 @@ def fmt_seconds(seconds: float) -> str:
 def open_reader(*, store: str | None = None, tempo: str | None = None) -> Any:
     return readers.open_reader(store=store, tempo=tempo)
 
+
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 
@@ -104,7 +105,7 @@ class _Source:
 
 def _app() -> Any:
     """The app module, imported late: app.py imports this module while it is being built."""
-    from otel_worklog._internal.cli import app  # noqa: PLC0415
+    from otel_worklog._internal.cli import app
 
     return app
 

@@ -8,7 +8,6 @@ its batch processor; the CLI opens the same path through
 from __future__ import annotations
 
 import logging
-
 from typing import TYPE_CHECKING
 
 from otel_worklog._internal.store.retention import PruneResult, prune
@@ -23,8 +22,6 @@ from otel_worklog._internal.store.settings import (
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
-
-    from otel_worklog._internal.store.exporter import StoreSpanExporter
 
 __all__ = [
     "RETENTION_DAYS",

@@ -55,7 +55,7 @@ def _current_trace_id() -> str | None:
 
 def _flush() -> None:
     try:
-        import otel_worklog  # noqa: PLC0415 - the public package imports this module's names
+        import otel_worklog
 
         otel_worklog.force_flush()
     except Exception:  # the helper still works from whatever is already exported
