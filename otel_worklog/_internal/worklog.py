@@ -19,7 +19,7 @@ from opentelemetry import trace
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.content import ContentPolicy
-from otel_worklog._internal.context import Scope, current_scope, next_step
+from otel_worklog._internal.context import SCOPE_KEY, Scope, current_scope, next_step
 from otel_worklog._internal.errors import log_internal_error
 from otel_worklog._internal.serialize import clean_text, safe_repr
 from otel_worklog._internal.state import STATE, active_tracer
@@ -27,6 +27,20 @@ from otel_worklog._internal.state import STATE, active_tracer
 logger = logging.getLogger("otel_worklog")
 
 _LEVELS: Final = frozenset(sc.LEVELS)
+#: The default of ``mentions``: compared by identity, so the common call skips all list work.
+_NO_MENTIONS: Final[tuple[str, ...]] = ()
+# Attribute names bound once: the entry path runs on every log call.
+_LEVEL: Final = sc.WORKLOG_LEVEL
+_CATEGORY: Final = sc.WORKLOG_CATEGORY
+_MESSAGE: Final = sc.WORKLOG_MESSAGE
+_STEP: Final = sc.WORKLOG_STEP
+_CONFIDENCE: Final = sc.WORKLOG_CONFIDENCE
+
+
+def _text_of(value: Any) -> str:
+    return clean_text(value) if isinstance(value, str) else safe_repr(value)
+
+
 _SAMPLED_LEVELS: Final = frozenset(sc.SAMPLED_LEVELS)
 _EVENT_NAMES: Final = {level: sc.event_name(level) for level in sc.LEVELS}
 
@@ -102,7 +116,7 @@ def log(
     category: str = sc.CATEGORY_GENERAL,
     confidence: float | None = None,
     details: Mapping[str, Any] | None = None,
-    mentions: Iterable[str] = (),
+    mentions: Iterable[str] = _NO_MENTIONS,
     response_to: int | None = None,
 ) -> int:
     """Record a work-log entry on the current span and return its step number (0 when not recording)."""
@@ -131,17 +145,18 @@ def _record(
     event: str | None = None,
 ) -> int:
     """Build and add one entry event. ``event`` names a special entry (an insight), which is never sampled out."""
-    scope = current_scope(ctx)
-    step = next_step(scope)
+    scope = ctx.get(SCOPE_KEY)  # our own key in the Context mapping: only otel_worklog sets it
+    workspace = scope.workspace if scope is not None else None
+    step = next(workspace.steps) if workspace is not None else next_step(None)
     config = STATE.config
     if type(level) is not str or level not in _LEVELS:
         logger.warning("otel_worklog: unknown work-log level %s; recorded as info", safe_repr(level))
         extra = {**(extra or {}), "worklog.level.invalid": safe_repr(level)}
         level = "info"
     if (
-        event is None
+        config.info_sample_rate < 1.0  # first: it is almost always 1.0, and a float compare is cheapest
+        and event is None
         and level in _SAMPLED_LEVELS
-        and config.info_sample_rate < 1.0
         and random.random() >= config.info_sample_rate
     ):
         return step
@@ -151,10 +166,10 @@ def _record(
     cleaned = content.text(message)
     redacted = cleaned.redacted
     attributes: dict[str, Any] = {
-        sc.WORKLOG_LEVEL: level,
-        sc.WORKLOG_CATEGORY: clean_text(category) if type(category) is str else safe_repr(category),
-        sc.WORKLOG_MESSAGE: cleaned.text,
-        sc.WORKLOG_STEP: step,
+        _LEVEL: level,
+        _CATEGORY: category if type(category) is str and category.isascii() else _text_of(category),
+        _MESSAGE: cleaned.text,
+        _STEP: step,
     }
     if confidence is not None:
         value: float | None
@@ -164,7 +179,7 @@ def _record(
         else:
             value, invalid = _check_confidence(confidence)
         if invalid is None:
-            attributes[sc.WORKLOG_CONFIDENCE] = value
+            attributes[_CONFIDENCE] = value
             if level == "decision" and value is not None and value < config.confidence_threshold:
                 level = "uncertainty"
                 attributes[sc.WORKLOG_LEVEL] = level
@@ -178,7 +193,7 @@ def _record(
                 step,
             )
             attributes[sc.WORKLOG_CONFIDENCE_INVALID] = invalid
-    if mentions is not None:
+    if mentions is not _NO_MENTIONS and mentions is not None:
         mention_list = _string_list(mentions)
         if mention_list:
             attributes[sc.WORKLOG_MENTIONS] = mention_list
@@ -210,7 +225,7 @@ def _shortcut(level: str) -> Any:
         category: str = sc.CATEGORY_GENERAL,
         confidence: float | None = None,
         details: Mapping[str, Any] | None = None,
-        mentions: Iterable[str] = (),
+        mentions: Iterable[str] = _NO_MENTIONS,
         response_to: int | None = None,
     ) -> int:
         ctx = otel_context.get_current()
