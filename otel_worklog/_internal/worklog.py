@@ -145,7 +145,7 @@ def _record(
     event: str | None = None,
 ) -> int:
     """Build and add one entry event. ``event`` names a special entry (an insight), which is never sampled out."""
-    scope = ctx.get(SCOPE_KEY)  # our own key in the Context mapping: only otel_worklog sets it
+    scope: Scope | None = ctx.get(SCOPE_KEY)  # type: ignore[assignment]  # our own key: only we set it
     workspace = scope.workspace if scope is not None else None
     step = next(workspace.steps) if workspace is not None else next_step(None)
     config = STATE.config
