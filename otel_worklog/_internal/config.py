@@ -119,13 +119,12 @@ def _store(store: Any) -> tuple[SpanExporter | None, Path | None]:
         return None, None
 
 
-def _extension_processors(detectors: Any, provider: trace.TracerProvider, store_path: Path | None) -> list[Any]:
+def _extension_processors(detectors: Any, provider: TracerProvider, store_path: Path | None) -> list[Any]:
     found: list[Any] = []
     try:
         from otel_worklog._internal.detectors import create_detector_processor
 
-        if isinstance(provider, TracerProvider):
-            found.append(create_detector_processor(detectors, provider))
+        found.append(create_detector_processor(detectors, provider))
     except Exception:
         log_internal_error()
     try:

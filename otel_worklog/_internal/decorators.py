@@ -405,10 +405,8 @@ _WRAPPERS: Final = {
 
 
 def make_wrapper(spec: _Spec, fn: Any) -> Callable[..., Any]:
-    """The ``(wrapped, instance, args, kwargs)`` wrapper for ``fn``, marked as otel_worklog's."""
-    wrapper = _WRAPPERS[function_kind(fn)](spec)
-    setattr(wrapper, _MARKER, True)
-    return wrapper
+    """The ``(wrapped, instance, args, kwargs)`` wrapper for ``fn``; callers mark the proxy that holds it."""
+    return _WRAPPERS[function_kind(fn)](spec)
 
 
 def _decorate(fn: Any, spec: _Spec) -> Any:

@@ -373,7 +373,3 @@ def escalate(
     except Exception:
         log_internal_error()
         return _NO_ESCALATION
-
-
-def scope_of_current() -> Scope | None:
-    return current_scope(otel_context.get_current())

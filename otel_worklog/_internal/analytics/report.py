@@ -109,6 +109,25 @@ def md_escape(text: object) -> str:
     return _MD_SPECIAL.sub(r"\\\1", flat)
 
 
+BOT_COLUMNS: Final = ["Bot", "Sessions", "Success %", "First-shot %", "Avg time", "Avg tokens", "Avg cost"]
+
+
+def _bot_rows(report: Report) -> list[list[str]]:
+    """The bot-comparison rows, unescaped; each renderer escapes for its own format."""
+    return [
+        [
+            r.bot,
+            str(r.sessions),
+            f"{r.success_pct:.1f}%",
+            f"{r.first_shot_pct:.1f}%",
+            fmt_seconds(r.avg_time_s),
+            f"{r.avg_tokens:.0f}",
+            f"{r.avg_cost:.4f}",
+        ]
+        for r in report.bots
+    ]
+
+
 def _md_table(headers: list[str], rows: list[list[str]]) -> list[str]:
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join(" --- " for _ in headers) + "|"]
     lines += ["| " + " | ".join(row) + " |" for row in rows]
@@ -163,19 +182,8 @@ def to_markdown(report: Report) -> str:
         "",
     ]
     lines += _md_table(
-        ["Bot", "Sessions", "Success %", "First-shot %", "Avg time", "Avg tokens", "Avg cost"],
-        [
-            [
-                md_escape(r.bot),
-                str(r.sessions),
-                f"{r.success_pct:.1f}%",
-                f"{r.first_shot_pct:.1f}%",
-                f"{fmt_seconds(r.avg_time_s)}",
-                f"{r.avg_tokens:.0f}",
-                f"{r.avg_cost:.4f}",
-            ]
-            for r in report.bots
-        ],
+        BOT_COLUMNS,
+        [[md_escape(row[0]), *row[1:]] for row in _bot_rows(report)],
     )
     lines += ["", "## Bot trends", ""]
     lines += _md_table(
@@ -279,23 +287,7 @@ def to_html(report: Report) -> str:
         f' threshold {oh.threshold_pct:g}%)</p><p class="rec">{_e(oh.recommendation)}</p>'
     )
     sections.append("<h2>Bot comparison</h2>")
-    sections.append(
-        _html_table(
-            ["Bot", "Sessions", "Success %", "First-shot %", "Avg time", "Avg tokens", "Avg cost"],
-            [
-                [
-                    r.bot,
-                    str(r.sessions),
-                    f"{r.success_pct:.1f}%",
-                    f"{r.first_shot_pct:.1f}%",
-                    f"{fmt_seconds(r.avg_time_s)}",
-                    f"{r.avg_tokens:.0f}",
-                    f"{r.avg_cost:.4f}",
-                ]
-                for r in report.bots
-            ],
-        )
-    )
+    sections.append(_html_table(BOT_COLUMNS, _bot_rows(report)))
     sections.append(
         bar_chart("Success % per bot", [(r.bot, round(r.success_pct, 1)) for r in report.bots], unit="%", max_value=100)
     )
