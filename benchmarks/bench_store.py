@@ -182,7 +182,7 @@ def main() -> None:
         store = str(path)
 
         def cli(fn: Callable[..., None], *args: str, **kwargs: object) -> Callable[[], None]:
-            """The command's own function, exactly as typer calls it, output into a buffer."""
+            """The command's own function, exactly as the command tree calls it, output into a buffer."""
 
             def run() -> None:
                 with contextlib.redirect_stdout(io.StringIO()):

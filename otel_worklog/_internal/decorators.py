@@ -26,6 +26,7 @@ from opentelemetry.context import Context
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.context import SCOPE_KEY, Scope, current_scope, instrumentation_suppressed
+from otel_worklog._internal.current_span import current_span
 from otel_worklog._internal.errors import log_internal_error
 from otel_worklog._internal.serialize import clean_text, safe_repr
 from otel_worklog._internal.spans import record_error
@@ -233,7 +234,7 @@ def _sync_wrapper(spec: _Spec) -> Callable[..., Any]:
         ctx = _begin(spec, tracer, instance, args, kwargs)
         if ctx is None:
             return wrapped(*args, **kwargs)
-        call = _Call(trace.get_current_span(ctx), otel_context.attach(ctx))
+        call = _Call(current_span(ctx), otel_context.attach(ctx))
         try:
             result = wrapped(*args, **kwargs)
         except BaseException as exc:
@@ -255,7 +256,7 @@ def _coroutine_wrapper(spec: _Spec) -> Callable[..., Any]:
         ctx = _begin(spec, tracer, instance, args, kwargs)
         if ctx is None:
             return await wrapped(*args, **kwargs)
-        call = _Call(trace.get_current_span(ctx), otel_context.attach(ctx))
+        call = _Call(current_span(ctx), otel_context.attach(ctx))
         try:
             result = await wrapped(*args, **kwargs)
         except BaseException as exc:
@@ -290,7 +291,7 @@ def _generator_wrapper(spec: _Spec) -> Callable[..., Any]:
             otel_context.detach(token)
         if ctx is None:
             return (yield from inner)
-        call = _Call(trace.get_current_span(ctx), None)
+        call = _Call(current_span(ctx), None)
         capture = isinstance(spec, ToolSpec) and spec._capturing()
         call.items = [] if capture else None
         sent: Any = None
@@ -345,7 +346,7 @@ def _async_generator_wrapper(spec: _Spec) -> Callable[..., Any]:
             async for item in inner:
                 yield item
             return
-        call = _Call(trace.get_current_span(ctx), None)
+        call = _Call(current_span(ctx), None)
         capture = isinstance(spec, ToolSpec) and spec._capturing()
         call.items = [] if capture else None
         sent: Any = None

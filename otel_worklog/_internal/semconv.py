@@ -77,6 +77,7 @@ __all__ = [
     "WORKLOG_INSIGHT_SCOPE",
     "WORKLOG_INSIGHT_SHAREABLE",
     "WORKLOG_LEVEL",
+    "WORKLOG_LEVEL_INVALID",
     "WORKLOG_LINK_TYPE",
     "WORKLOG_LOW_CONFIDENCE",
     "WORKLOG_MENTIONS",
@@ -139,6 +140,7 @@ WORKLOG_MESSAGE: Final = "worklog.message"
 WORKLOG_STEP: Final = "worklog.step"
 WORKLOG_CONFIDENCE: Final = "worklog.confidence"
 WORKLOG_CONFIDENCE_INVALID: Final = "worklog.confidence.invalid"
+WORKLOG_LEVEL_INVALID: Final = "worklog.level.invalid"
 WORKLOG_DETAILS_PREFIX: Final = "worklog.details."
 WORKLOG_MENTIONS: Final = "worklog.mentions"
 WORKLOG_RESPONSE_TO: Final = "worklog.response_to"

@@ -20,6 +20,9 @@ from opentelemetry import trace
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.content import ContentPolicy
 from otel_worklog._internal.context import SCOPE_KEY, Scope, current_scope, next_step
+from otel_worklog._internal.current_span import KNOWN_SPAN_TYPES as _KNOWN_SPAN_TYPES
+from otel_worklog._internal.current_span import SPAN_KEY as _SPAN_KEY
+from otel_worklog._internal.current_span import slow_current_span
 from otel_worklog._internal.errors import log_internal_error
 from otel_worklog._internal.serialize import clean_text, safe_repr
 from otel_worklog._internal.state import STATE, active_tracer
@@ -35,6 +38,7 @@ _CATEGORY: Final = sc.WORKLOG_CATEGORY
 _MESSAGE: Final = sc.WORKLOG_MESSAGE
 _STEP: Final = sc.WORKLOG_STEP
 _CONFIDENCE: Final = sc.WORKLOG_CONFIDENCE
+_get_current: Final = otel_context.get_current
 
 
 def _text_of(value: Any) -> str:
@@ -120,18 +124,25 @@ def log(
     response_to: int | None = None,
 ) -> int:
     """Record a work-log entry on the current span and return its step number (0 when not recording)."""
-    ctx = otel_context.get_current()
-    span = trace.get_current_span(ctx)
+    ctx = _get_current()
+    span: trace.Span = ctx.get(_SPAN_KEY)  # type: ignore[assignment]  # its type is checked next
+    if type(span) not in _KNOWN_SPAN_TYPES:
+        span = slow_current_span(ctx)
     if not span.is_recording():
         return 0
     try:
-        return _record(span, ctx, level, message, category, confidence, details, mentions, response_to)
+        extra = None
+        if type(level) is not str or level not in _LEVELS:
+            logger.warning("otel_worklog: unknown work-log level %s; recorded as info", safe_repr(level))
+            extra = {sc.WORKLOG_LEVEL_INVALID: safe_repr(level)}
+            level = "info"
+        return _entry(span, ctx, level, message, category, confidence, details, mentions, response_to, extra)
     except Exception:
         log_internal_error()
         return 0
 
 
-def _record(
+def _entry(
     span: trace.Span,
     ctx: otel_context.Context,
     level: str,
@@ -144,15 +155,16 @@ def _record(
     extra: dict[str, Any] | None = None,
     event: str | None = None,
 ) -> int:
-    """Build and add one entry event. ``event`` names a special entry (an insight), which is never sampled out."""
+    """Build and add one entry event for a known ``level``.
+
+    ``event`` names a special entry (an insight), which is never sampled out. This
+    runs on every log call: the common entry (a str message, a str category, a valid
+    confidence or none) is built as one dict literal and takes no other branch.
+    """
     scope: Scope | None = ctx.get(SCOPE_KEY)  # type: ignore[assignment]  # our own key: only we set it
     workspace = scope.workspace if scope is not None else None
     step = next(workspace.steps) if workspace is not None else next_step(None)
     config = STATE.config
-    if type(level) is not str or level not in _LEVELS:
-        logger.warning("otel_worklog: unknown work-log level %s; recorded as info", safe_repr(level))
-        extra = {**(extra or {}), "worklog.level.invalid": safe_repr(level)}
-        level = "info"
     if (
         config.info_sample_rate < 1.0  # first: it is almost always 1.0, and a float compare is cheapest
         and event is None
@@ -161,38 +173,25 @@ def _record(
     ):
         return step
     content = config.content
-    if type(message) is not str:
-        message = message if isinstance(message, str) else safe_repr(message)
-    cleaned = content.text(message)
-    redacted = cleaned.redacted
-    attributes: dict[str, Any] = {
-        _LEVEL: level,
-        _CATEGORY: category if type(category) is str and category.isascii() else _text_of(category),
-        _MESSAGE: cleaned.text,
-        _STEP: step,
-    }
-    if confidence is not None:
-        value: float | None
-        invalid: str | None
-        if type(confidence) is float and 0.0 <= confidence <= 1.0:  # the common case, without a call
-            value, invalid = confidence, None
-        else:
-            value, invalid = _check_confidence(confidence)
-        if invalid is None:
-            attributes[_CONFIDENCE] = value
-            if level == "decision" and value is not None and value < config.confidence_threshold:
-                level = "uncertainty"
-                attributes[sc.WORKLOG_LEVEL] = level
-                attributes[sc.WORKLOG_FLAGGED_FROM] = "decision"
-                attributes[sc.WORKLOG_LOW_CONFIDENCE] = True
-                span.set_attribute(sc.WORKLOG_LOW_CONFIDENCE, True)
-        else:
-            logger.warning(
-                "otel_worklog: confidence must be a number from 0 to 1, got %s; entry %d kept without it",
-                invalid,
-                step,
-            )
-            attributes[sc.WORKLOG_CONFIDENCE_INVALID] = invalid
+    cleaned = content.text(message if type(message) is str else _text_of(message))
+    if type(category) is not str or not category.isascii():
+        category = _text_of(category)
+    if (
+        type(confidence) is float
+        and 0.0 <= confidence <= 1.0
+        and (level != "decision" or confidence >= config.confidence_threshold)
+    ):
+        attributes: dict[str, Any] = {
+            _LEVEL: level,
+            _CATEGORY: category,
+            _MESSAGE: cleaned.text,
+            _STEP: step,
+            _CONFIDENCE: confidence,
+        }
+    else:
+        attributes = {_LEVEL: level, _CATEGORY: category, _MESSAGE: cleaned.text, _STEP: step}
+        if confidence is not None:
+            level = _add_confidence(span, attributes, level, confidence, step, config.confidence_threshold)
     if mentions is not _NO_MENTIONS and mentions is not None:
         mention_list = _string_list(mentions)
         if mention_list:
@@ -202,6 +201,7 @@ def _record(
             attributes[sc.WORKLOG_RESPONSE_TO] = response_to
         else:
             logger.warning("otel_worklog: response_to must be a step number, got %s", safe_repr(response_to))
+    redacted = cleaned.redacted
     if details is not None and content.capture_content:
         if isinstance(details, Mapping):
             redacted += _add_details(attributes, details, content)
@@ -218,6 +218,29 @@ def _record(
     return step
 
 
+def _add_confidence(
+    span: trace.Span, attributes: dict[str, Any], level: str, confidence: Any, step: int, threshold: float
+) -> str:
+    """Add a confidence outside the common case; returns the level, which a low-confidence decision changes."""
+    value, invalid = _check_confidence(confidence)
+    if invalid is not None or value is None:
+        logger.warning(
+            "otel_worklog: confidence must be a number from 0 to 1, got %s; entry %d kept without it",
+            invalid,
+            step,
+        )
+        attributes[sc.WORKLOG_CONFIDENCE_INVALID] = invalid
+        return level
+    attributes[_CONFIDENCE] = value
+    if level == "decision" and value < threshold:
+        level = "uncertainty"
+        attributes[_LEVEL] = level
+        attributes[sc.WORKLOG_FLAGGED_FROM] = "decision"
+        attributes[sc.WORKLOG_LOW_CONFIDENCE] = True
+        span.set_attribute(sc.WORKLOG_LOW_CONFIDENCE, True)
+    return level
+
+
 def _shortcut(level: str) -> Any:
     def entry(
         message: str,
@@ -228,12 +251,16 @@ def _shortcut(level: str) -> Any:
         mentions: Iterable[str] = _NO_MENTIONS,
         response_to: int | None = None,
     ) -> int:
-        ctx = otel_context.get_current()
-        span = trace.get_current_span(ctx)
+        ctx = _get_current()
+        span: trace.Span = ctx.get(_SPAN_KEY)  # type: ignore[assignment]  # its type is checked next
+        if type(span) not in _KNOWN_SPAN_TYPES:
+            if span is None:  # no span at all: the path of an app that never called configure()
+                return 0
+            span = slow_current_span(ctx)
         if not span.is_recording():
             return 0
         try:
-            return _record(span, ctx, level, message, category, confidence, details, mentions, response_to)
+            return _entry(span, ctx, level, message, category, confidence, details, mentions, response_to)
         except Exception:
             log_internal_error()
             return 0
@@ -281,7 +308,7 @@ def insight(
             and type(category) is str
             and category in sc.INSIGHT_CATEGORIES
         )
-        step = _record(
+        step = _entry(
             span,
             ctx,
             "info",
@@ -356,7 +383,7 @@ def escalate(
             attributes.update(scope.stamp)
         span = tracer.start_span(sc.ESCALATION_SPAN_NAME, context=ctx, attributes=attributes)
         span_ctx = trace.set_span_in_context(span, ctx)
-        step = _record(
+        step = _entry(
             span,
             span_ctx,
             "coordination",

@@ -6,12 +6,11 @@ import json
 from pathlib import Path
 
 import pytest
-from typer.testing import CliRunner
 
 import otel_worklog as wl
 from otel_worklog._internal import analytics as an
-from otel_worklog._internal.cli.app import app
 from otel_worklog._internal.readers import open_reader
+from tests.cli_invoke import invoke
 
 EVIL = "<script>alert(1)</script>\x1b[31m"
 
@@ -67,7 +66,7 @@ def store(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 
 def _run(*args: str) -> str:
-    result = CliRunner().invoke(app, list(args), env={"COLUMNS": "200"})
+    result = invoke(*args, env={"COLUMNS": "200"})
     assert result.exit_code == 0, result.output
     return result.output
 
@@ -138,10 +137,11 @@ def test_report_markdown_and_html(store: Path, tmp_path: Path) -> None:
 
 
 def test_user_errors_are_one_line(store: Path, tmp_path: Path) -> None:
-    result = CliRunner().invoke(app, ["analyze", "--store", str(tmp_path / "missing.db")])
+    result = invoke("analyze", "--store", str(tmp_path / "missing.db"))
     assert result.exit_code == 1
     assert "Traceback" not in result.output
-    result = CliRunner().invoke(app, ["insights", "--store", str(store), "--category", "nope"])
+    assert result.stderr.count("\n") == 1 and result.stderr.startswith("otel-worklog: error: ")
+    result = invoke("insights", "--store", str(store), "--category", "nope")
     assert result.exit_code == 1
-    result = CliRunner().invoke(app, ["report", "--store", str(store), "--format", "pdf"])
+    result = invoke("report", "--store", str(store), "--format", "pdf")
     assert result.exit_code == 1

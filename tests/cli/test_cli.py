@@ -123,7 +123,8 @@ class TestExplain:
 
     def test_unknown_mode(self, filled: tuple[Path, dict[str, str]]) -> None:
         store, _ = filled
-        assert "unknown mode" in _one_line_error(run_cli("explain", "--mode", "nope", store=store))
+        error = _one_line_error(run_cli("explain", "--mode", "nope", store=store))
+        assert "invalid choice: 'nope'" in error and "'conversations'" in error
 
 
 class TestHowAndEscalations:

@@ -12,11 +12,10 @@ from __future__ import annotations
 import socket
 
 import pytest
-from typer.testing import CliRunner
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.cli import doctor
-from otel_worklog.cli import app
+from tests.cli_invoke import Result, invoke
 
 from .fake_stack import FakeStack
 
@@ -67,24 +66,25 @@ def test_each_run_uses_a_fresh_workspace():
         assert first.workspace_id.startswith(doctor.DOCTOR_WORKSPACE_PREFIX)
 
 
+def _doctor_cli(stack: FakeStack, health_url: str) -> Result:
+    return invoke(
+        "doctor",
+        "--collector-health",
+        health_url,
+        "--otlp-endpoint",
+        stack.url("otlp"),
+        "--tempo",
+        stack.url("tempo"),
+        "--prometheus",
+        stack.url("prometheus"),
+        "--timeout",
+        "20",
+    )
+
+
 def test_cli_exit_zero_and_a_line_per_step():
     with FakeStack() as stack:
-        result = CliRunner().invoke(
-            app,
-            [
-                "doctor",
-                "--collector-health",
-                stack.url("health"),
-                "--otlp-endpoint",
-                stack.url("otlp"),
-                "--tempo",
-                stack.url("tempo"),
-                "--prometheus",
-                stack.url("prometheus"),
-                "--timeout",
-                "20",
-            ],
-        )
+        result = _doctor_cli(stack, stack.url("health"))
         assert stack.requests["otlp POST /v1/traces"] >= 1
     assert result.exit_code == 0, result.output
     assert result.output.count("PASS  ") == 6
@@ -93,22 +93,7 @@ def test_cli_exit_zero_and_a_line_per_step():
 def test_cli_fails_when_the_collector_is_down():
     """Health endpoint refused: a FAIL line and exit 1, the other steps still run."""
     with FakeStack() as stack:
-        result = CliRunner().invoke(
-            app,
-            [
-                "doctor",
-                "--collector-health",
-                _closed_port_url() + "/",
-                "--otlp-endpoint",
-                stack.url("otlp"),
-                "--tempo",
-                stack.url("tempo"),
-                "--prometheus",
-                stack.url("prometheus"),
-                "--timeout",
-                "20",
-            ],
-        )
+        result = _doctor_cli(stack, _closed_port_url() + "/")
     assert result.exit_code == 1
     assert "FAIL  collector health" in result.output and "Connection refused" in result.output
     assert result.output.count("PASS  ") == 5

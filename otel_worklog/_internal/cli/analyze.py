@@ -14,14 +14,14 @@ import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
-import typer
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.cli.common import fail, guard
 from otel_worklog._internal.lazy import LazyModule
 
 if TYPE_CHECKING:
@@ -44,12 +44,6 @@ def open_reader(*, store: str | None = None, tempo: str | None = None) -> Any:
 
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
 _CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-StoreOpt = Annotated[str | None, typer.Option("--store", help="Path of the local store (default: configure()'s).")]
-TempoOpt = Annotated[str | None, typer.Option("--tempo", help="Read from Grafana Tempo at this URL instead.")]
-DaysOpt = Annotated[float, typer.Option("--days", min=0.01, help="Look at the last N days.")]
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Only this workspace.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")]
 
 
 def clean(value: object) -> str:
@@ -101,26 +95,6 @@ class _Source:
 
     def history(self, *, days: float | None, workspace: str | None = None) -> an.History:
         return an.build_history(self.spans(days=days, workspace=workspace))
-
-
-def _app() -> Any:
-    """The app module, imported late: app.py imports this module while it is being built."""
-    from otel_worklog._internal.cli import app
-
-    return app
-
-
-def _guard() -> Any:
-    return _app().guard()
-
-
-# --- analyze -------------------------------------------------------------------------------------
-analyze_app = typer.Typer(
-    help="Work analytics: workflows, coordination overhead, bot trends, error clusters, bot comparison.",
-    no_args_is_help=False,
-    invoke_without_command=True,
-    rich_markup_mode=None,
-)
 
 
 def _print_workflows(console: Console, stats: an.WorkflowStats) -> None:
@@ -227,21 +201,16 @@ def _when(time_ns: int) -> str:
     return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(time_ns / 1e9))
 
 
-@analyze_app.callback()
 def analyze(
-    ctx: typer.Context,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: DaysOpt = 30.0,
-    workspace: WorkspaceOpt = None,
-    as_json: JsonOpt = False,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 30.0,
+    workspace: str | None = None,
+    as_json: bool = False,
 ) -> None:
     """Every analysis at once; or pick one: workflows, overhead, trends, errors, compare."""
-    ctx.obj = {"source": _Source(store, tempo), "days": days, "workspace": workspace, "json": as_json}
-    if ctx.invoked_subcommand is not None:
-        return
-    with _guard(), an.paused_gc():
-        history = ctx.obj["source"].history(days=days, workspace=workspace)
+    with guard(), an.paused_gc():
+        history = _Source(store, tempo).history(days=days, workspace=workspace)
         workflows = an.analyze_workflows(history)
         overhead = an.coordination_overhead(history)
         trends = an.bot_trends(history, now_ns=time.time_ns())
@@ -266,126 +235,97 @@ def analyze(
         _print_compare(console, bots)
 
 
-SubDaysOpt = Annotated[float | None, typer.Option("--days", min=0.01, help="Look at the last N days (default 30).")]
-
-
-def _options(
-    ctx: typer.Context,
-    as_json: bool,
-    store: str | None,
-    tempo: str | None,
-    days: float | None,
-    workspace: str | None,
-) -> tuple[_Source, float, str | None, bool]:
-    """Options given after the subcommand win over the same options given before it."""
-    obj = ctx.obj or {}
-    parent: _Source = obj["source"]
-    source = _Source(store or parent.store, tempo or parent.tempo)
-    return source, days or obj["days"], workspace or obj["workspace"], as_json or obj["json"]
-
-
-@analyze_app.command("workflows")
 def analyze_workflows_cmd(
-    ctx: typer.Context,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: SubDaysOpt = None,
-    workspace: WorkspaceOpt = None,
-    top: Annotated[int, typer.Option(min=1)] = 5,
-    as_json: JsonOpt = False,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 30.0,
+    workspace: str | None = None,
+    top: int = 5,
+    as_json: bool = False,
 ) -> None:
     """Count, success rate, average duration, bots per workflow, common bot sequences, estimates."""
-    source, days, workspace, as_json = _options(ctx, as_json, store, tempo, days, workspace)
-    with _guard(), an.paused_gc():
-        stats = an.analyze_workflows(source.history(days=days, workspace=workspace), top=top)
+    with guard(), an.paused_gc():
+        stats = an.analyze_workflows(_Source(store, tempo).history(days=days, workspace=workspace), top=top)
         _print_json(stats) if as_json else _print_workflows(_console(), stats)
 
 
-@analyze_app.command("overhead")
 def analyze_overhead_cmd(
-    ctx: typer.Context,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: SubDaysOpt = None,
-    workspace: WorkspaceOpt = None,
-    threshold: Annotated[float | None, typer.Option(help="Percent (default 30).")] = None,
-    as_json: JsonOpt = False,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 30.0,
+    workspace: str | None = None,
+    threshold: float | None = None,
+    as_json: bool = False,
 ) -> None:
     """Share of time in coordination (handoffs, escalations, messages) against tool execution."""
-    source, days, workspace, as_json = _options(ctx, as_json, store, tempo, days, workspace)
-    with _guard(), an.paused_gc():
-        stats = an.coordination_overhead(source.history(days=days, workspace=workspace), threshold_pct=threshold)
+    with guard(), an.paused_gc():
+        history = _Source(store, tempo).history(days=days, workspace=workspace)
+        stats = an.coordination_overhead(history, threshold_pct=threshold)
         _print_json(stats) if as_json else _print_overhead(_console(), stats)
 
 
-@analyze_app.command("trends")
 def analyze_trends_cmd(
-    ctx: typer.Context,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: SubDaysOpt = None,
-    workspace: WorkspaceOpt = None,
-    bot: Annotated[str | None, typer.Option(help="Only this bot.")] = None,
-    recent_days: Annotated[float, typer.Option(min=0.01, help="What counts as recent.")] = 7.0,
-    as_json: JsonOpt = False,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 30.0,
+    workspace: str | None = None,
+    bot: str | None = None,
+    recent_days: float = 7.0,
+    as_json: bool = False,
 ) -> None:
     """Recent against earlier success rate and duration per bot: improving, stable or declining."""
-    source, days, workspace, as_json = _options(ctx, as_json, store, tempo, days, workspace)
-    with _guard(), an.paused_gc():
+    with guard(), an.paused_gc():
         trends = an.bot_trends(
-            source.history(days=days, workspace=workspace), now_ns=time.time_ns(), recent_days=recent_days
+            _Source(store, tempo).history(days=days, workspace=workspace),
+            now_ns=time.time_ns(),
+            recent_days=recent_days,
         )
-        trends = [t for t in trends if bot is None or t.bot == bot]
+        trends = [t for t in trends if bot is None or t.bot == bot.lstrip("@")]
         _print_json(trends) if as_json else _print_trends(_console(), trends)
 
 
-@analyze_app.command("errors")
 def analyze_errors_cmd(
-    ctx: typer.Context,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: SubDaysOpt = None,
-    workspace: WorkspaceOpt = None,
-    top: Annotated[int, typer.Option(min=1)] = 10,
-    as_json: JsonOpt = False,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 30.0,
+    workspace: str | None = None,
+    top: int = 10,
+    as_json: bool = False,
 ) -> None:
     """Top error fingerprints with counts, affected workspaces, first and last seen, a sample."""
-    source, days, workspace, as_json = _options(ctx, as_json, store, tempo, days, workspace)
-    with _guard(), an.paused_gc():
-        clusters = an.error_clusters(source.history(days=days, workspace=workspace), top=top)
+    with guard(), an.paused_gc():
+        clusters = an.error_clusters(_Source(store, tempo).history(days=days, workspace=workspace), top=top)
         _print_json(clusters) if as_json else _print_errors(_console(), clusters)
 
 
-@analyze_app.command("compare")
 def analyze_compare_cmd(
-    ctx: typer.Context,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: SubDaysOpt = None,
-    workspace: WorkspaceOpt = None,
-    bots: Annotated[list[str] | None, typer.Argument(help="Bots to compare (default: all).")] = None,
-    as_json: JsonOpt = False,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 30.0,
+    workspace: str | None = None,
+    bots: list[str] | None = None,
+    as_json: bool = False,
 ) -> None:
     """Sessions, success %, first-shot %, average time, tokens and cost per bot."""
-    source, days, workspace, as_json = _options(ctx, as_json, store, tempo, days, workspace)
-    with _guard(), an.paused_gc():
-        rows = an.compare_bots(source.history(days=days, workspace=workspace), bots or ())
+    with guard(), an.paused_gc():
+        names = [name.lstrip("@") for name in bots or ()]
+        rows = an.compare_bots(_Source(store, tempo).history(days=days, workspace=workspace), names)
         _print_json(rows) if as_json else _print_compare(_console(), rows)
 
 
 # --- recommend, insights, report -------------------------------------------------------------------
 def recommend_cmd(
-    task: Annotated[str, typer.Argument(help='What needs doing, e.g. "API development".')],
-    domain: Annotated[str | None, typer.Option(help="Only bots whose history mentions this domain.")] = None,
-    show_all: Annotated[bool, typer.Option("--all", help="List every candidate.")] = False,
-    min_confidence: Annotated[float, typer.Option(min=0.0, max=1.0)] = 0.3,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: DaysOpt = 90.0,
-    as_json: JsonOpt = False,
+    task: str,
+    domain: str | None = None,
+    show_all: bool = False,
+    min_confidence: float = 0.3,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 90.0,
+    as_json: bool = False,
 ) -> None:
     """Which bot is best for a task, from past work (seed 003's query_best_agent)."""
-    with _guard(), an.paused_gc():
+    with guard(), an.paused_gc():
         history = _Source(store, tempo).history(days=days)
         found = an.recommend(history, task, domain=domain, min_confidence=min_confidence, include_all=show_all)
         shown = found if show_all else found[:1]
@@ -421,20 +361,20 @@ def recommend_cmd(
 
 
 def insights_cmd(
-    workspace: WorkspaceOpt = None,
-    bot: Annotated[str | None, typer.Option(help="Only insights whose scope applies to this bot.")] = None,
-    category: Annotated[str | None, typer.Option(help=f"One of: {', '.join(sc.INSIGHT_CATEGORIES)}.")] = None,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    days: DaysOpt = 90.0,
-    as_json: JsonOpt = False,
+    workspace: str | None = None,
+    bot: str | None = None,
+    category: str | None = None,
+    store: str | None = None,
+    tempo: str | None = None,
+    days: float = 90.0,
+    as_json: bool = False,
 ) -> None:
     """Shareable insights (the Learning Exchange): confidence >= 0.85, with their scope."""
     if category is not None and category not in sc.INSIGHT_CATEGORIES:
-        raise _app().fail(f"unknown category {category!r}; use one of {', '.join(sc.INSIGHT_CATEGORIES)}")
-    with _guard(), an.paused_gc():
+        raise fail(f"unknown category {category!r}; use one of {', '.join(sc.INSIGHT_CATEGORIES)}")
+    with guard(), an.paused_gc():
         spans = _Source(store, tempo).spans(days=days)
-        found = an.list_insights(spans, workspace=workspace, bot=bot, category=category)
+        found = an.list_insights(spans, workspace=workspace, bot=bot.lstrip("@") if bot else None, category=category)
         if as_json:
             _print_json(found)
             return
@@ -459,16 +399,16 @@ def insights_cmd(
 
 
 def report_cmd(
-    days: Annotated[float, typer.Option("--days", min=0.01, help="Cover the last N days.")] = 7.0,
-    fmt: Annotated[str, typer.Option("--format", help="markdown or html.")] = "markdown",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here instead of stdout.")] = None,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
+    days: float = 7.0,
+    fmt: str = "markdown",
+    output: Path | None = None,
+    store: str | None = None,
+    tempo: str | None = None,
 ) -> None:
     """The weekly report: workflows, overhead, trends, errors and bots, as Markdown or HTML with charts."""
     if fmt not in ("markdown", "md", "html"):
-        raise _app().fail(f"unknown format {fmt!r}; use markdown or html")
-    with _guard(), an.paused_gc():
+        raise fail(f"unknown format {fmt!r}; use markdown or html")
+    with guard(), an.paused_gc():
         # Trends compare the window with what came before it, so read four windows back.
         history = _Source(store, tempo).history(days=days * 5)
         report = an.build_report(history, days=days, now_ns=time.time_ns())
@@ -478,11 +418,3 @@ def report_cmd(
         else:
             output.write_text(text, encoding="utf-8")
             sys.stderr.write(f"wrote {output}\n")
-
-
-def register(app: Any) -> None:
-    """Add ``analyze``, ``recommend``, ``insights`` and ``report`` to the ``otel-worklog`` app."""
-    app.add_typer(analyze_app, name="analyze")
-    app.command("recommend")(recommend_cmd)
-    app.command("insights")(insights_cmd)
-    app.command("report")(report_cmd)

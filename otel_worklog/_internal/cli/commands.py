@@ -7,9 +7,7 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.cli.common import fail, guard
@@ -30,15 +28,7 @@ from otel_worklog._internal.store.retention import cutoff_for
 from otel_worklog._internal.views.data import entry_dict, hit_dict, iso, session_dict, worklog_dict
 from otel_worklog._internal.views.worklog import Entry, build_worklog
 
-__all__ = ["register"]
-
-StoreOpt = Annotated[
-    str | None, typer.Option("--store", help="Store file (default: OTEL_WORKLOG_STORE or the XDG data dir).")
-]
-TempoOpt = Annotated[str | None, typer.Option("--tempo", help="Read from Grafana Tempo at this URL instead.")]
-JsonOpt = Annotated[bool, typer.Option("--json", help="Machine-readable JSON output.")]
-WorkspaceOpt = Annotated[str | None, typer.Option("--workspace", "-w", help="Only this workspace (#general).")]
-BotOpt = Annotated[str | None, typer.Option("--bot", "-b", help="Only this bot (@researcher or researcher).")]
+__all__ = ["demo", "escalations", "explain", "export", "how", "logs", "prune", "view"]
 
 
 def _bot(name: str | None) -> str | None:
@@ -70,12 +60,12 @@ def _pick_trace(reader: TraceReader, trace_id: str | None, workspace: str | None
 
 
 def logs(
-    workspace: WorkspaceOpt = None,
-    bot: BotOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many sessions.")] = 10,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    as_json: JsonOpt = False,
+    workspace: str | None = None,
+    bot: str | None = None,
+    limit: int = 10,
+    store: str | None = None,
+    tempo: str | None = None,
+    as_json: bool = False,
 ) -> None:
     """List recent workspace sessions: workspace, type, bots, duration, status, escalations, errors."""
     with guard(), _reader(store, tempo) as reader:
@@ -89,15 +79,13 @@ def logs(
 
 
 def explain(
-    trace_id: Annotated[str | None, typer.Argument(help="Trace id (default: the most recent session).")] = None,
-    workspace: WorkspaceOpt = None,
-    bot: BotOpt = None,
-    mode: Annotated[str, typer.Option("--mode", "-m", help="summary|detailed|debug|coordination|conversations")] = (
-        "detailed"
-    ),
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    as_json: JsonOpt = False,
+    trace_id: str | None = None,
+    workspace: str | None = None,
+    bot: str | None = None,
+    mode: str = "detailed",
+    store: str | None = None,
+    tempo: str | None = None,
+    as_json: bool = False,
 ) -> None:
     """Show a work log as a timeline: steps, confidence, tools, handoffs and escalations."""
     if mode not in MODES:
@@ -129,14 +117,14 @@ def _context(
 
 
 def how(
-    query: Annotated[str, typer.Argument(help="What to look for: 'rate limit', 'why escalate'.")],
-    workspace: WorkspaceOpt = None,
-    bot: BotOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many matches.")] = 5,
-    around: Annotated[int, typer.Option("--context", "-C", help="Entries of context on each side.")] = 2,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    as_json: JsonOpt = False,
+    query: str,
+    workspace: str | None = None,
+    bot: str | None = None,
+    limit: int = 5,
+    around: int = 2,
+    store: str | None = None,
+    tempo: str | None = None,
+    as_json: bool = False,
 ) -> None:
     """Search entries across sessions and show each match with the steps around it."""
     with guard(), _reader(store, tempo) as reader:
@@ -150,12 +138,12 @@ def how(
 
 
 def escalations(
-    workspace: WorkspaceOpt = None,
-    bot: BotOpt = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="How many escalations.")] = 20,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    as_json: JsonOpt = False,
+    workspace: str | None = None,
+    bot: str | None = None,
+    limit: int = 20,
+    store: str | None = None,
+    tempo: str | None = None,
+    as_json: bool = False,
 ) -> None:
     """List escalations, newest first, with reason, workspace, bot and trace id."""
 
@@ -181,13 +169,13 @@ def escalations(
 
 
 def view(
-    trace_id: Annotated[str | None, typer.Argument(help="Trace id (default: the most recent session).")] = None,
-    html_file: Annotated[Path | None, typer.Option("--html", help="Where to write the page.")] = None,
-    workspace: WorkspaceOpt = None,
-    bot: BotOpt = None,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
-    as_json: JsonOpt = False,
+    trace_id: str | None = None,
+    html_file: Path | None = None,
+    workspace: str | None = None,
+    bot: str | None = None,
+    store: str | None = None,
+    tempo: str | None = None,
+    as_json: bool = False,
 ) -> None:
     """Write one self-contained HTML page with the trace as a waterfall (a lane per bot)."""
     with guard(), _reader(store, tempo) as reader:
@@ -204,13 +192,13 @@ def view(
 
 
 def export(
-    trace_id: Annotated[str | None, typer.Argument(help="Trace id (default: the most recent session).")] = None,
-    workspace: WorkspaceOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="Output format.")] = "otlp-json",
-    output: Annotated[Path | None, typer.Option("--output", "-o", help="File to write (default: stdout).")] = None,
-    limit: Annotated[int, typer.Option("--limit", "-n", help="Most sessions exported with -w.")] = 10_000,
-    store: StoreOpt = None,
-    tempo: TempoOpt = None,
+    trace_id: str | None = None,
+    workspace: str | None = None,
+    fmt: str = "otlp-json",
+    output: Path | None = None,
+    limit: int = 10_000,
+    store: str | None = None,
+    tempo: str | None = None,
 ) -> None:
     """Write a trace (or every session of a workspace with -w) as OTLP JSON."""
     if fmt != "otlp-json":
@@ -232,13 +220,11 @@ def export(
 
 
 def prune(
-    older_than: Annotated[
-        float | None, typer.Option("--older-than", help="Days to keep (default: OTEL_WORKLOG_RETENTION_DAYS).")
-    ] = None,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Only count what would go.")] = False,
-    vacuum: Annotated[bool, typer.Option("--vacuum", help="Give the freed space back to the disk.")] = False,
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
+    older_than: float | None = None,
+    dry_run: bool = False,
+    vacuum: bool = False,
+    store: str | None = None,
+    as_json: bool = False,
 ) -> None:
     """Delete sessions older than the retention period from the embedded store."""
 
@@ -266,24 +252,9 @@ def prune(
             make_console().print(f"{verb} {result.traces} sessions ({result.spans} spans) older than {days:g} days.")
 
 
-def demo(
-    store: StoreOpt = None,
-    as_json: JsonOpt = False,
-) -> None:
+def demo(store: str | None = None, as_json: bool = False) -> None:
     """Play the seeds' four workspaces (A-D) through the public API into the store, then say what to run next."""
     with guard():
         from otel_worklog._internal.demo import run_demo
 
         run_demo(store=store, as_json=as_json)
-
-
-def register(app: typer.Typer) -> None:
-    app.command("demo")(demo)
-    app.command("logs")(logs)
-    app.command("workspace-logs", hidden=True)(logs)  # the seeds' name
-    app.command("explain")(explain)
-    app.command("how")(how)
-    app.command("escalations")(escalations)
-    app.command("view")(view)
-    app.command("export")(export)
-    app.command("prune")(prune)

@@ -8,22 +8,23 @@ import sqlite3
 import sys
 from collections.abc import Iterator
 
-import typer
-
 from otel_worklog._internal.model import ReaderError
 
-__all__ = ["EXIT_INTERNAL_ERROR", "EXIT_USER_ERROR", "fail", "guard"]
+__all__ = ["EXIT_INTERNAL_ERROR", "EXIT_USER_ERROR", "MODES", "fail", "guard"]
+
+#: The views of ``explain --mode``.
+MODES = ("summary", "detailed", "debug", "coordination", "conversations")
 
 EXIT_USER_ERROR = 1
 EXIT_INTERNAL_ERROR = 2
 
 
-def fail(message: str, code: int = EXIT_USER_ERROR) -> typer.Exit:
+def fail(message: str, code: int = EXIT_USER_ERROR) -> SystemExit:
     """Print ``message`` as the one error line and return the exit to raise."""
     one_line = " ".join(str(message).split())
     sys.stderr.write(f"otel-worklog: error: {one_line}\n")
     sys.stderr.flush()
-    return typer.Exit(code)
+    return SystemExit(code)
 
 
 @contextlib.contextmanager
@@ -31,7 +32,7 @@ def guard() -> Iterator[None]:
     """Turn every expected failure into one line and a non-zero exit."""
     try:
         yield
-    except (typer.Exit, typer.Abort, KeyboardInterrupt):
+    except (SystemExit, KeyboardInterrupt):
         raise
     except ReaderError as exc:
         raise fail(str(exc)) from None

@@ -30,9 +30,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Annotated, Any
-
-import typer
+from typing import Any
 
 import otel_worklog as wl
 from otel_worklog._internal import config_params as params
@@ -40,7 +38,7 @@ from otel_worklog._internal import semconv as sc
 
 logger = logging.getLogger("otel_worklog")
 
-__all__ = ["ALERT_ESCALATION", "METRIC_CALLS", "Doctor", "StepResult", "register"]
+__all__ = ["ALERT_ESCALATION", "METRIC_CALLS", "Doctor", "StepResult", "doctor"]
 
 #: Names the doctor expects from the bundled configs (tests/stack checks them against the files).
 ALERT_ESCALATION = "WorklogEscalation"
@@ -166,7 +164,7 @@ class Doctor:
         tempo_url: str,
         prometheus_url: str,
         timeout_s: float,
-        echo: Callable[[str], None] = typer.echo,
+        echo: Callable[[str], None] = print,
         poll_interval_s: float = 2.0,
     ) -> None:
         self.health_url = health_url
@@ -360,43 +358,21 @@ class Doctor:
         return self._poll(attempt, f"alert {ALERT_ESCALATION} for {label}={self.workspace_id}")
 
 
-def register(app: typer.Typer) -> None:
-    """Add ``doctor`` to the ``otel-worklog`` app."""
-
-    @app.command()
-    def doctor(
-        collector_health: Annotated[
-            str | None,
-            typer.Option("--collector-health", help="health_check URL [env OTEL_WORKLOG_COLLECTOR_HEALTH_URL]."),
-        ] = None,
-        otlp_endpoint: Annotated[
-            str | None,
-            typer.Option(
-                "--otlp-endpoint",
-                help=f"OTLP/HTTP base URL [env OTEL_EXPORTER_OTLP_ENDPOINT, default {DEFAULT_OTLP_ENDPOINT}].",
-            ),
-        ] = None,
-        tempo: Annotated[
-            str | None,
-            typer.Option("--tempo", help="Tempo HTTP API [env OTEL_WORKLOG_TEMPO_URL]."),
-        ] = None,
-        prometheus: Annotated[
-            str | None,
-            typer.Option("--prometheus", help="Prometheus HTTP API [env OTEL_WORKLOG_PROMETHEUS_URL]."),
-        ] = None,
-        timeout: Annotated[
-            float | None,
-            typer.Option("--timeout", help="Seconds to wait for trace, series and alert [default 180]."),
-        ] = None,
-    ) -> None:
-        """Check a running stack end to end: collector, Tempo, Prometheus and the escalation alert."""
-        endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_OTLP_ENDPOINT
-        checker = Doctor(
-            health_url=params.resolve(COLLECTOR_HEALTH_URL, collector_health),
-            otlp_endpoint=endpoint,
-            tempo_url=params.resolve(TEMPO_URL, tempo),
-            prometheus_url=params.resolve(PROMETHEUS_URL, prometheus),
-            timeout_s=params.resolve(DOCTOR_TIMEOUT_S, timeout),
-        )
-        if not checker.run():
-            raise typer.Exit(1)
+def doctor(
+    collector_health: str | None = None,
+    otlp_endpoint: str | None = None,
+    tempo: str | None = None,
+    prometheus: str | None = None,
+    timeout: float | None = None,
+) -> None:
+    """Check a running stack end to end: collector, Tempo, Prometheus and the escalation alert."""
+    endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_OTLP_ENDPOINT
+    checker = Doctor(
+        health_url=params.resolve(COLLECTOR_HEALTH_URL, collector_health),
+        otlp_endpoint=endpoint,
+        tempo_url=params.resolve(TEMPO_URL, tempo),
+        prometheus_url=params.resolve(PROMETHEUS_URL, prometheus),
+        timeout_s=params.resolve(DOCTOR_TIMEOUT_S, timeout),
+    )
+    if not checker.run():
+        raise SystemExit(1)

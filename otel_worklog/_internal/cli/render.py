@@ -19,6 +19,7 @@ from rich.text import Text
 from rich.tree import Tree
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.cli.common import MODES
 from otel_worklog._internal.model import EntryHit, SessionSummary, SpanRecord
 from otel_worklog._internal.views.worklog import Entry, HandoffItem, WorkLogView
 
@@ -31,7 +32,6 @@ __all__ = [
     "render_worklog",
 ]
 
-MODES = ("summary", "detailed", "debug", "coordination", "conversations")
 
 LEVEL_ICONS = {
     "info": "ℹ",

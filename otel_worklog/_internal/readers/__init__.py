@@ -6,17 +6,32 @@ use only the :class:`~otel_worklog._internal.model.TraceReader` protocol.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from otel_worklog._internal.model import ReaderError, TraceReader
 from otel_worklog._internal.readers.store_reader import StoreReader
-from otel_worklog._internal.readers.tempo import TempoReader, traceql_string
 from otel_worklog._internal.store.settings import resolve_store_path
 
+if TYPE_CHECKING:
+    from otel_worklog._internal.readers.tempo import TempoReader, traceql_string
+
 __all__ = ["StoreReader", "TempoReader", "open_reader", "traceql_string"]
+
+
+def __getattr__(name: str) -> Any:
+    """The Tempo reader (and urllib with it) is imported only when asked for: most reads are local."""
+    if name in ("TempoReader", "traceql_string"):
+        from otel_worklog._internal.readers import tempo
+
+        return getattr(tempo, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 def open_reader(*, store: str | None = None, tempo: str | None = None) -> TraceReader:
     """Tempo when ``tempo`` is a URL, else the store at ``store`` (default: where ``configure()`` writes)."""
     if tempo:
+        from otel_worklog._internal.readers.tempo import TempoReader
+
         return TempoReader(tempo)
     path = resolve_store_path(store if store else ...)
     if path is None:
