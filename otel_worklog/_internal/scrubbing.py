@@ -17,8 +17,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, Final, NamedTuple
 
 #: (name, regex) pairs for secret *values*. Each match becomes ``[REDACTED:name]``.
 SECRET_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
@@ -69,12 +68,11 @@ def _redaction_label(name: str) -> str:
     return f"[REDACTED:{name}]"
 
 
-@dataclass(frozen=True, slots=True)
-class ScrubResult:
-    """A scrubbed value and how many secrets were taken out of it."""
+class ScrubResult(NamedTuple):
+    """A scrubbed value and how many secrets were taken out of it (a named tuple: made on every scrub)."""
 
     value: Any
-    count: int
+    redacted: int
 
 
 class Scrubber:
@@ -143,7 +141,7 @@ class Scrubber:
     def _walk(self, value: Any, counter: list[int], depth: int) -> Any:
         if isinstance(value, str):
             result = self.scrub_text(value)
-            counter[0] += result.count
+            counter[0] += result.redacted
             return result.value
         if depth > 64:
             return value
