@@ -8,7 +8,10 @@ Cases (median ns per call over several rounds, exporter that discards, SimpleSpa
   * ``wl.decision(...)`` against a hand-written ``span.add_event``  target <= 1.3x
   * the no-``configure()`` path                                     target <= 2 us per call
 And a burst of 50,000 spans through OTLP/HTTP to a receiver in another process:
-  none lost, throughput no worse than the bare SDK OTLP exporter's.
+  none lost, throughput no worse than the bare SDK OTLP exporter's. Two readings of that, both reported:
+  end to end (creating and exporting, which share one interpreter) against the SDK's own batch processor
+  sized not to drop; and the rate at which the pipeline drains once creation stops, against the bare
+  exporter fed pre-made spans.
 """
 
 from __future__ import annotations
@@ -248,13 +251,17 @@ def burst_cases(spans: int) -> dict[str, Any]:
             start = time.perf_counter()
             for i in range(spans):
                 tracer.start_span("execute_tool web_search", attributes={"i": i}).end()
-            created_s = time.perf_counter() - start
+            created = time.perf_counter()
+            received_while_creating = count.value
             flush()
             done = _wait_for(count, spans)
             out[f"{label}_received"] = count.value
             out[f"{label}_lost"] = spans - count.value
-            out[f"{label}_create_s"] = created_s
+            out[f"{label}_create_s"] = created - start
             out[f"{label}_spans_per_s"] = count.value / (done - start)
+            # Once creation stops, the exporter has the interpreter to itself: this is the pipeline's own
+            # export rate, comparable with the bare exporter's.
+            out[f"{label}_drain_spans_per_s"] = (count.value - received_while_creating) / (done - created)
 
         # 2. The SDK's default BatchSpanProcessor (queue 2,048).
         sdk_provider = TracerProvider()
@@ -296,6 +303,8 @@ def main() -> int:
         "decision_varied_text / baseline_event": calls_ns["decision_varied_text"] / calls_ns["baseline_event"],
         "otel_worklog / SDK sized batch throughput": bursts["otel_worklog_spans_per_s"]
         / bursts["sdk_sized_batch_spans_per_s"],
+        "otel_worklog drain / bare exporter": bursts["otel_worklog_drain_spans_per_s"]
+        / bursts["bare_exporter_spans_per_s"],
     }
     if args.json:
         print(json.dumps({"ns_per_call": calls_ns, "burst": bursts, "ratios": ratios}, indent=2))
@@ -307,7 +316,7 @@ def main() -> int:
     print(f"\nburst of {burst:,} spans through OTLP/HTTP")
     for name, value in bursts.items():
         print(f"  {name:<36}{value:>14,.1f}" if isinstance(value, float) else f"  {name:<36}{value:>14,}")
-    print("\nratios (targets: tool <= 1.3, decision <= 1.3, throughput >= 1.0; unconfigured <= 2,000 ns)")
+    print("\nratios (targets: tool <= 1.3, decision <= 1.3, throughputs >= 1.0; unconfigured <= 2,000 ns)")
     for name, value in ratios.items():
         print(f"  {name:<44}{value:>8.2f}")
     return 0
