@@ -3,9 +3,12 @@
 1. What the live detector processor (and the always-on insight processor) add per span, against the
    same SDK provider without them: ns per span, the difference, and the ratio. Target: <= 2 us added.
    The detector's clock moves 10 s per span so no loop fires: this is the steady-state cost.
-2. ``analyze`` over 200,000 spans: every analysis over SpanRecords built in memory, then end to end
-   through the real SQLite store (write with configure(store=...), read with the store reader).
-   Target: < 2 s.
+2. The detector alone, in the chain ``configure(detectors=True)`` builds, against the same chain with a
+   do-nothing processor in its place: the chain length is equal, so the figure is the detector's own
+   work, measured as a ratio against no detector in one run.
+3. ``analyze`` over 200,000 spans: every analysis over SpanRecords built in memory, then end to end
+   through the real SQLite store (write with configure(store=...), read with the store reader), in
+   this process and in a fresh one (as ``otel-worklog analyze`` runs). Target: < 2 s.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ import gc
 import itertools
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -29,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 import otel_worklog as wl
 from otel_worklog._internal import analytics as an
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.config import _PROCESSORS
 from otel_worklog._internal.detectors import DetectorProcessor, resolve_config
 from otel_worklog._internal.insights import create_insight_processor
 from otel_worklog._internal.model import EventRecord, SpanRecord
@@ -37,6 +42,7 @@ from otel_worklog._internal.readers import open_reader
 SPANS_PER_ROUND = 2_000
 ROUNDS = 60
 ANALYZE_SPANS = 200_000
+FRESH_RUNS = 5
 
 
 class Discard(SpanExporter):
@@ -127,6 +133,42 @@ class Nop(SpanProcessor):
 
     def on_end(self, span: ReadableSpan) -> None:
         pass
+
+
+def bench_configured() -> list[tuple[str, float, float, float, float]]:
+    """configure(detectors=True) against its own chain with a do-nothing processor where the detector was.
+
+    Both chains hang off the one provider configure() made; each round installs one of them, in turn,
+    so the two are measured in the same run, on the same spans, with the same number of processors.
+    """
+    provider = wl.configure(store=False, exporters=[], detectors=True)
+    assert isinstance(provider, TracerProvider)
+    worklog = _PROCESSORS[provider]
+    with_detector = worklog.children
+    detector = next(child for child in with_detector if isinstance(child, DetectorProcessor))
+    nop = Nop()
+    chains = {"no detector": tuple(nop if child is detector else child for child in with_detector)}
+    chains["detectors"] = with_detector
+    rows = []
+    try:
+        for with_event in (False, True):
+            samples: dict[str, list[float]] = {name: [] for name in chains}
+            for chain in chains.values():  # warm up
+                worklog.replace_children(chain)
+                _round(provider, with_event)
+            for _ in range(ROUNDS):
+                for name, chain in chains.items():  # interleaved, so drift hits both alike
+                    worklog.replace_children(chain)
+                    samples[name].append(_round(provider, with_event))
+            base = statistics.median(samples["no detector"])
+            value = statistics.median(samples["detectors"])
+            added = statistics.median(x - y for x, y in zip(samples["detectors"], samples["no detector"], strict=True))
+            label = "tool span + decision event" if with_event else "tool span"
+            rows.append((label, base, value, added, value / base))
+    finally:
+        worklog.replace_children(with_detector)
+        wl.shutdown()
+    return rows
 
 
 def bench_calls() -> list[tuple[str, float, float]]:
@@ -397,12 +439,36 @@ def bench_store(total: int) -> list[tuple[str, float]]:
     finally:
         reader.close()
     analyze_s, _ = timed(lambda: analyze_all(records))
+    fresh = [analyze_in_fresh_process(path) for _ in range(FRESH_RUNS)]
     return [
         (f"write {len(records):,} spans through the public API into the store (setup, not a target)", write_s),
         (f"store reader: iter_spans over {len(records):,} spans", read_s),
         (f"analyze the {len(records):,} spans read from the store (analysis only)", analyze_s),
         ("analyze end to end: store reader + analysis", both_s),
+        (
+            f"analyze end to end in a fresh process, as the CLI runs it (median of {FRESH_RUNS};"
+            f" {min(fresh):.2f} to {max(fresh):.2f})",
+            statistics.median(fresh),
+        ),
     ]
+
+
+def analyze_once(path: str) -> float:
+    """Seconds for the store reader + every analysis, in this process (start-up and imports not counted)."""
+    reader = open_reader(store=path)
+    try:
+        seconds, _ = timed(lambda: analyze_all(reader.iter_spans()))
+    finally:
+        reader.close()
+    return seconds
+
+
+def analyze_in_fresh_process(path: str) -> float:
+    """:func:`analyze_once` in a new interpreter: no heap left over from the rest of this benchmark."""
+    done = subprocess.run(
+        [sys.executable, __file__, "--analyze-once", path], capture_output=True, text=True, check=True
+    )
+    return float(done.stdout.strip())
 
 
 def main() -> None:
@@ -413,6 +479,15 @@ def main() -> None:
     print("| --- | ---: | ---: | ---: |")
     for name, value, added, ratio in bench_processors():
         print(f"| {name} | {value:,.0f} | {added:+,.0f} | {ratio:.3f} |")
+    print()
+    print(
+        f"configure(detectors=True) against the same chain with a do-nothing processor in the detector's"
+        f" place (equal chain length): median of {ROUNDS} interleaved rounds of {SPANS_PER_ROUND:,} spans."
+    )
+    print("| Case | no detector, ns per span | detectors, ns per span | added ns | ratio |")
+    print("| --- | ---: | ---: | ---: | ---: |")
+    for name, base, value, added, ratio in bench_configured():
+        print(f"| {name} | {base:,.0f} | {value:,.0f} | {added:+,.0f} | {ratio:.3f} |")
     print()
     print("Inside the processor: on_start + on_end per span, minus a processor that does nothing.")
     print("| Processor | ns added per span (best round) | ns added per span (median round) |")
@@ -427,4 +502,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    if sys.argv[1:2] == ["--analyze-once"]:
+        print(analyze_once(sys.argv[2]))
+    else:
+        main()

@@ -199,6 +199,26 @@ class TestToolLoop:
                 poll()
             assert len(alerts) == 2
 
+    def test_a_loop_that_pauses_past_the_window_fires_again_without_the_watchdog(
+        self, worklog: WorklogCapture, clock: FakeClock
+    ) -> None:
+        _detector(worklog, clock, ["tool_loop"])
+        alerts = _collect()
+        with wl.workspace("#w"), wl.bot("researcher"):
+            for _ in range(15):
+                poll()
+            assert len(alerts) == 1
+            clock.advance(59)
+            for _ in range(9):
+                poll()  # ten calls still inside one minute: the same loop, not a new one
+            assert len(alerts) == 1
+            clock.advance(61)
+            for _ in range(9):
+                poll()
+            assert len(alerts) == 1  # nine calls in the new minute: not yet
+            poll()
+            assert len(alerts) == 2
+
     def test_other_bots_and_slow_calls_do_not_add_up(self, worklog: WorklogCapture, clock: FakeClock) -> None:
         _detector(worklog, clock, ["tool_loop"])
         alerts = _collect()

@@ -25,11 +25,11 @@ from otel_worklog._internal.analytics.history import (
     History,
     Workflow,
     build_history,
-    paused_gc,
 )
 from otel_worklog._internal.analytics.recommend import BotRecommendation, keywords, recommend
 from otel_worklog._internal.analytics.report import Report, build_report, md_escape, to_html, to_markdown
 from otel_worklog._internal.analytics.shared_insights import list_insights
+from otel_worklog._internal.gcpause import paused_gc
 
 __all__ = [
     "HIGH_OVERHEAD_TEXT",

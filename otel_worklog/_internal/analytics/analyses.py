@@ -61,7 +61,7 @@ class WorkflowStats:
 def analyze_workflows(history: History, *, top: int = 5) -> WorkflowStats:
     """Count, success rate, average duration, bots per workflow, common sequences, estimate vs actual."""
     workflows = history.workflows
-    patterns = Counter(ARROW.join(w.sequence) for w in workflows if w.sequence)
+    patterns = Counter(ARROW.join(sequence) for sequence in (w.sequence for w in workflows) if sequence)
     estimated = [w for w in workflows if w.estimated_s]
     estimates = None
     if estimated:

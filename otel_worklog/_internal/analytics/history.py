@@ -8,17 +8,17 @@ same code runs on the local store, on Tempo, and on lists built by tests.
 
 from __future__ import annotations
 
-import contextlib
-import gc
 from collections import defaultdict
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
+from operator import attrgetter
 from typing import Any, Final
 
 from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_MESSAGE, EXCEPTION_TYPE
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.detectors.fingerprint import fingerprint
+from otel_worklog._internal.gcpause import paused_gc
 from otel_worklog._internal.model import SpanRecord
 
 _BOT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
@@ -154,22 +154,6 @@ def _is_workspace_root(span: SpanRecord) -> bool:
     )
 
 
-@contextlib.contextmanager
-def paused_gc() -> Iterator[None]:
-    """Pause the cyclic garbage collector for a batch analysis.
-
-    Nothing built here forms a cycle, and the collector's repeated passes over a few hundred thousand
-    fresh span objects cost 40% of the time; reference counting still frees everything.
-    """
-    was_enabled = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was_enabled:
-            gc.enable()
-
-
 def build_history(spans: Iterable[SpanRecord]) -> History:
     """Group ``spans`` into workflows, bot sessions and error occurrences (alert spans are left out)."""
     with paused_gc():
@@ -181,18 +165,22 @@ def _build_history(spans: Iterable[SpanRecord]) -> History:
     resolved: set[str] = set()
     alert_kinds: dict[str, dict[str, int]] = defaultdict(dict)
     count = 0
+    alert_key, resolved_event, target_key = (
+        sc.WORKLOG_ALERT_KIND,
+        sc.EVENT_ESCALATION_RESOLVED,
+        sc.WORKLOG_ESCALATION_SPAN_ID,
+    )
     for span in spans:
         count += 1
-        attrs = span.attributes
-        kind = attrs.get(sc.WORKLOG_ALERT_KIND)
+        kind = span.attributes.get(alert_key)
         if kind is not None:
             counts = alert_kinds[span.trace_id]
             counts[str(kind)] = counts.get(str(kind), 0) + 1
             continue
         traces[span.trace_id].append(span)
         for event in span.events:
-            if event.name == sc.EVENT_ESCALATION_RESOLVED:
-                target = event.attributes.get(sc.WORKLOG_ESCALATION_SPAN_ID)
+            if event.name == resolved_event:
+                target = event.attributes.get(target_key)
                 if isinstance(target, str):
                     resolved.add(target.lower())
     _fold_continuations(traces)
@@ -228,6 +216,7 @@ def _fold_continuations(traces: dict[str, list[SpanRecord]]) -> None:
 
 
 _ERROR_EVENTS: Final = frozenset({_EVENT_EXCEPTION, _EVENT_ERROR})
+_START_NS: Final = attrgetter("start_ns")
 _A_WORKSPACE_TYPE: Final = sc.WORKSPACE_TYPE
 _A_BOT: Final = sc.BOT_NAME
 _A_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
@@ -263,7 +252,7 @@ def _workflow(
     trace_id: str, spans: list[SpanRecord], resolved: set[str], errors: list[ErrorOccurrence]
 ) -> Workflow | None:
     """One pass over the trace's spans in start order (a parent starts before its children)."""
-    spans = sorted(spans, key=_start_key)
+    spans = sorted(spans, key=_START_NS)
     by_id = {span.span_id: span for span in spans}
     root = next((span for span in spans if _is_workspace_root(span)), None)
     workspace_id = root.workspace_id if root is not None else None
@@ -330,7 +319,8 @@ def _workflow(
         if tool is not None or operation == _EXECUTE_TOOL:
             parent = by_id.get(parent_id) if parent_id is not None else None
             if parent is None or _A_TOOL not in parent.attributes:  # a tool inside a tool is counted once
-                seconds = max(0, span.end_ns - span.start_ns) / 1e9
+                elapsed = span.end_ns - span.start_ns
+                seconds = elapsed / 1e9 if elapsed > 0 else 0.0
                 tool_time += seconds
                 if session is not None:
                     session.tool_s += seconds
@@ -344,13 +334,15 @@ def _workflow(
                 session.error_spans += 1
         elif attrs.get(_A_ESCALATION) is True:
             workflow.escalations += 1
-            coordination += max(0, span.end_ns - span.start_ns) / 1e9
+            elapsed = span.end_ns - span.start_ns
+            coordination += elapsed / 1e9 if elapsed > 0 else 0.0
             if span.span_id.lower() not in resolved:
                 workflow.unresolved_escalations += 1
                 if session is not None:
                     session.unresolved_escalations += 1
         elif _A_HANDOFF_TO in attrs:
-            seconds = max(0, span.end_ns - span.start_ns) / 1e9
+            elapsed = span.end_ns - span.start_ns
+            seconds = elapsed / 1e9 if elapsed > 0 else 0.0
             coordination += seconds
             if session is not None:
                 session.coordination_s += seconds
@@ -393,10 +385,6 @@ def _workflow(
     return workflow
 
 
-def _start_key(span: SpanRecord) -> int:
-    return span.start_ns
-
-
 def _owner_by_walk(
     span: SpanRecord, by_id: dict[str, SpanRecord], owner: dict[str, BotSession | None]
 ) -> BotSession | None:
@@ -424,7 +412,8 @@ def _coordination_gaps(start_ns: int, markers: list[tuple[int, bool]]) -> float:
     for time_ns, coordination in markers:
         if coordination and time_ns > previous:
             total += time_ns - previous
-        previous = max(previous, time_ns)
+        if time_ns > previous:
+            previous = time_ns
     return total / 1e9
 
 

@@ -76,7 +76,7 @@ def _hex_span(span_id: int) -> str:
     return format(span_id, "016x")
 
 
-@dataclass
+@dataclass(slots=True)
 class _OpenBot:
     span: ReadableSpan
     bot: str
@@ -186,13 +186,14 @@ class DetectorProcessor(SpanProcessor):
             now = self._clock() if open_bots or tool is not None else 0.0
             if open_bots:  # stuck agents: the end of any span of an open bot is activity
                 context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
-                record = open_bots.pop(context.span_id, None)  # atomic under the GIL: no lock here
+                # SpanContext is a tuple (trace_id, span_id, ...): indexing skips two property calls per span.
+                record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
                 if record is not None:
                     self._closed(record)
                 else:
-                    owner = self._open_by_bot.get((context.trace_id, bot)) if bot is not None else None
+                    owner = self._open_by_bot.get((context[0], bot)) if bot is not None else None
                     if owner is None and span._parent is not None:
-                        owner = open_bots.get(span._parent.span_id)
+                        owner = open_bots.get(span._parent[1])
                     if owner is not None:
                         owner.last_activity = now
                         if owner.stuck:
@@ -203,11 +204,8 @@ class DetectorProcessor(SpanProcessor):
                 if window is None:
                     window = self._bounded(self._tools, key, self._tool_threshold)
                 times = window.times
-                times.append(now)
-                edge = now - self._tool_window_s
-                while times[0] <= edge:
-                    times.popleft()
-                if len(times) < self._tool_threshold:
+                times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
+                if len(times) < self._tool_threshold or times[0] <= now - self._tool_window_s:
                     window.alerted = False  # the condition has cleared (or never held)
                 elif not window.alerted:
                     window.alerted = True
@@ -362,7 +360,6 @@ class DetectorProcessor(SpanProcessor):
         events: Iterable[Any],
         fired: list[Alert] | None,
     ) -> list[Alert] | None:
-        context = span.context
         own_error: str | None = None
         for event in events:
             name = event._name
@@ -391,7 +388,7 @@ class DetectorProcessor(SpanProcessor):
                     if own_error == fp:
                         continue
                     own_error = fp
-                    if self._bubbled(context.trace_id, fp, span.start_time or 0, event.timestamp):
+                    if self._bubbled(span.context.trace_id, fp, span.start_time or 0, event.timestamp):
                         continue  # the same exception bubbling up from an inner span: counted once
                 fired = self._error(span, bot, attrs, fp, message, fired)
             elif self._streak_on and event_attrs.get(sc.WORKLOG_FLAGGED_FROM) == "decision":

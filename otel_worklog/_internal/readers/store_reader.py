@@ -3,38 +3,43 @@
 Every query is answered from an index: sessions from the ``traces`` summary
 table, escalations from a partial index, text search from FTS5, one trace by
 its id. That keeps ``logs``, ``explain`` and ``how`` fast on a store of 100,000
-spans.
+spans. ``iter_spans`` (analytics) reads a few hundred traces per query and
+builds their records in bulk (:mod:`.store_rows`).
 """
 
 from __future__ import annotations
 
-import json
 import re
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
 from typing import Any
 
+from otel_worklog._internal.gcpause import paused_gc
 from otel_worklog._internal.model import (
     EntryHit,
     EventRecord,
-    LinkRecord,
     ReaderError,
     SessionSummary,
     SpanRecord,
     TraceNotFound,
 )
 from otel_worklog._internal.readers.ids import normalize_trace_id
+from otel_worklog._internal.readers.store_rows import (
+    EVENT_COLUMNS,
+    LINK_COLUMNS,
+    SPAN_COLUMNS,
+    START_ORDER,
+    build_spans,
+    loads_object,
+)
 from otel_worklog._internal.store.schema import connect
 
 __all__ = ["StoreReader", "fts_query"]
 
-_SPAN_COLUMNS = (
-    "id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code, status_message,"
-    " attributes, scope, resource_id"
-)
 _WORD = re.compile(r"\w+", re.UNICODE)
-_TRACES_PER_QUERY = 256
+_TRACES_PER_QUERY = 128
+_IDS_PER_QUERY = 500
 
 
 def fts_query(text: str) -> str | None:
@@ -49,16 +54,6 @@ def fts_query(text: str) -> str | None:
 
 def _like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-
-
-def _loads(text: str | None) -> dict[str, Any]:
-    if not text:
-        return {}
-    try:
-        value = json.loads(text)
-    except ValueError:
-        return {}
-    return value if isinstance(value, dict) else {}
 
 
 class StoreReader:
@@ -82,49 +77,35 @@ class StoreReader:
         found = self._resources.get(rid)
         if found is None:
             rows = self._query("SELECT attributes FROM resources WHERE id = ?", (rid,))
-            found = _loads(rows[0][0]) if rows else {}
+            found = loads_object(rows[0][0]) if rows else {}
             self._resources[rid] = found
         return found
 
     def _spans_from_rows(self, rows: list[Any]) -> list[SpanRecord]:
+        """Records for ``rows`` (:data:`SPAN_COLUMNS`), in their order, events and links attached."""
         if not rows:
             return []
         ids = [row[0] for row in rows]
-        events: dict[int, list[EventRecord]] = {}
-        links: dict[int, list[LinkRecord]] = {}
-        for chunk_start in range(0, len(ids), 500):
-            chunk = ids[chunk_start : chunk_start + 500]
+        events = self._children("events", EVENT_COLUMNS, ids)
+        return build_spans(rows, events, self._children("links", LINK_COLUMNS, ids), self._resource)
+
+    def _children(self, table: str, columns: str, ids: list[int]) -> list[Any]:
+        """The ``events`` or ``links`` rows of the spans with row ids ``ids``, in (span, id) order."""
+        low, high = min(ids), max(ids)
+        order = " ORDER BY span_rowid, id"
+        if high - low < 4 * len(ids):
+            # Spans read together were mostly written together: one index range scan beats a lookup each.
+            rows = self._query(f"SELECT {columns} FROM {table} WHERE span_rowid BETWEEN ? AND ?" + order, (low, high))
+            if high - low + 1 == len(ids):
+                return rows  # the ids are exactly that range
+            wanted = set(ids)
+            return [row for row in rows if row[0] in wanted]
+        found: list[Any] = []
+        for start in range(0, len(ids), _IDS_PER_QUERY):
+            chunk = ids[start : start + _IDS_PER_QUERY]
             marks = ",".join("?" * len(chunk))
-            for rowid, name, time_ns, attrs in self._query(
-                f"SELECT span_rowid, name, time_ns, attributes FROM events WHERE span_rowid IN ({marks}) ORDER BY id",
-                chunk,
-            ):
-                events.setdefault(rowid, []).append(EventRecord(name, time_ns, _loads(attrs)))
-            for rowid, trace_id, span_id, attrs in self._query(
-                f"SELECT span_rowid, trace_id, span_id, attributes FROM links WHERE span_rowid IN ({marks})"
-                " ORDER BY id",
-                chunk,
-            ):
-                links.setdefault(rowid, []).append(LinkRecord(trace_id, span_id, _loads(attrs)))
-        return [
-            SpanRecord(
-                trace_id=row[1],
-                span_id=row[2],
-                parent_span_id=row[3],
-                name=row[4],
-                kind=row[5],
-                start_ns=row[6],
-                end_ns=row[7],
-                status_code=row[8],
-                status_message=row[9] or "",
-                attributes=_loads(row[10]),
-                events=tuple(events.get(row[0], ())),
-                links=tuple(links.get(row[0], ())),
-                resource=self._resource(row[12]),
-                scope=row[11] or "",
-            )
-            for row in rows
-        ]
+            found += self._query(f"SELECT {columns} FROM {table} WHERE span_rowid IN ({marks})" + order, chunk)
+        return found
 
     def resolve_trace_id(self, trace_id: str) -> str:
         """A full trace id from a full one (hex or base64) or a unique hex prefix of at least 6 characters."""
@@ -196,7 +177,7 @@ class StoreReader:
 
     def trace(self, trace_id: str) -> list[SpanRecord]:
         full = self.resolve_trace_id(trace_id)
-        rows = self._query(f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, id", (full,))
+        rows = self._query(f"SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id = ? ORDER BY start_ns, id", (full,))
         if not rows:
             raise TraceNotFound(f"no trace {full} in the store at {self.path}")
         return self._spans_from_rows(rows)
@@ -241,7 +222,7 @@ class StoreReader:
                 span_name=row[5],
                 workspace_id=row[6],
                 bot_name=row[7],
-                event=EventRecord(row[0], row[1], _loads(row[2])),
+                event=EventRecord(row[0], row[1], loads_object(row[2])),
             )
             for row in rows
         ]
@@ -249,7 +230,7 @@ class StoreReader:
     def escalations(
         self, *, workspace: str | None = None, bot: str | None = None, limit: int = 50, since_ns: int | None = None
     ) -> list[SpanRecord]:
-        sql = f"SELECT {_SPAN_COLUMNS} FROM spans WHERE escalation = 1"
+        sql = f"SELECT {SPAN_COLUMNS} FROM spans WHERE escalation = 1"
         params: list[Any] = []
         if workspace is not None:
             sql += " AND workspace_id = ?"
@@ -284,14 +265,14 @@ class StoreReader:
         for start in range(0, len(trace_ids), _TRACES_PER_QUERY):
             chunk = trace_ids[start : start + _TRACES_PER_QUERY]
             marks = ",".join("?" * len(chunk))
-            rows = self._query(
-                f"SELECT {_SPAN_COLUMNS} FROM spans WHERE trace_id IN ({marks}) ORDER BY start_ns, id", chunk
-            )
-            by_trace: dict[str, list[SpanRecord]] = {}
-            for span in self._spans_from_rows(rows):
-                by_trace.setdefault(span.trace_id, []).append(span)
-            for trace_id in chunk:
-                yield from by_trace.get(trace_id, ())
+            by_trace: dict[str, list[SpanRecord]] = {trace_id: [] for trace_id in chunk}
+            with paused_gc():  # the records are acyclic: collector passes over them are wasted work
+                rows = self._query(f"SELECT {SPAN_COLUMNS} FROM spans WHERE trace_id IN ({marks})", chunk)
+                rows.sort(key=START_ORDER)
+                for span in self._spans_from_rows(rows):
+                    by_trace[span.trace_id].append(span)
+            for spans in by_trace.values():
+                yield from spans
 
     def close(self) -> None:
         self._conn.close()
