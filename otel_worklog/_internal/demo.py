@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import otel_worklog as wl
-from otel_worklog._internal.cli.render import make_console
+from otel_worklog._internal.cli.terminal import make_console
 from otel_worklog._internal.model import ReaderError
 from otel_worklog._internal.readers import StoreReader
 from otel_worklog._internal.store import resolve_store_path

@@ -94,7 +94,8 @@ def _day(time_ns: int) -> str:
     return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).strftime("%Y-%m-%d")
 
 
-def _when(time_ns: int) -> str:
+def utc_time(time_ns: int) -> str:
+    """A timestamp in UTC, to the second, as reports and tables show it."""
     return datetime.fromtimestamp(time_ns / 1e9, tz=UTC).strftime("%Y-%m-%d %H:%M:%SZ")
 
 
@@ -207,7 +208,7 @@ def to_markdown(report: Report) -> str:
             f"- **{md_escape(cluster.fingerprint)}**: {cluster.count} occurrences across "
             f"{cluster.workflows} workflows ({len(cluster.workspaces)} workspaces)",
             f"  - Sample: {md_escape(cluster.sample_message[:200])}",
-            f"  - First: {_when(cluster.first_seen_ns)}, Last: {_when(cluster.last_seen_ns)}",
+            f"  - First: {utc_time(cluster.first_seen_ns)}, Last: {utc_time(cluster.last_seen_ns)}",
         ]
     return "\n".join(lines) + "\n"
 
@@ -318,8 +319,8 @@ def to_html(report: Report) -> str:
                     str(c.count),
                     str(c.workflows),
                     ", ".join(c.workspaces[:5]),
-                    _when(c.first_seen_ns),
-                    _when(c.last_seen_ns),
+                    utc_time(c.first_seen_ns),
+                    utc_time(c.last_seen_ns),
                     c.sample_message[:200],
                 ]
                 for c in report.errors

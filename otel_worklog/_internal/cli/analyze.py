@@ -1,54 +1,32 @@
 """``otel-worklog analyze | recommend | insights | report``: work analytics from the trace reader.
 
 Every command reads spans only through ``open_reader(store=..., tempo=...)`` and prints plain
-tables, or JSON with ``--json``. Trace text is untrusted: control characters are dropped before it
-reaches the terminal, and it is rendered as plain text, never as markup.
+tables, or JSON with ``--json``. Trace text is untrusted: it is rendered as plain text, never as
+markup, one line per cell, through the console that drops control characters (cli/terminal.py).
+The command tree imports this module only when one of its commands runs.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import json
-import re
 import sys
 import time
 from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Final
+from typing import Any
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from otel_worklog._internal import analytics as an
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.analytics.analyses import NS_PER_DAY
+from otel_worklog._internal.analytics.report import fmt_seconds, utc_time
 from otel_worklog._internal.cli.common import fail, guard
-from otel_worklog._internal.lazy import LazyModule
-
-if TYPE_CHECKING:
-    from otel_worklog._internal import analytics as an
-    from otel_worklog._internal import readers
-else:  # imported on first use: `otel-worklog logs` need not load the analytics
-    an = LazyModule("otel_worklog._internal.analytics")
-    readers = LazyModule("otel_worklog._internal.readers")
-
-
-def fmt_seconds(seconds: float) -> str:
-    from otel_worklog._internal.analytics.report import fmt_seconds as fmt
-
-    return fmt(seconds)
-
-
-def open_reader(*, store: str | None = None, tempo: str | None = None) -> Any:
-    return readers.open_reader(store=store, tempo=tempo)
-
-
-NS_PER_DAY: Final = 86_400 * 1_000_000_000
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def clean(value: object) -> str:
-    """Trace text made safe for a terminal: no control or bidi characters, one line."""
-    return _CONTROL.sub("", str(value).replace("\n", " ").replace("\t", " "))
+from otel_worklog._internal.cli.terminal import clean, make_console
+from otel_worklog._internal.readers import open_reader
 
 
 def _jsonable(value: Any) -> Any:
@@ -65,10 +43,6 @@ def _jsonable(value: Any) -> Any:
 
 def _print_json(value: Any) -> None:
     sys.stdout.write(json.dumps(_jsonable(value), indent=2, ensure_ascii=False) + "\n")
-
-
-def _console() -> Console:
-    return Console(highlight=False, soft_wrap=False)
 
 
 def _table(title: str, headers: Sequence[str], rows: Sequence[Sequence[object]]) -> Table:
@@ -166,8 +140,8 @@ def _print_errors(console: Console, clusters: list[an.ErrorCluster]) -> None:
                     c.count,
                     c.workflows,
                     len(c.workspaces),
-                    _when(c.first_seen_ns),
-                    _when(c.last_seen_ns),
+                    utc_time(c.first_seen_ns),
+                    utc_time(c.last_seen_ns),
                     c.sample_message[:80],
                 ]
                 for c in clusters
@@ -197,10 +171,6 @@ def _print_compare(console: Console, rows: list[an.BotRow]) -> None:
     )
 
 
-def _when(time_ns: int) -> str:
-    return time.strftime("%Y-%m-%d %H:%M:%SZ", time.gmtime(time_ns / 1e9))
-
-
 def analyze(
     store: str | None = None,
     tempo: str | None = None,
@@ -227,7 +197,7 @@ def analyze(
                 }
             )
             return
-        console = _console()
+        console = make_console()
         _print_workflows(console, workflows)
         _print_overhead(console, overhead)
         _print_trends(console, trends)
@@ -246,7 +216,7 @@ def analyze_workflows_cmd(
     """Count, success rate, average duration, bots per workflow, common bot sequences, estimates."""
     with guard(), an.paused_gc():
         stats = an.analyze_workflows(_Source(store, tempo).history(days=days, workspace=workspace), top=top)
-        _print_json(stats) if as_json else _print_workflows(_console(), stats)
+        _print_json(stats) if as_json else _print_workflows(make_console(), stats)
 
 
 def analyze_overhead_cmd(
@@ -261,7 +231,7 @@ def analyze_overhead_cmd(
     with guard(), an.paused_gc():
         history = _Source(store, tempo).history(days=days, workspace=workspace)
         stats = an.coordination_overhead(history, threshold_pct=threshold)
-        _print_json(stats) if as_json else _print_overhead(_console(), stats)
+        _print_json(stats) if as_json else _print_overhead(make_console(), stats)
 
 
 def analyze_trends_cmd(
@@ -281,7 +251,7 @@ def analyze_trends_cmd(
             recent_days=recent_days,
         )
         trends = [t for t in trends if bot is None or t.bot == bot.lstrip("@")]
-        _print_json(trends) if as_json else _print_trends(_console(), trends)
+        _print_json(trends) if as_json else _print_trends(make_console(), trends)
 
 
 def analyze_errors_cmd(
@@ -295,7 +265,7 @@ def analyze_errors_cmd(
     """Top error fingerprints with counts, affected workspaces, first and last seen, a sample."""
     with guard(), an.paused_gc():
         clusters = an.error_clusters(_Source(store, tempo).history(days=days, workspace=workspace), top=top)
-        _print_json(clusters) if as_json else _print_errors(_console(), clusters)
+        _print_json(clusters) if as_json else _print_errors(make_console(), clusters)
 
 
 def analyze_compare_cmd(
@@ -310,7 +280,7 @@ def analyze_compare_cmd(
     with guard(), an.paused_gc():
         names = [name.lstrip("@") for name in bots or ()]
         rows = an.compare_bots(_Source(store, tempo).history(days=days, workspace=workspace), names)
-        _print_json(rows) if as_json else _print_compare(_console(), rows)
+        _print_json(rows) if as_json else _print_compare(make_console(), rows)
 
 
 # --- recommend, insights, report -------------------------------------------------------------------
@@ -332,7 +302,7 @@ def recommend_cmd(
         if as_json:
             _print_json(shown)
             return
-        console = _console()
+        console = make_console()
         if not shown:
             console.print(Text(f"No bot reaches confidence {min_confidence:g} for: {clean(task)} (try --all)"))
             return
@@ -378,7 +348,7 @@ def insights_cmd(
         if as_json:
             _print_json(found)
             return
-        _console().print(
+        make_console().print(
             _table(
                 "Shared insights",
                 ["insight", "category", "confidence", "scope", "applies to", "from", "workspace"],

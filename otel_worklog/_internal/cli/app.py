@@ -21,6 +21,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.cli.common import MODES, fail, guard
 from otel_worklog._internal.cli.options import (
     RUN,
+    Commands,
     add_command,
     add_filters,
     add_json,
@@ -40,7 +41,7 @@ _ANALYZE: Final = "otel_worklog._internal.cli.analyze"
 _TRACE_ID_HELP: Final = "Trace id (default: the most recent session)."
 
 
-def _read_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _read_commands(commands: Commands) -> None:
     parser = add_command(commands, "demo", f"{_COMMANDS}:demo", "Play the seeds' four workspaces (A-D) into the store.")
     add_source(parser, tempo=False)
     add_json(parser)
@@ -114,7 +115,7 @@ def _read_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]
 
 
 def _read_command(
-    commands: argparse._SubParsersAction[argparse.ArgumentParser],
+    commands: Commands,
     name: str,
     summary: str,
     *,
@@ -138,7 +139,7 @@ def _read_command(
     return parser
 
 
-def _analytics_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _analytics_commands(commands: Commands) -> None:
     analyze = add_command(
         commands,
         "analyze",
@@ -219,7 +220,7 @@ def _days(parser: argparse.ArgumentParser, default: object) -> None:
     parser.add_argument("--days", type=at_least(0.01), default=default, metavar="N", help="Look at the last N days.")
 
 
-def _doctor_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def _doctor_command(commands: Commands) -> None:
     parser = add_command(
         commands,
         "doctor",

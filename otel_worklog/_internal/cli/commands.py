@@ -10,15 +10,14 @@ from pathlib import Path
 from typing import Any
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.cli.common import fail, guard
+from otel_worklog._internal.cli.common import MODES, fail, guard
 from otel_worklog._internal.cli.render import (
-    MODES,
-    make_console,
     render_escalations,
     render_hits,
     render_sessions,
     render_worklog,
 )
+from otel_worklog._internal.cli.terminal import make_console
 from otel_worklog._internal.model import EntryHit, ReaderError, TraceNotFound, TraceReader
 from otel_worklog._internal.readers import open_reader
 from otel_worklog._internal.readers.otlp_json import encode_traces

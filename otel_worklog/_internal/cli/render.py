@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import datetime as _dt
 import json
-import os
 from collections.abc import Sequence
 from typing import Any
 
@@ -19,12 +18,10 @@ from rich.text import Text
 from rich.tree import Tree
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.cli.common import MODES
 from otel_worklog._internal.model import EntryHit, SessionSummary, SpanRecord
 from otel_worklog._internal.views.worklog import Entry, HandoffItem, WorkLogView
 
 __all__ = [
-    "MODES",
     "confidence_style",
     "render_escalations",
     "render_hits",
@@ -557,11 +554,3 @@ def render_escalations(items: Sequence[SpanRecord]) -> RenderableType:
             s.trace_id,
         )
     return table
-
-
-def make_console(*, stderr: bool = False) -> Console:
-    """A console that never reads trace text as markup; wide when piped, so tables stay readable."""
-    console = Console(highlight=False, stderr=stderr, soft_wrap=False)
-    if not console.is_terminal and "COLUMNS" not in os.environ:
-        console = Console(highlight=False, stderr=stderr, soft_wrap=False, width=160)
-    return console
