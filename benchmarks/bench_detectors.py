@@ -1,11 +1,12 @@
 """Detector and analytics speed, measured in one run (plain script: python benchmarks/bench_detectors.py).
 
-1. What the live detector processor (and the always-on insight processor) add per span, against the
-   same SDK provider without them: ns per span, the difference, and the ratio. Target: <= 2 us added.
-   The detector's clock moves 10 s per span so no loop fires: this is the steady-state cost.
-2. The detector alone, in the chain ``configure(detectors=True)`` builds, against the same chain with a
-   do-nothing processor in its place: the chain length is equal, so the figure is the detector's own
-   work, measured as a ratio against no detector in one run.
+1. What ``configure(detectors=True)`` adds per span against the same ``configure()`` without the
+   detector (target: <= 2 us added), both chains on one provider, interleaved round by round. Each
+   round ends with a flush, so the detector's work on a batch it has not finished yet is in the
+   round. Two chains: as configure() runs by default (spans exported through the bounded batch
+   processor; an exporter that discards stands in for the store or OTLP), and with no exporter at all.
+2. The examination itself: the detector's pass over a batch of real finished spans, and the insight
+   processor's on_end, in a tight loop (the work, without the SDK around it).
 3. ``analyze`` over 200,000 spans: every analysis over SpanRecords built in memory, then end to end
    through the real SQLite store (write with configure(store=...), read with the store reader), in
    this process and in a fresh one (as ``otel-worklog analyze`` runs). Target: < 2 s.
@@ -24,9 +25,8 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from opentelemetry.context import Context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExporter, SpanExportResult
+from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -51,21 +51,6 @@ class Discard(SpanExporter):
 
     def shutdown(self) -> None:
         pass
-
-
-def _provider(extra: str) -> TracerProvider:
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(Discard()))
-    if "detectors" in extra:
-        config = resolve_config(True)
-        assert config is not None
-        clock = itertools.count(start=0, step=10).__next__  # a C callable, as cheap as time.monotonic
-        provider.add_span_processor(DetectorProcessor(config, provider, clock=clock, watchdog=False))
-    if "insights" in extra:
-        processor = create_insight_processor(None)
-        assert processor is not None
-        provider.add_span_processor(processor)
-    return provider
 
 
 def _round(provider: TracerProvider, with_event: bool) -> float:
@@ -103,65 +88,45 @@ def _round(provider: TracerProvider, with_event: bool) -> float:
     return elapsed / SPANS_PER_ROUND
 
 
-def bench_processors() -> list[tuple[str, float, float, float]]:
-    rows = []
-    for with_event in (False, True):
-        cases = ["baseline", "detectors", "insights", "detectors+insights"]
-        providers = {case: _provider(case) for case in cases}
-        samples: dict[str, list[float]] = {case: [] for case in cases}
-        for case in cases:
-            _round(providers[case], with_event)  # warm up
-        for _ in range(ROUNDS):
-            for case in cases:  # interleaved, so drift hits every case alike
-                samples[case].append(_round(providers[case], with_event))
-        base = statistics.median(samples["baseline"])
-        label = "tool span + decision event" if with_event else "tool span"
-        for case in cases:
-            value = statistics.median(samples[case])
-            # Added cost: the median of the differences between rounds run back to back, which cancels
-            # most of the drift of a shared machine.
-            added = statistics.median(x - y for x, y in zip(samples[case], samples["baseline"], strict=True))
-            rows.append((f"{label}: {case}", value, added, value / base))
-        for provider in providers.values():
-            provider.shutdown()
-    return rows
+def _timed_round(provider: TracerProvider, with_event: bool) -> float:
+    """ns per span for a round, including the flush that examines what the detector still holds."""
+    start = time.perf_counter_ns()
+    _round(provider, with_event)
+    provider.force_flush()
+    return (time.perf_counter_ns() - start) / SPANS_PER_ROUND
 
 
-class Nop(SpanProcessor):
-    def on_start(self, span: Span, parent_context: Context | None = None) -> None:
-        pass
-
-    def on_end(self, span: ReadableSpan) -> None:
-        pass
-
-
-def bench_configured() -> list[tuple[str, float, float, float, float]]:
-    """configure(detectors=True) against its own chain with a do-nothing processor where the detector was.
+def bench_configured(with_exporter: bool) -> list[tuple[str, float, float, float, float]]:
+    """configure(detectors=True) against the chain configure() builds without the detector.
 
     Both chains hang off the one provider configure() made; each round installs one of them, in turn,
-    so the two are measured in the same run, on the same spans, with the same number of processors.
+    so the two are measured in the same run, on the same spans.
     """
-    provider = wl.configure(store=False, exporters=[], detectors=True)
+    exporters = [Discard()] if with_exporter else []
+    provider = wl.configure(store=False, exporters=exporters, detectors=True)
     assert isinstance(provider, TracerProvider)
     worklog = _PROCESSORS[provider]
     with_detector = worklog.children
-    detector = next(child for child in with_detector if isinstance(child, DetectorProcessor))
-    nop = Nop()
-    chains = {"no detector": tuple(nop if child is detector else child for child in with_detector)}
-    chains["detectors"] = with_detector
+    chains = {
+        "no detector": tuple(child for child in with_detector if not isinstance(child, DetectorProcessor)),
+        "detectors": with_detector,
+    }
+    assert len(chains["no detector"]) == len(with_detector) - 1
     rows = []
     try:
         for with_event in (False, True):
             samples: dict[str, list[float]] = {name: [] for name in chains}
             for chain in chains.values():  # warm up
                 worklog.replace_children(chain)
-                _round(provider, with_event)
+                _timed_round(provider, with_event)
             for _ in range(ROUNDS):
                 for name, chain in chains.items():  # interleaved, so drift hits both alike
                     worklog.replace_children(chain)
-                    samples[name].append(_round(provider, with_event))
+                    samples[name].append(_timed_round(provider, with_event))
             base = statistics.median(samples["no detector"])
             value = statistics.median(samples["detectors"])
+            # Added cost: the median of the differences between rounds run back to back, which cancels
+            # most of the drift of a shared machine.
             added = statistics.median(x - y for x, y in zip(samples["detectors"], samples["no detector"], strict=True))
             label = "tool span + decision event" if with_event else "tool span"
             rows.append((label, base, value, added, value / base))
@@ -171,12 +136,22 @@ def bench_configured() -> list[tuple[str, float, float, float, float]]:
     return rows
 
 
-def bench_calls() -> list[tuple[str, float, float]]:
-    """ns inside on_start + on_end per span, on real finished SDK spans, against a processor that does nothing.
+class Nop(SpanProcessor):
+    def on_end(self, span: ReadableSpan) -> None:
+        pass
 
-    The same spans go through each processor in turn, round after round, so the rest of the SDK (and
-    most of a busy machine's noise) is out of the figure.
-    """
+
+def _each(on_end: Callable[[ReadableSpan], None]) -> Callable[[Sequence[ReadableSpan]], None]:
+    def run(spans: Sequence[ReadableSpan]) -> None:
+        for span in spans:
+            on_end(span)
+
+    return run
+
+
+def bench_calls() -> list[tuple[str, float, float]]:
+    """ns per span for the detector's pass over a batch of real finished spans, and for the insight
+    processor's on_end, each against a processor that does nothing, in a tight loop."""
     provider = TracerProvider()
     tracer = provider.get_tracer(sc.INSTRUMENTATION_SCOPE)
     bot_attrs = {sc.WORKSPACE_ID: "#bench", sc.BOT_NAME: "coder", sc.GEN_AI_OPERATION_NAME: sc.OPERATION_INVOKE_AGENT}
@@ -199,25 +174,26 @@ def bench_calls() -> list[tuple[str, float, float]]:
                 spans.append(span)  # type: ignore[arg-type]
         config = resolve_config(True)
         assert config is not None
-        clock = itertools.count(start=0, step=10).__next__
+        clock = itertools.count(start=0, step=10).__next__  # no loop fires: the steady-state cost
         detector = DetectorProcessor(config, provider, clock=clock, watchdog=False)
+        detector.on_start(bot)  # type: ignore[arg-type]
         insights = create_insight_processor(None)
         assert insights is not None
-        processors: dict[str, SpanProcessor] = {"nothing": Nop(), "detectors": detector, "insights": insights}
-        for processor in (detector, insights):
-            processor.on_start(bot)  # type: ignore[arg-type]
-        samples: dict[str, list[float]] = {name: [] for name in processors}
+        passes: dict[str, Callable[[Sequence[ReadableSpan]], None]] = {
+            "nothing": _each(Nop().on_end),
+            "detectors (one pass over the batch)": detector.examine_ended,
+            "insights (on_end)": _each(insights.on_end),
+        }
+        samples: dict[str, list[float]] = {name: [] for name in passes}
         for _ in range(ROUNDS):
-            for name, processor in processors.items():
+            for name, run in passes.items():
                 gc.collect()
                 start = time.perf_counter_ns()
-                for span in spans:
-                    processor.on_start(span)
-                    processor.on_end(span)
+                run(spans)
                 samples[name].append((time.perf_counter_ns() - start) / len(spans))
         base = min(samples["nothing"])
         label = "tool span + decision event" if with_event else "tool span"
-        for name in ("detectors", "insights"):
+        for name in list(passes)[1:]:
             rows.append((f"{label}: {name}", min(samples[name]) - base, statistics.median(samples[name]) - base))
         detector.shutdown()
         insights.shutdown()
@@ -473,24 +449,20 @@ def analyze_in_fresh_process(path: str) -> float:
 
 def main() -> None:
     print(f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs")
+    for with_exporter in (True, False):
+        print()
+        chain = "spans exported through the bounded batch processor" if with_exporter else "no exporter at all"
+        print(
+            f"configure(detectors=True) against configure() without the detector, {chain}:"
+            f" median of {ROUNDS} interleaved rounds of {SPANS_PER_ROUND:,} spans, each ending with a flush."
+        )
+        print("| Case | no detector, ns per span | detectors, ns per span | added ns | ratio |")
+        print("| --- | ---: | ---: | ---: | ---: |")
+        for name, base, value, added, ratio in bench_configured(with_exporter):
+            print(f"| {name} | {base:,.0f} | {value:,.0f} | {added:+,.0f} | {ratio:.3f} |")
     print()
-    print(f"Span cost: median of {ROUNDS} interleaved rounds of {SPANS_PER_ROUND:,} spans per case.")
-    print("| Case (SimpleSpanProcessor, exporter that discards) | ns per span | added ns | ratio |")
-    print("| --- | ---: | ---: | ---: |")
-    for name, value, added, ratio in bench_processors():
-        print(f"| {name} | {value:,.0f} | {added:+,.0f} | {ratio:.3f} |")
-    print()
-    print(
-        f"configure(detectors=True) against the same chain with a do-nothing processor in the detector's"
-        f" place (equal chain length): median of {ROUNDS} interleaved rounds of {SPANS_PER_ROUND:,} spans."
-    )
-    print("| Case | no detector, ns per span | detectors, ns per span | added ns | ratio |")
-    print("| --- | ---: | ---: | ---: | ---: |")
-    for name, base, value, added, ratio in bench_configured():
-        print(f"| {name} | {base:,.0f} | {value:,.0f} | {added:+,.0f} | {ratio:.3f} |")
-    print()
-    print("Inside the processor: on_start + on_end per span, minus a processor that does nothing.")
-    print("| Processor | ns added per span (best round) | ns added per span (median round) |")
+    print("The examination alone, in a tight loop over finished spans, minus a processor that does nothing.")
+    print("| Pass | ns per span (best round) | ns per span (median round) |")
     print("| --- | ---: | ---: |")
     for name, best, median in bench_calls():
         print(f"| {name} | {best:,.0f} | {median:,.0f} |")

@@ -224,7 +224,9 @@ def _build_children(
     store_exporter, store_path = _store(store)
     if store_exporter is not None:
         exporters.append(store_exporter)
-    children: list[SpanProcessor] = []
+    # Detectors and insights come first: flushed and shut down before the exporters, their last
+    # alert spans are still exported.
+    children: list[SpanProcessor] = _extension_processors(detectors, provider, store_path)
     for exporter in exporters:
         reused = reusable.get(id(exporter))
         children.append(
@@ -237,7 +239,6 @@ def _build_children(
                 schedule_delay_s=params.resolve(params.SCHEDULE_DELAY_MS) / 1000,
             )
         )
-    children.extend(_extension_processors(detectors, provider, store_path))
     return children
 
 
@@ -269,7 +270,10 @@ def _shutdown_locked(timeout_s: float) -> None:
     STATE.tracer = None
     STATE.provider = None
     for processor in list(_PROCESSORS.values()):
-        shutdown_children(processor.replace_children(()), timeout_s)
+        # Shut down while still attached: the detectors go first, and what they raise on the way out
+        # (alert spans) still reaches the exporters after them.
+        shutdown_children(processor.children, timeout_s)
+        processor.replace_children(())
 
 
 def export_stats() -> list[ExportStats]:

@@ -51,7 +51,8 @@ class WorklogSpanProcessor(SpanProcessor):
                 log_internal_error()
 
     def shutdown(self) -> None:
-        shutdown_children(self.replace_children(()), timeout_s=5.0)
+        shutdown_children(self._children, timeout_s=5.0)  # attached until done: see config.shutdown
+        self.replace_children(())
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return flush_children(self._children, timeout_millis / 1000)

@@ -365,8 +365,84 @@ class TestCallbacksAndSpans:
         with wl.workspace("#w"), wl.bot("b"):
             for _ in range(3):
                 poll()
+        wl.force_flush()  # finished spans wait for a full batch or the worker; a flush examines them now
         assert [a.kind for a in alerts] == ["tool_loop"]
         assert [s.name for s in worklog.spans()].count("alert tool_loop") == 1
+
+    def test_a_partial_batch_is_examined_by_the_worker_without_a_flush(self, worklog: WorklogCapture) -> None:
+        worklog.configure(detectors={"tool_loop": {"threshold": 3}})
+        fired = threading.Event()
+        on_alert(lambda alert: fired.set())
+        with wl.workspace("#w"), wl.bot("b"):
+            for _ in range(3):
+                poll()
+        # Far fewer spans than a batch: the worker thread examines them within its drain interval.
+        assert fired.wait(timeout=10)
+
+    def test_a_full_batch_is_examined_by_the_thread_that_completes_it(self) -> None:
+        provider = TracerProvider()
+        config = resolve_config({"tool_loop": {"threshold": 3}})
+        assert config is not None
+        detector = DetectorProcessor(config, provider, batch_size=4, drain_interval_s=3600)
+        provider.add_span_processor(detector)
+        threads: list[str] = []
+        on_alert(lambda alert: threads.append(threading.current_thread().name))
+        tracer = provider.get_tracer("t")
+        attrs = {sc.BOT_NAME: "b", sc.GEN_AI_TOOL_NAME: "poll"}
+        for _ in range(3):
+            with tracer.start_as_current_span("execute_tool poll", attributes=attrs):
+                pass
+        assert threads == [] and detector.pending() == 3
+        with tracer.start_as_current_span("execute_tool other", attributes={sc.BOT_NAME: "b"}):
+            pass
+        assert threads == [threading.current_thread().name]
+        assert detector.pending() == 1  # the alert span itself, which the next batch skips
+        detector.shutdown()
+        assert detector.pending() == 0 and threads == [threading.current_thread().name]
+
+    def test_alerts_still_pending_at_shutdown_are_raised_and_exported(self, worklog: WorklogCapture) -> None:
+        worklog.configure(detectors={"tool_loop": {"threshold": 3}})
+        alerts = _collect()
+        with wl.workspace("#w"), wl.bot("b"):
+            for _ in range(3):
+                poll()
+        wl.shutdown()  # the detectors are flushed before the exporters, so their alert spans get out
+        assert [a.kind for a in alerts] == ["tool_loop"]
+        exported = [s.name for s in worklog.exporter.get_finished_spans()]
+        assert exported.count("alert tool_loop") == 1
+
+    def test_a_busy_examiner_never_makes_the_app_wait_and_the_backlog_stays_bounded(
+        self, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from otel_worklog._internal.detectors import processor
+
+        monkeypatch.setattr(processor, "MAX_PENDING", 10)
+        provider = TracerProvider()
+        config = resolve_config({"tool_loop": {"threshold": 1000}})
+        assert config is not None
+        detector = DetectorProcessor(config, provider, batch_size=4, drain_interval_s=3600)
+        provider.add_span_processor(detector)
+        tracer = provider.get_tracer("t")
+        holding, release = threading.Event(), threading.Event()
+
+        def examine_elsewhere() -> None:
+            with detector._drain_lock:  # another thread in the middle of a batch
+                holding.set()
+                release.wait(10)
+
+        other = threading.Thread(target=examine_elsewhere)
+        other.start()
+        assert holding.wait(10)
+        for _ in range(25):  # each end returns at once: the app never waits for the lock
+            with tracer.start_as_current_span(
+                "execute_tool poll", attributes={sc.BOT_NAME: "b", sc.GEN_AI_TOOL_NAME: "poll"}
+            ):
+                pass
+        assert detector.pending() == 10 and detector.dropped == 15
+        release.set()
+        other.join(10)
+        assert detector.drain() == 10 and detector.pending() == 0
+        detector.shutdown()
 
     def test_memory_stays_bounded(self, clock: FakeClock) -> None:
         provider = TracerProvider()

@@ -51,8 +51,6 @@ _INVOKE_AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
 _ALERT_KIND: Final = sc.WORKLOG_ALERT_KIND
 _BOT: Final = sc.BOT_NAME
 _WORKSPACE: Final = sc.WORKSPACE_ID
-_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
-_INVOKE_AGENT: Final = sc.OPERATION_INVOKE_AGENT
 _TOOL: Final = sc.GEN_AI_TOOL_NAME
 _COST: Final = sc.WORKLOG_COST
 _TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
@@ -63,6 +61,8 @@ _LOW_CONFIDENCE: Final = sc.WORKLOG_LOW_CONFIDENCE
 def _attrs(span: ReadableSpan) -> Any:
     """The span's attribute dict without the read-only copy ``span.attributes`` makes (hot path)."""
     bounded = span._attributes
+    if type(bounded) is BoundedAttributes:
+        return bounded._dict
     if bounded is None:
         return {}
     return getattr(bounded, "_dict", bounded)
@@ -109,8 +109,26 @@ class _Window:
         return len(times)
 
 
+#: Finished spans examined together, on the thread that ends the last of them.
+BATCH_SIZE: Final = 64
+#: Longest a finished span waits when fewer than a batch arrive (the worker thread examines them).
+DRAIN_INTERVAL_S: Final = 0.5
+#: Finished spans waiting past which the oldest are dropped (when another thread is busy examining).
+MAX_PENDING: Final = 65_536
+
+
 class DetectorProcessor(SpanProcessor):
-    """Error loops, tool loops, stuck agents, cost anomalies and low-confidence streaks, live."""
+    """Error loops, tool loops, stuck agents, cost anomalies and low-confidence streaks, live.
+
+    Finished spans are examined a batch at a time: one at a time, the detectors cost an app three
+    times as much per span on a small machine (a call, a clock read and the setup of every pass,
+    interleaved with the SDK's own work), and a worker thread that examines them all costs more
+    again (it holds spans longer and takes the GIL in the middle of the app's work). A batch is
+    examined by the thread whose span completes it; the worker thread examines what a quiet app
+    leaves in a partial batch every ``DRAIN_INTERVAL_S``, and runs the stuck-agent pass.
+    ``watchdog=False`` (tests with a fake clock) examines each span as it ends and leaves
+    :meth:`tick` to the caller.
+    """
 
     def __init__(
         self,
@@ -119,6 +137,8 @@ class DetectorProcessor(SpanProcessor):
         *,
         clock: Callable[[], float] = time.monotonic,
         watchdog: bool = True,
+        batch_size: int = BATCH_SIZE,
+        drain_interval_s: float = DRAIN_INTERVAL_S,
     ) -> None:
         self.config = config
         self._clock = clock
@@ -142,88 +162,150 @@ class DetectorProcessor(SpanProcessor):
         self._open: dict[int, _OpenBot] = {}
         self._open_by_bot: dict[tuple[int, str], _OpenBot] = {}
         self._active: set[tuple[str, ...]] = set()
+        self._pending: deque[ReadableSpan] = deque()
+        self._batch_size = max(1, batch_size) if watchdog else 1
+        self._drain_interval_s = drain_interval_s
+        self._drain_lock = threading.RLock()  # an on_alert callback may flush from inside a drain
+        self._dropped = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if self._stuck_on and watchdog:
+        if watchdog:
             self._thread = threading.Thread(target=self._watch, name="otel-worklog-watchdog", daemon=True)
             self._thread.start()
 
     # --- SpanProcessor ---------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        # Hot path: only a bot span that starts matters here (a span's end is the activity we count:
-        # a tool that never ends is a stuck bot too).
-        if not self._stuck_on:
-            return
+        # Only a bot span that starts matters (to the stuck-agent detector), and the GenAI conventions
+        # name it ``invoke_agent {name}``: one string check here, nothing at all for other spans.
         try:
-            bounded = span._attributes
-            attrs: Any = bounded._dict if type(bounded) is BoundedAttributes else _attrs(span)
-            if attrs.get(_OPERATION) != _INVOKE_AGENT and not span._name.startswith(_INVOKE_AGENT_PREFIX):
-                return
-            bot = attrs.get(_BOT)
-            if bot is None or _ALERT_KIND in attrs:
-                return
-            context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
-            record = _OpenBot(span, bot, attrs.get(_WORKSPACE), context.trace_id, context.span_id, self._clock())
-            with self._lock:
-                if len(self._open) < self._max_keys:
-                    self._open[record.span_id] = record
-                    self._open_by_bot[(record.trace_id, bot)] = record
+            if self._stuck_on and span._name.startswith(_INVOKE_AGENT_PREFIX):
+                self._bot_started(span)
         except Exception:
             _internal_error()
 
     def on_end(self, span: ReadableSpan) -> None:
-        # Hot path, written out flat: every span pays for it, and the budget is about a microsecond.
-        try:
-            bounded = span._attributes
-            attrs: Any = bounded._dict if type(bounded) is BoundedAttributes else _attrs(span)
-            if _ALERT_KIND in attrs:
-                return
-            bot = attrs.get(_BOT)
-            fired: list[Alert] | None = None
-            record = None
-            open_bots = self._open
-            tool = attrs.get(_TOOL) if self._tool_on else None
-            now = self._clock() if open_bots or tool is not None else 0.0
-            if open_bots:  # stuck agents: the end of any span of an open bot is activity
-                context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
-                # SpanContext is a tuple (trace_id, span_id, ...): indexing skips two property calls per span.
-                record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
-                if record is not None:
-                    self._closed(record)
-                else:
-                    owner = self._open_by_bot.get((context[0], bot)) if bot is not None else None
-                    if owner is None and span._parent is not None:
+        pending = self._pending
+        pending.append(span)  # atomic: no lock until a batch is complete
+        if len(pending) >= self._batch_size:
+            self._batch_complete(pending)
+
+    def _batch_complete(self, pending: deque[ReadableSpan]) -> None:
+        if self._drain_lock.acquire(blocking=False):  # never wait for another thread's batch
+            try:
+                self.drain()
+            finally:
+                self._drain_lock.release()
+        elif len(pending) > MAX_PENDING:
+            try:
+                pending.popleft()
+                self._dropped += 1
+            except IndexError:  # examined meanwhile
+                pass
+
+    def drain(self) -> int:
+        """Examine every finished span waiting, in the order they ended; returns how many."""
+        with self._drain_lock:
+            batch = _take(self._pending)
+            if batch:
+                self.examine_ended(batch)
+            return len(batch)
+
+    @property
+    def dropped(self) -> int:
+        """Finished spans never examined because more than :data:`MAX_PENDING` were waiting."""
+        return self._dropped
+
+    def pending(self) -> int:
+        """Finished spans waiting to be examined."""
+        return len(self._pending)
+
+    # --- The pass over finished spans ---------------------------------------------------------------
+    def _bot_started(self, span: Span) -> None:
+        """Note a bot span as open: the stuck-agent detector watches it until it ends."""
+        attrs = _attrs(span)
+        bot = attrs.get(_BOT)
+        if bot is None or _ALERT_KIND in attrs:
+            return
+        context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
+        record = _OpenBot(span, bot, attrs.get(_WORKSPACE), context.trace_id, context.span_id, self._clock())
+        with self._lock:
+            if len(self._open) < self._max_keys:
+                self._open[record.span_id] = record
+                self._open_by_bot[(record.trace_id, bot)] = record
+
+    def examine_ended(self, spans: Iterable[ReadableSpan]) -> None:
+        """Every detector's look at ``spans``, in the order they ended; the clock is read once for all.
+
+        The loop is written out flat, with what it reads hoisted out of it: every span pays for it.
+        """
+        open_bots = self._open
+        tools = self._tools if self._tool_on else None
+        threshold = self._tool_threshold
+        events_on = self._events_on
+        cost_on = self._cost_on
+        now = self._clock()
+        edge = now - self._tool_window_s
+        active: set[tuple[int, Any]] = set()  # (trace id, bot) of every span seen: activity of that bot
+        active_add = active.add
+        for span in spans:
+            try:
+                bounded = span._attributes
+                attrs: Any = bounded._dict if type(bounded) is BoundedAttributes else _attrs(span)
+                if _ALERT_KIND in attrs:
+                    continue
+                bot = attrs.get(_BOT)
+                fired: list[Alert] | None = None
+                record = None
+                if open_bots:  # stuck agents: the end of any span of an open bot is activity
+                    context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
+                    # SpanContext is a tuple (trace_id, span_id, ...): indexing skips two property calls.
+                    record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
+                    if record is not None:
+                        self._closed(record)
+                    elif bot is not None:
+                        active_add((context[0], bot))  # the bots are looked up once per batch, below
+                    elif span._parent is not None:  # not stamped with a bot: its parent may be one
                         owner = open_bots.get(span._parent[1])
-                    if owner is not None:
-                        owner.last_activity = now
-                        if owner.stuck:
-                            self._unstick(owner)
-            if tool is not None:  # tool loops
-                key = (bot, tool)
-                window = self._tools.get(key)
-                if window is None:
-                    window = self._bounded(self._tools, key, self._tool_threshold)
-                times = window.times
-                times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
-                if len(times) < self._tool_threshold or times[0] <= now - self._tool_window_s:
-                    window.alerted = False  # the condition has cleared (or never held)
-                elif not window.alerted:
-                    window.alerted = True
-                    fired = self._tool_alert(span, key, attrs, len(times), fired)
-            events: Any = span._events
-            if type(events) is BoundedList:
-                events = events._dq  # type: ignore[attr-defined]  # an ended span's events no longer change: no copy needed
-            if events and self._events_on:
-                seen = record.events_seen if record is not None else 0
-                fired = self._scan(span, bot, attrs, list(events)[seen:] if seen else events, fired)
-            if self._cost_on and (
-                _COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or span._parent is None
-            ):
-                fired = self._cost(span, bot, attrs, fired)
-            if fired:
-                self._raise(fired)
-        except Exception:
-            _internal_error()
+                        if owner is not None:
+                            active_add((owner.trace_id, owner.bot))
+                if tools is not None:  # tool loops
+                    tool = attrs.get(_TOOL)
+                    if tool is not None:
+                        key = (bot, tool)
+                        window = tools.get(key)
+                        if window is None:
+                            window = self._bounded(tools, key, threshold)
+                        times = window.times
+                        times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
+                        if len(times) < threshold or times[0] <= edge:
+                            window.alerted = False  # the condition has cleared (or never held)
+                        elif not window.alerted:
+                            window.alerted = True
+                            fired = self._tool_alert(span, key, attrs, len(times), fired)
+                if events_on:
+                    events: Any = span._events
+                    if type(events) is BoundedList:
+                        events = events._dq  # type: ignore[attr-defined]  # an ended span's events no longer change
+                    if events:
+                        seen = record.events_seen if record is not None else 0
+                        fired = self._scan(span, bot, attrs, list(events)[seen:] if seen else events, fired)
+                if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or span._parent is None):
+                    fired = self._cost(span, bot, attrs, fired)
+                if fired:
+                    self._raise(fired)
+            except Exception:
+                _internal_error()
+        if active:
+            self._note_activity(active, now)
+
+    def _note_activity(self, active: set[tuple[int, Any]], now: float) -> None:
+        open_by_bot = self._open_by_bot
+        for key in active:
+            owner = open_by_bot.get(key)
+            if owner is not None:
+                owner.last_activity = now
+                if owner.stuck:
+                    self._unstick(owner)
 
     def shutdown(self) -> None:
         self._stop.set()
@@ -231,20 +313,14 @@ class DetectorProcessor(SpanProcessor):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=5.0)
         self._thread = None
+        self.drain()  # the last spans still raise their alerts
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Examine every finished span now, so their alerts are raised (and exported) before returning."""
+        self.drain()
         return True
 
     # --- Stuck agents ----------------------------------------------------------------------------
-    def _touch(self, trace_id: int, bot: Any, parent: Any) -> None:
-        record = self._open_by_bot.get((trace_id, bot)) if bot is not None else None
-        if record is None and parent is not None:
-            record = self._open.get(parent.span_id)
-        if record is not None:
-            record.last_activity = self._clock()
-            if record.stuck:
-                self._unstick(record)
-
     def _unstick(self, record: _OpenBot) -> None:
         record.stuck = False
         self._active.discard((STUCK_AGENT, _hex_span(record.span_id)))
@@ -258,6 +334,10 @@ class DetectorProcessor(SpanProcessor):
 
     def tick(self) -> list[Alert]:
         """One watchdog pass: new entries on open bot spans, stale windows, stuck bots. Returns the alerts."""
+        with self._drain_lock:
+            return self._tick()
+
+    def _tick(self) -> list[Alert]:
         now = self._clock()
         fired: list[Alert] = []
         with self._lock:
@@ -302,10 +382,15 @@ class DetectorProcessor(SpanProcessor):
         return fired
 
     def _watch(self) -> None:
-        interval = min(self.config.stuck_agent_interval_s, self.config.stuck_agent_threshold_s / 2)
-        while not self._stop.wait(interval):
+        tick_every = min(self.config.stuck_agent_interval_s, self.config.stuck_agent_threshold_s / 2)
+        last_tick = self._clock()
+        while not self._stop.wait(min(self._drain_interval_s, tick_every)):
             try:
-                self.tick()
+                self.drain()
+                now = self._clock()
+                if now - last_tick >= tick_every:
+                    last_tick = now
+                    self.tick()
             except Exception:
                 logger.warning("otel_worklog: detector watchdog pass failed", exc_info=True)
 
@@ -581,3 +666,15 @@ def _number(value: Any) -> float:
 
 def _internal_error() -> None:
     log_internal_error()
+
+
+def _take(queue: deque[ReadableSpan]) -> list[ReadableSpan]:
+    """Everything in ``queue`` now, popped in order (what other threads append meanwhile stays)."""
+    taken: list[ReadableSpan] = []
+    append, popleft = taken.append, queue.popleft
+    try:
+        for _ in range(len(queue)):
+            append(popleft())
+    except IndexError:  # a callback drained it from inside this drain, or the backlog dropped one
+        pass
+    return taken
