@@ -411,6 +411,29 @@ class TestCallbacksAndSpans:
         exported = [s.name for s in worklog.exporter.get_finished_spans()]
         assert exported.count("alert tool_loop") == 1
 
+    def test_a_fault_while_examining_a_batch_is_logged_and_the_app_goes_on(
+        self, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        from otel_worklog._internal import errors
+
+        monkeypatch.setattr(errors, "RAISE_INTERNAL_ERRORS", False)  # what users get: a warning, no raise
+
+        def broken_clock() -> float:
+            raise RuntimeError("clock broke")
+
+        provider = TracerProvider()  # the SDK's own processor chain, which does not catch anything
+        config = resolve_config(["tool_loop"])
+        assert config is not None
+        detector = DetectorProcessor(config, provider, clock=broken_clock, batch_size=2, drain_interval_s=3600)
+        provider.add_span_processor(detector)
+        tracer = provider.get_tracer("t")
+        with caplog.at_level(logging.WARNING, logger="otel_worklog"):
+            for _ in range(2):
+                with tracer.start_as_current_span("execute_tool poll", attributes={sc.GEN_AI_TOOL_NAME: "poll"}):
+                    pass
+        assert "clock broke" in caplog.text
+        detector.shutdown()
+
     def test_a_busy_examiner_never_makes_the_app_wait_and_the_backlog_stays_bounded(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:

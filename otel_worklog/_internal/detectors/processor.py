@@ -2,8 +2,9 @@
 
 It keeps only small bounded state in memory (time windows per bot and fingerprint or tool,
 running totals per session, a streak counter per bot, the bot spans still open) and never
-touches disk or network on the hot path. A watchdog thread looks for bot spans with no new
-activity; its clock is injectable so tests never wait in real time.
+touches disk or network. Finished spans are examined in batches; a worker thread examines what a
+quiet app leaves waiting and looks for bot spans with no new activity. The clock is injectable,
+so tests never wait in real time.
 """
 
 from __future__ import annotations
@@ -193,6 +194,8 @@ class DetectorProcessor(SpanProcessor):
         if self._drain_lock.acquire(blocking=False):  # never wait for another thread's batch
             try:
                 self.drain()
+            except Exception:  # e.g. an injected clock that raises: the app's span still ends
+                _internal_error()
             finally:
                 self._drain_lock.release()
         elif len(pending) > MAX_PENDING:
@@ -383,12 +386,14 @@ class DetectorProcessor(SpanProcessor):
 
     def _watch(self) -> None:
         tick_every = min(self.config.stuck_agent_interval_s, self.config.stuck_agent_threshold_s / 2)
-        last_tick = self._clock()
+        last_tick: float | None = None
         while not self._stop.wait(min(self._drain_interval_s, tick_every)):
             try:
                 self.drain()
                 now = self._clock()
-                if now - last_tick >= tick_every:
+                if last_tick is None:
+                    last_tick = now
+                elif now - last_tick >= tick_every:
                     last_tick = now
                     self.tick()
             except Exception:
