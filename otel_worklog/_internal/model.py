@@ -5,6 +5,10 @@ through :class:`TraceReader`, never through a storage engine directly, so each
 of them works the same on the local SQLite store and on Grafana Tempo.
 Ids are lower-case hex everywhere in this module (32 characters for a trace,
 16 for a span), whatever the source's own encoding.
+
+The span, event and link records are read-only by convention, not ``frozen``: analytics builds
+hundreds of thousands of them, and a frozen dataclass sets each field through ``object.__setattr__``
+(seven times the cost of a plain slots ``__init__``). They hold dicts, so they were never hashable.
 """
 
 from __future__ import annotations
@@ -16,7 +20,7 @@ from typing import Any, Protocol, runtime_checkable
 from otel_worklog._internal import semconv as sc
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class EventRecord:
     name: str
     time_ns: int
@@ -28,14 +32,14 @@ class EventRecord:
         return sc.WORKLOG_LEVEL in self.attributes
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class LinkRecord:
     trace_id: str
     span_id: str
     attributes: Mapping[str, Any] = field(default_factory=dict)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class SpanRecord:
     trace_id: str
     span_id: str

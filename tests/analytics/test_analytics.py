@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import gc
+import random
 
 import pytest
 
@@ -154,6 +155,17 @@ def test_window_and_alert_spans_are_left_out() -> None:
     window = an.workflows_between(history, ns(1500), None)
     assert [w.workspace_id for w in window.workflows] == ["#project-api", "#project-web"]
     assert [c.count for c in an.error_clusters(window)] == [1]
+
+
+def test_spans_in_any_order_give_the_same_history() -> None:
+    """Readers give a trace's spans in start order; a list in another order is sorted first."""
+    spans = fixed_history()
+    shuffled = spans[:]
+    random.Random(3).shuffle(shuffled)
+    expected = an.build_history(spans)
+    assert an.build_history(shuffled) == expected
+    assert an.build_history(reversed(spans)) == expected
+    assert expected.workflows[0].sequence == ("nanobot", "researcher", "coder")
 
 
 def test_the_garbage_collector_is_back_on_afterwards() -> None:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import gc
 import json
 import math
@@ -19,44 +18,78 @@ from opentelemetry.trace import Link
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.model import EventRecord, LinkRecord, SpanRecord
-from otel_worklog._internal.readers import StoreReader
-from otel_worklog._internal.readers.store_rows import decode_objects, new_span
+from otel_worklog._internal.readers import StoreReader, store_reader
+from otel_worklog._internal.readers.store_rows import build_spans, decode_objects
 from otel_worklog._internal.store.exporter import StoreSpanExporter
 
 T0 = 1_700_000_000_000_000_000
 
 
-def _record() -> SpanRecord:
-    return SpanRecord(
-        trace_id="a" * 32,
-        span_id="b" * 16,
-        parent_span_id=None,
-        name="workspace #w",
-        kind="SERVER",
-        start_ns=1,
-        end_ns=2,
-        status_code="ERROR",
-        status_message="boom",
-        attributes={"k": [1, 2]},
-        events=(EventRecord("e", 3, {"x": 1}),),
-        links=(LinkRecord("c" * 32, "d" * 16, {}),),
-        resource={"service.name": "s"},
-        scope="other",
-    )
-
-
 class TestBuilding:
-    def test_new_span_builds_the_same_frozen_record(self) -> None:
-        expected = _record()
-        built = new_span(*(getattr(expected, f.name) for f in dataclasses.fields(SpanRecord)))
-        assert built == expected and type(built) is SpanRecord
-        with pytest.raises(dataclasses.FrozenInstanceError):
-            built.name = "changed"  # type: ignore[misc]
+    def test_rows_become_the_records_the_constructor_gives(self) -> None:
+        """NULL columns read as their usual values; events and links go to their own span, in order."""
+        rows = [
+            (7, 0, "b" * 16, None, "workspace #w", None, 1, 9, None, None, '{"k":[1,2]}', None, None),
+            (8, 0, "c" * 16, "b" * 16, "x", "SERVER", 3, 4, "ERROR", "boom", "not json", "other", 5),
+            (9, 1, "d" * 16, None, "y", None, 5, 6, "OK", None, "{}", None, 5),
+        ]
+        events = [(8, "e", 3, '{"x":1}'), (8, "f", 4, "{}"), (9, "g", 5, '{"y":2}')]
+        links = [(7, "e" * 32, "f" * 16, '{"n":1}')]
+        asked: list[int | None] = []
 
-    def test_new_span_takes_every_field_in_order(self) -> None:
-        """A field added to SpanRecord must be added to new_span too (it sets the slots by position)."""
-        parameters = list(new_span.__code__.co_varnames[: new_span.__code__.co_argcount])
-        assert parameters == [f.name for f in dataclasses.fields(SpanRecord)]
+        def resource(rid: int | None) -> dict[str, str]:
+            asked.append(rid)
+            return {"service.name": "s"} if rid == 5 else {}
+
+        built = build_spans(rows, {0: "a" * 32, 1: "9" * 32}, events, links, resource)
+        expected = [
+            SpanRecord(
+                "a" * 32,
+                "b" * 16,
+                None,
+                "workspace #w",
+                "INTERNAL",
+                1,
+                9,
+                "UNSET",
+                "",
+                {"k": [1, 2]},
+                links=(LinkRecord("e" * 32, "f" * 16, {"n": 1}),),
+                scope=sc.INSTRUMENTATION_SCOPE,
+            ),
+            SpanRecord(
+                "a" * 32,
+                "c" * 16,
+                "b" * 16,
+                "x",
+                "SERVER",
+                3,
+                4,
+                "ERROR",
+                "boom",
+                {},
+                events=(EventRecord("e", 3, {"x": 1}), EventRecord("f", 4, {})),
+                resource={"service.name": "s"},
+                scope="other",
+            ),
+            SpanRecord(
+                "9" * 32,
+                "d" * 16,
+                None,
+                "y",
+                "INTERNAL",
+                5,
+                6,
+                "OK",
+                "",
+                {},
+                events=(EventRecord("g", 5, {"y": 2}),),
+                resource={"service.name": "s"},
+                scope=sc.INSTRUMENTATION_SCOPE,
+            ),
+        ]
+        assert built == expected
+        assert sorted(asked, key=str) == [5, None]  # once per resource id
 
     def test_decode_objects_is_json_loads_of_each(self) -> None:
         texts = ['{"a":1,"b":"x"}', '{"b":[1,2.5,null],"c":{"d":true}}', '{"n":NaN,"i":Infinity}', "{}"]
@@ -146,6 +179,15 @@ class TestIterSpans:
             _check_entries([s for s in spans if s.workspace_id == workspace], workspace)
         starts = [s.start_ns for s in spans if s.workspace_id == "#a"]
         assert starts == sorted(starts) and len(starts) != len(set(starts))  # ties kept in row order
+
+    def test_traces_split_over_several_queries_keep_their_order(
+        self, store: Path, monkeypatch: pytest.MonkeyPatch
+    ) -> None:
+        with StoreReader(store) as reader:
+            expected = list(reader.iter_spans())
+            monkeypatch.setattr(store_reader, "_TRACES_PER_QUERY", 2)  # #c and #a in one query, #b in the next
+            assert list(reader.iter_spans()) == expected
+            assert list(reader.iter_spans(until_ns=T0 + 50)) == [s for s in expected if s.workspace_id != "#b"]
 
     def test_spans_written_far_apart_come_back_with_their_own_entries(self, store: Path) -> None:
         with StoreReader(store) as reader:

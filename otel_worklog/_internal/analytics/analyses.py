@@ -9,7 +9,7 @@ so the numbers can be checked by hand.
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
@@ -31,9 +31,16 @@ def _avg(values: Sequence[float]) -> float:
     return sum(values) / len(values) if values else 0.0
 
 
-def _rate(flags: Iterable[bool]) -> float:
-    items = list(flags)
-    return sum(items) / len(items) if items else 0.0
+def _rate(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def _sessions_by_bot(history: History) -> dict[str, list[BotSession]]:
+    """Every session, grouped by bot, in history order."""
+    by_bot: dict[str, list[BotSession]] = defaultdict(list)
+    for session in history.sessions:
+        by_bot[session.bot].append(session)
+    return by_bot
 
 
 # --- Workflows ---------------------------------------------------------------------------------
@@ -61,6 +68,7 @@ class WorkflowStats:
 def analyze_workflows(history: History, *, top: int = 5) -> WorkflowStats:
     """Count, success rate, average duration, bots per workflow, common sequences, estimate vs actual."""
     workflows = history.workflows
+    successes = [w.success for w in workflows]
     patterns = Counter(ARROW.join(sequence) for sequence in (w.sequence for w in workflows) if sequence)
     estimated = [w for w in workflows if w.estimated_s]
     estimates = None
@@ -78,8 +86,8 @@ def analyze_workflows(history: History, *, top: int = 5) -> WorkflowStats:
     }
     return WorkflowStats(
         total_workflows=len(workflows),
-        successful=sum(1 for w in workflows if w.success),
-        success_rate=_rate(w.success for w in workflows),
+        successful=sum(successes),
+        success_rate=_rate(successes),
         avg_duration_s=_avg([w.duration_s for w in workflows]),
         avg_bots_per_workflow=_avg([float(len({s.bot for s in w.sessions})) for w in workflows]),
         most_common_patterns=sorted(patterns.items(), key=lambda item: (-item[1], item[0]))[:top],
@@ -163,15 +171,13 @@ def bot_trends(history: History, *, now_ns: int | None = None, recent_days: floa
     """
     now = now_ns if now_ns is not None else history.latest_ns
     edge = now - int(recent_days * NS_PER_DAY)
-    by_bot: dict[str, list[BotSession]] = defaultdict(list)
-    for session in history.sessions:
-        by_bot[session.bot].append(session)
+    by_bot = _sessions_by_bot(history)
     trends = []
     for bot in sorted(by_bot):
         recent = [s for s in by_bot[bot] if s.start_ns >= edge]
         older = [s for s in by_bot[bot] if s.start_ns < edge]
-        recent_rate = _rate(s.success for s in recent)
-        older_rate = _rate(s.success for s in older)
+        recent_rate = _rate([s.success for s in recent])
+        older_rate = _rate([s.success for s in older])
         recent_duration = _avg([s.duration_s for s in recent])
         older_duration = _avg([s.duration_s for s in older])
         duration_change = (recent_duration - older_duration) / older_duration if older_duration > 0 else 0.0
@@ -256,9 +262,7 @@ class BotRow:
 
 def compare_bots(history: History, bots: Sequence[str] = ()) -> list[BotRow]:
     """Sessions, success %, first-shot %, average time, tokens and cost, for ``bots`` (all when empty)."""
-    by_bot: dict[str, list[BotSession]] = defaultdict(list)
-    for session in history.sessions:
-        by_bot[session.bot].append(session)
+    by_bot = _sessions_by_bot(history)
     names = list(bots) if bots else sorted(by_bot)
     rows = []
     for bot in names:
@@ -267,8 +271,8 @@ def compare_bots(history: History, bots: Sequence[str] = ()) -> list[BotRow]:
             BotRow(
                 bot=bot,
                 sessions=len(sessions),
-                success_pct=100.0 * _rate(s.success for s in sessions),
-                first_shot_pct=100.0 * _rate(s.first_shot for s in sessions),
+                success_pct=100.0 * _rate([s.success for s in sessions]),
+                first_shot_pct=100.0 * _rate([s.first_shot for s in sessions]),
                 avg_time_s=_avg([s.duration_s for s in sessions]),
                 avg_tokens=_avg([float(s.tokens) for s in sessions]),
                 avg_cost=_avg([s.cost for s in sessions]),

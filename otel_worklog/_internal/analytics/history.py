@@ -30,9 +30,15 @@ _COORDINATION_EVENTS: Final = frozenset(
     {sc.event_name("handoff"), sc.event_name("coordination"), sc.EVENT_ESCALATION_RESOLVED}
 )
 ARROW: Final = " → "
+_SESSION_ORDER: Final = attrgetter("start_ns", "span_id")
 
 
-@dataclass
+def _seconds(elapsed_ns: int) -> float:
+    """Nanoseconds as seconds, never negative (a clock step can end a span before it starts)."""
+    return elapsed_ns / 1e9 if elapsed_ns > 0 else 0.0
+
+
+@dataclass(slots=True)
 class ErrorOccurrence:
     """One error (an exception that is not just a child's bubbling up, or an error entry)."""
 
@@ -45,7 +51,7 @@ class ErrorOccurrence:
     bot: str | None
 
 
-@dataclass
+@dataclass(slots=True)
 class BotSession:
     bot: str
     role: str | None
@@ -69,7 +75,7 @@ class BotSession:
 
     @property
     def duration_s(self) -> float:
-        return max(0, self.end_ns - self.start_ns) / 1e9
+        return _seconds(self.end_ns - self.start_ns)
 
     @property
     def success(self) -> bool:
@@ -85,7 +91,7 @@ class BotSession:
         return self.input_tokens + self.output_tokens
 
 
-@dataclass
+@dataclass(slots=True)
 class Workflow:
     trace_id: str
     workspace_id: str | None
@@ -111,19 +117,19 @@ class Workflow:
 
     @property
     def duration_s(self) -> float:
-        return max(0, self.end_ns - self.start_ns) / 1e9
+        return _seconds(self.end_ns - self.start_ns)
 
     @property
     def sequence(self) -> tuple[str, ...]:
         """Bots in the order they started, repeats in a row collapsed (a → b → a stays)."""
         names: list[str] = []
-        for session in sorted(self.sessions, key=lambda item: (item.start_ns, item.span_id)):
+        for session in sorted(self.sessions, key=_SESSION_ORDER):
             if not names or names[-1] != session.bot:
                 names.append(session.bot)
         return tuple(names)
 
 
-@dataclass
+@dataclass(slots=True)
 class History:
     workflows: list[Workflow]
     errors: list[ErrorOccurrence]
@@ -252,7 +258,7 @@ def _workflow(
     trace_id: str, spans: list[SpanRecord], resolved: set[str], errors: list[ErrorOccurrence]
 ) -> Workflow | None:
     """One pass over the trace's spans in start order (a parent starts before its children)."""
-    spans = sorted(spans, key=_START_NS)
+    spans = _in_start_order(spans)
     by_id = {span.span_id: span for span in spans}
     root = next((span for span in spans if _is_workspace_root(span)), None)
     workspace_id = root.workspace_id if root is not None else None
@@ -285,7 +291,6 @@ def _workflow(
         attrs = span.attributes
         parent_id = span.parent_span_id
         operation = attrs.get(_A_OPERATION)
-        is_error = span.status_code == "ERROR"
         if operation == _INVOKE_AGENT or (_A_BOT in attrs and span.name.startswith(_BOT_PREFIX)):
             session: BotSession | None = _new_session(span, workspace_id, query)
             owner[span.span_id] = session
@@ -330,7 +335,7 @@ def _workflow(
                         found = markers[id(session)] = []
                     found.append((span.start_ns, False))
                     found.append((span.end_ns, False))
-            if is_error and session is not None:
+            if session is not None and span.status_code == "ERROR":
                 session.error_spans += 1
         elif attrs.get(_A_ESCALATION) is True:
             workflow.escalations += 1
@@ -346,7 +351,7 @@ def _workflow(
             coordination += seconds
             if session is not None:
                 session.coordination_s += seconds
-        elif is_error and not is_bot_span and session is not None:
+        elif not is_bot_span and session is not None and span.status_code == "ERROR":
             session.error_spans += 1
         events = span.events
         if events:
@@ -383,6 +388,16 @@ def _workflow(
     workflow.coordination_s = coordination
     workflow.tool_s = tool_time
     return workflow
+
+
+def _in_start_order(spans: list[SpanRecord]) -> list[SpanRecord]:
+    """``spans`` sorted by start time, ties kept in order; readers give them so, and checking is cheaper."""
+    previous = spans[0].start_ns
+    for span in spans:
+        if span.start_ns < previous:
+            return sorted(spans, key=_START_NS)
+        previous = span.start_ns
+    return spans
 
 
 def _owner_by_walk(
