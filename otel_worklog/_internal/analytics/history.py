@@ -31,6 +31,8 @@ _COORDINATION_EVENTS: Final = frozenset(
 )
 ARROW: Final = " → "
 _SESSION_ORDER: Final = attrgetter("start_ns", "span_id")
+_WORKFLOW_ORDER: Final = attrgetter("start_ns", "trace_id")
+_TIME_NS: Final = attrgetter("time_ns")
 
 
 def _seconds(elapsed_ns: int) -> float:
@@ -197,8 +199,8 @@ def _build_history(spans: Iterable[SpanRecord]) -> History:
         if workflow is not None:
             workflow.alerts = alert_kinds.get(trace_id, {})
             workflows.append(workflow)
-    workflows.sort(key=lambda item: (item.start_ns, item.trace_id))
-    errors.sort(key=lambda item: item.time_ns)
+    workflows.sort(key=_WORKFLOW_ORDER)
+    errors.sort(key=_TIME_NS)
     return History(workflows, errors, count)
 
 
