@@ -168,6 +168,27 @@ def test_spans_in_any_order_give_the_same_history() -> None:
     assert expected.workflows[0].sequence == ("nanobot", "researcher", "coder")
 
 
+def test_what_a_pause_built_is_not_walked_again_as_young() -> None:
+    """The collection after a pause would walk the whole history to find nothing: it goes to the old generation."""
+    gc.collect()
+    with an.paused_gc():
+        history = an.build_history(fixed_history())
+    assert gc.get_count()[0] < 50
+    old = {id(item) for item in gc.get_objects(generation=2)}
+    assert {id(history), id(history.workflows[0]), id(history.workflows[0].sessions[0])} <= old
+
+
+def test_objects_the_process_froze_stay_frozen() -> None:
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        with an.paused_gc():
+            an.build_history(fixed_history())
+        assert gc.get_freeze_count() == frozen > 0
+    finally:
+        gc.unfreeze()
+
+
 def test_the_garbage_collector_is_back_on_afterwards() -> None:
     assert gc.isenabled()
     an.build_history(fixed_history())
