@@ -194,8 +194,9 @@ def _build_history(spans: Iterable[SpanRecord]) -> History:
     _fold_continuations(traces)
     workflows: list[Workflow] = []
     errors: list[ErrorOccurrence] = []
-    for trace_id, trace_spans in traces.items():
-        workflow = _workflow(trace_id, trace_spans, resolved, errors)
+    for trace_id in list(traces):
+        # Each trace's spans are let go once its workflow is built: the next workflows reuse their memory.
+        workflow = _workflow(trace_id, traces.pop(trace_id), resolved, errors)
         if workflow is not None:
             workflow.alerts = alert_kinds.get(trace_id, {})
             workflows.append(workflow)
