@@ -42,7 +42,6 @@ __all__ = ["StoreReader", "fts_query"]
 _WORD = re.compile(r"\w+", re.UNICODE)
 _TRACES_PER_QUERY = 128
 _IDS_PER_QUERY = 500
-_MMAP_BYTES = 1 << 30
 
 
 def fts_query(text: str) -> str | None:
@@ -65,10 +64,8 @@ class StoreReader:
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self._conn = connect(self.path, create=False)
-        # Pages are read from a memory map, not copied by a read() call each: 3% of `analyze` over 200,000
-        # spans. SQLite never reads past the size a transaction starts with, so a file another process
-        # shrinks (`prune --vacuum`) is safe; without mmap support SQLite reads as before.
-        self._conn.execute(f"PRAGMA mmap_size = {_MMAP_BYTES}")
+        # No memory map (PRAGMA mmap_size): it saves 3% of `analyze` over 200,000 spans, but an I/O error
+        # on a mapped page kills the process (SIGBUS) where a read() gives a one-line error.
         self._resources: dict[int, dict[str, Any]] = {}
 
     # -- helpers ----------------------------------------------------------------
