@@ -193,7 +193,7 @@ class DetectorProcessor(SpanProcessor):
     def _batch_complete(self, pending: deque[ReadableSpan]) -> None:
         if self._drain_lock.acquire(blocking=False):  # never wait for another thread's batch
             try:
-                self.drain()
+                self._examine_pending()
             except Exception:  # e.g. an injected clock that raises: the app's span still ends
                 _internal_error()
             finally:
@@ -208,10 +208,14 @@ class DetectorProcessor(SpanProcessor):
     def drain(self) -> int:
         """Examine every finished span waiting, in the order they ended; returns how many."""
         with self._drain_lock:
-            batch = _take(self._pending)
-            if batch:
-                self.examine_ended(batch)
-            return len(batch)
+            return self._examine_pending()
+
+    def _examine_pending(self) -> int:
+        """:meth:`drain`, with the drain lock already held."""
+        batch = _take(self._pending)
+        if batch:
+            self.examine_ended(batch)
+        return len(batch)
 
     @property
     def dropped(self) -> int:

@@ -22,7 +22,6 @@ __all__ = [
     "LISTED_ORDER",
     "LISTED_SPAN_COLUMNS",
     "SPAN_COLUMNS",
-    "START_ORDER",
     "build_spans",
     "decode_objects",
     "loads_object",
@@ -45,9 +44,8 @@ SPAN_COLUMNS: Final = f"s.id, s.trace_id, {_FIELDS}"
 LISTED_SPAN_COLUMNS: Final = f"s.id, j.key, {_FIELDS}"
 EVENT_COLUMNS: Final = "span_rowid, name, time_ns, attributes"
 LINK_COLUMNS: Final = "span_rowid, trace_id, span_id, attributes"
-#: Sort key of a span row: (start_ns, row id), the order every reader returns a trace's spans in.
-START_ORDER: Final = itemgetter(6, 0)
-#: Sort key of a :data:`LISTED_SPAN_COLUMNS` row: grouped by trace in list order, then :data:`START_ORDER`.
+#: Sort key of a :data:`LISTED_SPAN_COLUMNS` row: grouped by trace in list order, then by (start_ns, row id),
+#: the order every reader returns a trace's spans in.
 LISTED_ORDER: Final = itemgetter(1, 6, 0)
 
 _ATTRIBUTES: Final = 10
