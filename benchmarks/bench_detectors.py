@@ -31,13 +31,14 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import otel_worklog as wl
-from otel_worklog._internal import analytics as an
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.config import _PROCESSORS
-from otel_worklog._internal.detectors import DetectorProcessor, resolve_config
-from otel_worklog._internal.insights import create_insight_processor
-from otel_worklog._internal.model import EventRecord, SpanRecord
-from otel_worklog._internal.readers import open_reader
+from otel_worklog._internal.pipeline.configure import _PROCESSORS
+from otel_worklog._internal.pipeline.detectors import DetectorProcessor, resolve_config
+from otel_worklog._internal.pipeline.insights import create_insight_processor
+from otel_worklog._internal.query import analytics as an
+from otel_worklog._internal.query.readers import open_reader
+from otel_worklog._internal.query.records import EventRecord, SpanRecord
+from otel_worklog._internal.render import report as report_render
 
 SPANS_PER_ROUND = 2_000
 ROUNDS = 60
@@ -379,7 +380,7 @@ def bench_in_memory() -> list[tuple[str, float]]:
     rows.append((f"analyze, {ANALYZE_SPANS:,} SpanRecords in memory ({len(history.workflows):,} workflows)", seconds))
     seconds, _ = timed(lambda: _paused(lambda: an.recommend(an.build_history(spans), "API development")))
     rows.append(("recommend (history + ranking), same spans", seconds))
-    seconds, _ = timed(lambda: _paused(lambda: an.to_html(an.build_report(an.build_history(spans), days=7))))
+    seconds, _ = timed(lambda: _paused(lambda: report_render.to_html(an.build_report(an.build_history(spans), days=7))))
     rows.append(("report --format html (history + report), same spans", seconds))
     return rows
 

@@ -37,7 +37,7 @@ sys.path.insert(0, str(REPO))
 import otel_worklog as wl  # noqa: E402
 from otel_worklog._internal import semconv as sc  # noqa: E402
 from otel_worklog._internal.cli import commands  # noqa: E402
-from otel_worklog._internal.readers import StoreReader  # noqa: E402
+from otel_worklog._internal.query.readers import StoreReader  # noqa: E402
 from otel_worklog._internal.store.exporter import StoreSpanExporter  # noqa: E402
 
 SPANS_PER_SESSION = 50

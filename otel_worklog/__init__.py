@@ -22,18 +22,13 @@ from typing import TYPE_CHECKING, Any
 from otel_worklog._internal.version import __version__
 
 if TYPE_CHECKING:
-    from otel_worklog._internal.batch import ExportStats
-    from otel_worklog._internal.config import configure, export_stats, force_flush, shutdown
-    from otel_worklog._internal.decorators import agent, tool
-    from otel_worklog._internal.detectors.alerts import Alert, on_alert
-    from otel_worklog._internal.executors import ThreadPoolExecutor, with_context
-    from otel_worklog._internal.handoff import Handoff, handoff
-    from otel_worklog._internal.insights import Insight, on_insight
-    from otel_worklog._internal.instrumentor import instrument, uninstrument
-    from otel_worklog._internal.sampling import WorklogSampler
-    from otel_worklog._internal.spans import bot, workspace
-    from otel_worklog._internal.views.response import format_response, to_agent_artifact
-    from otel_worklog._internal.worklog import (
+    from otel_worklog._internal.pipeline.batch import ExportStats
+    from otel_worklog._internal.pipeline.configure import configure, export_stats, force_flush, shutdown
+    from otel_worklog._internal.pipeline.detectors.alerts import Alert, on_alert
+    from otel_worklog._internal.pipeline.insights import Insight, on_insight
+    from otel_worklog._internal.pipeline.sampling import WorklogSampler
+    from otel_worklog._internal.record.decorators import agent, tool
+    from otel_worklog._internal.record.entries import (
         Escalation,
         correction,
         decision,
@@ -47,42 +42,47 @@ if TYPE_CHECKING:
         uncertainty,
         warning,
     )
+    from otel_worklog._internal.record.executors import ThreadPoolExecutor, with_context
+    from otel_worklog._internal.record.handoff import Handoff, handoff
+    from otel_worklog._internal.record.instrument import instrument, uninstrument
+    from otel_worklog._internal.record.spans import bot, workspace
+    from otel_worklog._internal.render.response import format_response, to_agent_artifact
 
 _SOURCES: dict[str, str] = {
-    "Alert": "otel_worklog._internal.detectors.alerts",
-    "Escalation": "otel_worklog._internal.worklog",
-    "ExportStats": "otel_worklog._internal.batch",
-    "Handoff": "otel_worklog._internal.handoff",
-    "Insight": "otel_worklog._internal.insights",
-    "ThreadPoolExecutor": "otel_worklog._internal.executors",
-    "WorklogSampler": "otel_worklog._internal.sampling",
-    "agent": "otel_worklog._internal.decorators",
-    "bot": "otel_worklog._internal.spans",
-    "configure": "otel_worklog._internal.config",
-    "correction": "otel_worklog._internal.worklog",
-    "decision": "otel_worklog._internal.worklog",
-    "error": "otel_worklog._internal.worklog",
-    "escalate": "otel_worklog._internal.worklog",
-    "export_stats": "otel_worklog._internal.config",
-    "force_flush": "otel_worklog._internal.config",
-    "format_response": "otel_worklog._internal.views.response",
-    "handoff": "otel_worklog._internal.handoff",
-    "info": "otel_worklog._internal.worklog",
-    "insight": "otel_worklog._internal.worklog",
-    "instrument": "otel_worklog._internal.instrumentor",
-    "log": "otel_worklog._internal.worklog",
-    "message": "otel_worklog._internal.worklog",
-    "on_alert": "otel_worklog._internal.detectors.alerts",
-    "on_insight": "otel_worklog._internal.insights",
-    "shutdown": "otel_worklog._internal.config",
-    "thinking": "otel_worklog._internal.worklog",
-    "to_agent_artifact": "otel_worklog._internal.views.response",
-    "tool": "otel_worklog._internal.decorators",
-    "uncertainty": "otel_worklog._internal.worklog",
-    "uninstrument": "otel_worklog._internal.instrumentor",
-    "warning": "otel_worklog._internal.worklog",
-    "with_context": "otel_worklog._internal.executors",
-    "workspace": "otel_worklog._internal.spans",
+    "Alert": "otel_worklog._internal.pipeline.detectors.alerts",
+    "Escalation": "otel_worklog._internal.record.entries",
+    "ExportStats": "otel_worklog._internal.pipeline.batch",
+    "Handoff": "otel_worklog._internal.record.handoff",
+    "Insight": "otel_worklog._internal.pipeline.insights",
+    "ThreadPoolExecutor": "otel_worklog._internal.record.executors",
+    "WorklogSampler": "otel_worklog._internal.pipeline.sampling",
+    "agent": "otel_worklog._internal.record.decorators",
+    "bot": "otel_worklog._internal.record.spans",
+    "configure": "otel_worklog._internal.pipeline.configure",
+    "correction": "otel_worklog._internal.record.entries",
+    "decision": "otel_worklog._internal.record.entries",
+    "error": "otel_worklog._internal.record.entries",
+    "escalate": "otel_worklog._internal.record.entries",
+    "export_stats": "otel_worklog._internal.pipeline.configure",
+    "force_flush": "otel_worklog._internal.pipeline.configure",
+    "format_response": "otel_worklog._internal.render.response",
+    "handoff": "otel_worklog._internal.record.handoff",
+    "info": "otel_worklog._internal.record.entries",
+    "insight": "otel_worklog._internal.record.entries",
+    "instrument": "otel_worklog._internal.record.instrument",
+    "log": "otel_worklog._internal.record.entries",
+    "message": "otel_worklog._internal.record.entries",
+    "on_alert": "otel_worklog._internal.pipeline.detectors.alerts",
+    "on_insight": "otel_worklog._internal.pipeline.insights",
+    "shutdown": "otel_worklog._internal.pipeline.configure",
+    "thinking": "otel_worklog._internal.record.entries",
+    "to_agent_artifact": "otel_worklog._internal.render.response",
+    "tool": "otel_worklog._internal.record.decorators",
+    "uncertainty": "otel_worklog._internal.record.entries",
+    "uninstrument": "otel_worklog._internal.record.instrument",
+    "warning": "otel_worklog._internal.record.entries",
+    "with_context": "otel_worklog._internal.record.executors",
+    "workspace": "otel_worklog._internal.record.spans",
 }
 
 __all__ = [

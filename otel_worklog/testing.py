@@ -16,7 +16,7 @@ import pytest
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
-from otel_worklog._internal.config import configure, force_flush, shutdown
+from otel_worklog._internal.pipeline.configure import configure, force_flush, shutdown
 
 __all__ = ["WorklogCapture", "worklog"]
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
-from otel_worklog._internal import insights
-from otel_worklog._internal.detectors import alerts
+from otel_worklog._internal.pipeline import insights
+from otel_worklog._internal.pipeline.detectors import alerts
 
 
 class FakeClock:

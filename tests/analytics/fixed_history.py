@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import Any
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.model import EventRecord, SpanRecord
+from otel_worklog._internal.query.records import EventRecord, SpanRecord
 
 T0 = 1_767_571_200
 

@@ -18,7 +18,7 @@ from opentelemetry import trace
 
 import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.detectors import DetectorProcessor
+from otel_worklog._internal.pipeline.detectors import DetectorProcessor
 
 BOTS = ("researcher", "coder", "reviewer")
 PROJECTS = ("#project-api", "#project-web", "#project-data", "#general")

@@ -8,10 +8,10 @@ import random
 
 import pytest
 
-from otel_worklog._internal import analytics as an
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.analytics.analyses import HIGH_OVERHEAD_TEXT, LOW_OVERHEAD_TEXT
-from otel_worklog._internal.model import SpanRecord
+from otel_worklog._internal.query import analytics as an
+from otel_worklog._internal.query.analytics.analyses import HIGH_OVERHEAD_TEXT, LOW_OVERHEAD_TEXT
+from otel_worklog._internal.query.records import SpanRecord
 
 from .fixed_history import fixed_history, ns
 

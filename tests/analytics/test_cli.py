@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 import otel_worklog as wl
-from otel_worklog._internal import analytics as an
-from otel_worklog._internal.readers import open_reader
+from otel_worklog._internal.query import analytics as an
+from otel_worklog._internal.query.readers import open_reader
 from tests.cli_invoke import invoke
 
 EVIL = "<script>alert(1)</script>\x1b[31m"

@@ -6,6 +6,7 @@ here waits in real time.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import logging
 import threading
@@ -19,7 +20,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.detectors import (
+from otel_worklog._internal.pipeline.detectors import (
     Alert,
     DetectorProcessor,
     create_detector_processor,
@@ -27,7 +28,8 @@ from otel_worklog._internal.detectors import (
     on_alert,
     resolve_config,
 )
-from otel_worklog._internal.detectors.settings import KINDS, parse_detectors
+from otel_worklog._internal.pipeline.detectors.config import KINDS
+from otel_worklog._internal.settings import parse_detectors
 from otel_worklog.testing import WorklogCapture
 
 from .conftest import FakeClock
@@ -414,7 +416,7 @@ class TestCallbacksAndSpans:
     def test_a_fault_while_examining_a_batch_is_logged_and_the_app_goes_on(
         self, caplog: pytest.LogCaptureFixture, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from otel_worklog._internal import errors
+        from otel_worklog._internal import faults as errors
 
         monkeypatch.setattr(errors, "RAISE_INTERNAL_ERRORS", False)  # what users get: a warning, no raise
 
@@ -437,7 +439,7 @@ class TestCallbacksAndSpans:
     def test_a_busy_examiner_never_makes_the_app_wait_and_the_backlog_stays_bounded(
         self, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        from otel_worklog._internal.detectors import processor
+        from otel_worklog._internal.pipeline.detectors import processor
 
         monkeypatch.setattr(processor, "MAX_PENDING", 10)
         provider = TracerProvider()
@@ -473,7 +475,7 @@ class TestCallbacksAndSpans:
         provider.add_span_processor(SimpleSpanProcessor(exporter))
         config = resolve_config({"tool_loop": True, "error_loop": True, "cost_anomaly": True})
         assert config is not None
-        config = type(config)(**{**config.__dict__, "max_keys": 50})
+        config = dataclasses.replace(config, detector_max_keys=50)
         detector = DetectorProcessor(config, provider, clock=clock, watchdog=False)
         provider.add_span_processor(detector)
         tracer = provider.get_tracer("t")

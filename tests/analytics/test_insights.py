@@ -8,8 +8,10 @@ from pathlib import Path
 import pytest
 
 import otel_worklog as wl
-from otel_worklog._internal import insights as ins
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.pipeline import insights as ins
+from otel_worklog._internal.record import insights as insight_model
+from otel_worklog._internal.store import ledger
 from otel_worklog.testing import WorklogCapture
 
 BOTS = ("nanobot", "researcher", "coder", "security_auditor", "designer")
@@ -110,7 +112,7 @@ def test_delivery_survives_a_restart_and_late_bots_catch_up(worklog: WorklogCapt
     _seed_examples()
     assert again == {"researcher": EXPECTED["researcher"]}  # nothing twice
     with sqlite3.connect(db) as conn:
-        rows = conn.execute(f"SELECT COUNT(*) FROM {ins.TABLE_DELIVERIES}").fetchone()
+        rows = conn.execute(f"SELECT COUNT(*) FROM {ledger.TABLE_DELIVERIES}").fetchone()
     assert rows == (len(EXPECTED["coder"]) + len(EXPECTED["researcher"]),)
     assert second in ins._processors
 
@@ -139,9 +141,13 @@ def test_configure_wires_the_processor(worklog: WorklogCapture) -> None:
 
 def test_rule_without_spans() -> None:
     bots = {"#project-backend": ["nanobot", "coder"], "#general": ["nanobot"]}
-    assert ins.recipients("general", (), "#x", bots) is None
-    assert ins.recipients("project", (), "#project-backend", bots) == {"nanobot", "coder"}
-    assert ins.recipients("project", ("#project-backend", "designer"), "#x", bots) == {"nanobot", "coder", "designer"}
-    assert ins.recipients("team", ("security_auditor",), "#x", bots) == {"security_auditor"}
-    assert ins.recipients("bot_specific", ("researcher",), "#general", bots) == {"researcher"}
-    assert ins.recipients("bot_specific", (), "#general", bots) == frozenset()
+    assert insight_model.recipients("general", (), "#x", bots) is None
+    assert insight_model.recipients("project", (), "#project-backend", bots) == {"nanobot", "coder"}
+    assert insight_model.recipients("project", ("#project-backend", "designer"), "#x", bots) == {
+        "nanobot",
+        "coder",
+        "designer",
+    }
+    assert insight_model.recipients("team", ("security_auditor",), "#x", bots) == {"security_auditor"}
+    assert insight_model.recipients("bot_specific", ("researcher",), "#general", bots) == {"researcher"}
+    assert insight_model.recipients("bot_specific", (), "#general", bots) == frozenset()

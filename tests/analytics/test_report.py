@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from html.parser import HTMLParser
 
-from otel_worklog._internal import analytics as an
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.model import EventRecord, SpanRecord
+from otel_worklog._internal.query import analytics as an
+from otel_worklog._internal.query.records import EventRecord, SpanRecord
+from otel_worklog._internal.render import report as report_render
 
 from .fixed_history import fixed_history, ns
 
@@ -51,7 +52,7 @@ def _report(spans: list[SpanRecord]) -> an.Report:
 
 
 def test_markdown_figures() -> None:
-    text = an.to_markdown(_report(fixed_history()))
+    text = report_render.to_markdown(_report(fixed_history()))
     assert "- Workflows: 4" in text
     assert "- Success rate: 50.0% (2 of 4)" in text
     assert "- Average duration: 117.5s" in text
@@ -72,7 +73,7 @@ def test_days_limit_the_window() -> None:
 
 
 def test_markdown_escapes_trace_text() -> None:
-    text = an.to_markdown(_report(_with_evil_text()))
+    text = report_render.to_markdown(_report(_with_evil_text()))
     assert "<script>" not in text and "<img" not in text
     assert "](javascript" not in text
     assert "| **bold**" not in text
@@ -98,7 +99,7 @@ class _Collect(HTMLParser):
 
 
 def test_html_is_self_contained_escaped_and_has_charts() -> None:
-    page = an.to_html(_report(_with_evil_text()))
+    page = report_render.to_html(_report(_with_evil_text()))
     parser = _Collect()
     parser.feed(page)
     assert "script" not in parser.tags and "img" not in parser.tags

@@ -82,8 +82,8 @@ def test_logs_loads_neither_analytics_nor_views_nor_http(store: Path) -> None:
         "import sys\n"
         "from otel_worklog._internal.cli.app import app\n"
         f"code = app.run(['logs', '--store', {str(store)!r}])\n"
-        "heavy = ['urllib.request', 'http.client', 'otel_worklog._internal.analytics',\n"
-        "         'otel_worklog._internal.views.html', 'otel_worklog._internal.readers.tempo',\n"
+        "heavy = ['urllib.request', 'http.client', 'otel_worklog._internal.query.analytics',\n"
+        "         'otel_worklog._internal.render.html', 'otel_worklog._internal.query.tempo',\n"
         "         'opentelemetry.sdk.trace', 'typer', 'pydantic']\n"
         "print(code, [name for name in heavy if name in sys.modules], file=sys.stderr)\n"
     )

@@ -10,7 +10,7 @@ from rich.table import Table
 from rich.text import Text
 
 import otel_worklog as wl
-from otel_worklog._internal.cli.terminal import SafeConsole
+from otel_worklog._internal.render.console import SafeConsole
 from tests.cli.scenario import run_cli
 
 # Sets the window title, clears the screen, then reverses the text that follows.

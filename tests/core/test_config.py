@@ -11,7 +11,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
 import otel_worklog as wl
-from otel_worklog._internal import config_params as params
+from otel_worklog._internal import settings as params
 from otel_worklog.testing import WorklogCapture
 
 
@@ -91,7 +91,7 @@ class TestConfigure:
     def test_service_name_argument_beats_environment(self, monkeypatch: pytest.MonkeyPatch) -> None:
         monkeypatch.setenv("OTEL_SERVICE_NAME", "from-env")
         monkeypatch.setenv("OTEL_RESOURCE_ATTRIBUTES", "deployment.environment=test")
-        from otel_worklog._internal.config import _resource
+        from otel_worklog._internal.pipeline.configure import _resource
 
         assert _resource(None).attributes["service.name"] == "from-env"
         assert _resource(None).attributes["deployment.environment"] == "test"

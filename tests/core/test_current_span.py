@@ -8,7 +8,7 @@ from opentelemetry.context import Context
 from opentelemetry.sdk.trace import TracerProvider
 
 import otel_worklog as wl
-from otel_worklog._internal import current_span as fast
+from otel_worklog._internal.record import current_span as fast
 from otel_worklog.testing import WorklogCapture
 
 

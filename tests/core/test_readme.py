@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import importlib
 import os
-import pkgutil
 import re
 import subprocess
 import sys
@@ -12,8 +10,8 @@ from pathlib import Path
 
 import pytest
 
-import otel_worklog
-from otel_worklog._internal import config_params, semconv
+from otel_worklog._internal import semconv
+from otel_worklog._internal import settings as config_params
 
 ROOT = Path(__file__).resolve().parents[2]
 README = (ROOT / "README.md").read_text(encoding="utf-8")
@@ -45,7 +43,7 @@ def test_quickstart_code_runs_and_records_the_session(tmp_path: Path) -> None:
         [sys.executable, "-c", code], cwd=tmp_path, env=_env(tmp_path), capture_output=True, text=True, timeout=120
     )
     assert result.returncode == 0, result.stderr
-    from otel_worklog._internal.readers import open_reader
+    from otel_worklog._internal.query.readers import open_reader
 
     reader = open_reader(store=str(tmp_path / "worklog.db"))
     try:
@@ -69,16 +67,15 @@ def test_every_python_block_runs(tmp_path: Path) -> None:
         assert result.returncode == 0, f"README block {index} failed:\n{code}\n{result.stdout}\n{result.stderr}"
 
 
-def _import_everything() -> None:
-    """Settings register when their module is imported: import every module of the package."""
-    for module in pkgutil.walk_packages(otel_worklog.__path__, "otel_worklog."):
-        if not module.name.endswith("__main__"):
-            importlib.import_module(module.name)
+def test_settings_table_is_generated_from_the_registry() -> None:
+    start = README.index("<!-- settings table:")
+    start = README.index("\n", start) + 1
+    end = README.index("<!-- end of settings table -->")
+    assert README[start:end].strip() == config_params.settings_markdown().strip()
 
 
 def test_settings_table_lists_every_setting() -> None:
-    _import_everything()
-    missing = [s.env for s in config_params.REGISTRY.values() if f"`{s.env}`" not in README]
+    missing = [s.env for s in config_params.SETTINGS if f"`{s.env}`" not in README]
     assert missing == []
 
 

@@ -1,6 +1,6 @@
 """The collector's second line of redaction applies the SDK's rules, in the Go regex dialect.
 
-``collector/config.yaml`` repeats ``otel_worklog._internal.scrubbing``'s SECRET_PATTERNS (one
+``collector/config.yaml`` repeats ``otel_worklog._internal.record.scrubbing``'s SECRET_PATTERNS (one
 transform statement each, same label) and SENSITIVE_KEY_PATTERN (the redaction processor's
 blocked key pattern). RE2 has no look-around, so ``credential_pair``'s ``(?!\\[REDACTED)``
 is translated: the value may not start with ``[``. These tests decode the statements the
@@ -17,8 +17,8 @@ import string
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from otel_worklog._internal import scrubbing
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.record import scrubbing
 
 from . import stackfiles as sf
 

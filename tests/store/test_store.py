@@ -18,13 +18,12 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link
 
-from otel_worklog._internal import config_params
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.model import StoreNotFound, TraceNotFound
-from otel_worklog._internal.readers import StoreReader, open_reader
+from otel_worklog._internal import settings as config_params
+from otel_worklog._internal.exceptions import StoreNotFound, StoreTooNew, TraceNotFound
+from otel_worklog._internal.query.readers import StoreReader, open_reader
 from otel_worklog._internal.store import (
     SCHEMA_VERSION,
-    StoreTooNew,
     create_store_exporter,
     default_store_path,
     resolve_retention_days,

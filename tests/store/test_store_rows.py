@@ -18,9 +18,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 from opentelemetry.trace import Link
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.model import EventRecord, LinkRecord, SpanRecord
-from otel_worklog._internal.readers import StoreReader, store_reader
-from otel_worklog._internal.readers.store_rows import build_spans, decode_objects
+from otel_worklog._internal.query import store_reader
+from otel_worklog._internal.query.readers import StoreReader
+from otel_worklog._internal.query.records import EventRecord, LinkRecord, SpanRecord
+from otel_worklog._internal.query.store_rows import build_spans, decode_objects
 from otel_worklog._internal.store.exporter import StoreSpanExporter
 from otel_worklog._internal.store.retention import prune
 
@@ -194,23 +195,23 @@ class TestIterSpans:
     def test_a_store_shrunk_by_another_process_mid_read_is_read_safely(
         self, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
     ) -> None:
-        """The reader maps the file into memory; pruning and vacuuming it between two queries shrinks the file."""
+        """Pruning and vacuuming the store between two of the reader's queries shrinks the file under it."""
         path = tmp_path / "shrunk.db"
-        _write(path, *(_trace(f"#{n}", T0 + n * 10_000, 40) for n in range(6)))
+        _write(path, *(_trace(f"#{n}", T0 + n * 10_000, 40) for n in range(12)))
         monkeypatch.setattr(store_reader, "_TRACES_PER_QUERY", 1)
         with StoreReader(path) as reader:
             spans = reader.iter_spans()
             first = [next(spans)]
             size = path.stat().st_size
             with closing(sqlite3.connect(path, isolation_level=None)) as conn:
-                assert prune(conn, older_than_ns=T0 + 50_000).traces == 5  # all but the newest, #5
+                assert prune(conn, older_than_ns=T0 + 110_000).traces == 11  # all but the newest, #11
                 conn.execute("VACUUM")
                 conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
             assert path.stat().st_size < size / 2
             rest = list(spans)
         assert {s.workspace_id for s in first} == {"#0"}  # read before the prune
-        assert {s.workspace_id for s in rest} == {"#0", "#5"} and len(rest) == 40 + 41
-        _check_entries([s for s in rest if s.workspace_id == "#5"], "#5")
+        assert {s.workspace_id for s in rest} == {"#0", "#11"} and len(rest) == 40 + 41
+        _check_entries([s for s in rest if s.workspace_id == "#11"], "#11")
 
     def test_spans_written_far_apart_come_back_with_their_own_entries(self, store: Path) -> None:
         with StoreReader(store) as reader:

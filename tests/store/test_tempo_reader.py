@@ -26,10 +26,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.model import BackendUnreachable, ReaderError, SpanRecord, TraceNotFound
-from otel_worklog._internal.readers import StoreReader, TempoReader, open_reader
-from otel_worklog._internal.readers.otlp_json import encode_traces
-from otel_worklog._internal.readers.tempo import traceql_regex_literal, traceql_string
+from otel_worklog._internal.exceptions import BackendUnreachable, ReaderError, TraceNotFound
+from otel_worklog._internal.query.otlp_json import encode_traces
+from otel_worklog._internal.query.readers import StoreReader, TempoReader, open_reader
+from otel_worklog._internal.query.records import SpanRecord
+from otel_worklog._internal.query.tempo import traceql_regex_literal, traceql_string
 from tests.cli.scenario import SECOND_REASON, fill_store, run_cli
 
 #: The project trace gets an id with leading zeros, to exercise Tempo's trimmed search ids (tempo#4723).

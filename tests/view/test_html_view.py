@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from otel_worklog._internal.model import SpanRecord
-from otel_worklog._internal.views.html import render_html
+from otel_worklog._internal.query.records import SpanRecord
+from otel_worklog._internal.render.html import render_html
 from tests.cli.scenario import HOSTILE, SECOND_REASON, fill_store, run_cli
 from tests.conftest import require_tool
 

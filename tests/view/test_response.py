@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 import otel_worklog as wl
-from otel_worklog._internal.model import TraceNotFound
-from otel_worklog._internal.readers import StoreReader
-from otel_worklog._internal.views.response import format_response, markdown_escape, to_agent_artifact
+from otel_worklog._internal.exceptions import TraceNotFound
+from otel_worklog._internal.query.readers import StoreReader
+from otel_worklog._internal.render.response import format_response, markdown_escape, to_agent_artifact
 from tests.cli.scenario import SECOND_REASON, fill_store
 
 

@@ -14,7 +14,7 @@ import logging
 import sys
 
 import otel_worklog as wl
-from otel_worklog._internal import errors
+from otel_worklog._internal import faults as errors
 
 errors.RAISE_INTERNAL_ERRORS = True
 

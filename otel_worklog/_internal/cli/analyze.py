@@ -20,13 +20,14 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from otel_worklog._internal import analytics as an
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.analytics.analyses import NS_PER_DAY
-from otel_worklog._internal.analytics.report import fmt_seconds, utc_time
 from otel_worklog._internal.cli.common import fail, guard
-from otel_worklog._internal.cli.terminal import clean, make_console
-from otel_worklog._internal.readers import open_reader
+from otel_worklog._internal.query import analytics as an
+from otel_worklog._internal.query.analytics.analyses import NS_PER_DAY
+from otel_worklog._internal.query.readers import open_reader
+from otel_worklog._internal.render import report as report_render
+from otel_worklog._internal.render.console import clean, make_console
+from otel_worklog._internal.render.report import fmt_seconds, utc_time
 
 
 def _jsonable(value: Any) -> Any:
@@ -382,7 +383,7 @@ def report_cmd(
         # Trends compare the window with what came before it, so read four windows back.
         history = _Source(store, tempo).history(days=days * 5)
         report = an.build_report(history, days=days, now_ns=time.time_ns())
-        text = an.to_html(report) if fmt == "html" else an.to_markdown(report)
+        text = report_render.to_html(report) if fmt == "html" else report_render.to_markdown(report)
         if output is None:
             sys.stdout.write(text)
         else:

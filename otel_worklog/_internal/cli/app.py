@@ -32,6 +32,7 @@ from otel_worklog._internal.cli.options import (
     resolve,
     unit_interval,
 )
+from otel_worklog._internal.settings import check_environment
 from otel_worklog._internal.version import __version__
 
 __all__ = ["App", "app", "fail", "guard", "main"]
@@ -276,6 +277,7 @@ class App:
             if target is None:  # no command: say what there is
                 self.parser.print_help()
                 return 0
+            check_environment()
             with guard():
                 command = resolve(target)
             command(**options)

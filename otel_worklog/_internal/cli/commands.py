@@ -11,21 +11,22 @@ from typing import Any
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.cli.common import MODES, fail, guard
-from otel_worklog._internal.cli.render import (
+from otel_worklog._internal.exceptions import ReaderError, TraceNotFound
+from otel_worklog._internal.query.otlp_json import encode_traces
+from otel_worklog._internal.query.readers import open_reader
+from otel_worklog._internal.query.records import EntryHit, TraceReader
+from otel_worklog._internal.query.worklog import Entry, build_worklog
+from otel_worklog._internal.render.console import make_console
+from otel_worklog._internal.render.data import entry_dict, hit_dict, iso, session_dict, worklog_dict
+from otel_worklog._internal.render.terminal import (
     render_escalations,
     render_hits,
     render_sessions,
     render_worklog,
 )
-from otel_worklog._internal.cli.terminal import make_console
-from otel_worklog._internal.model import EntryHit, ReaderError, TraceNotFound, TraceReader
-from otel_worklog._internal.readers import open_reader
-from otel_worklog._internal.readers.otlp_json import encode_traces
 from otel_worklog._internal.store import connect, resolve_retention_days, resolve_store_path
 from otel_worklog._internal.store import prune as prune_store
 from otel_worklog._internal.store.retention import cutoff_for
-from otel_worklog._internal.views.data import entry_dict, hit_dict, iso, session_dict, worklog_dict
-from otel_worklog._internal.views.worklog import Entry, build_worklog
 
 __all__ = ["demo", "escalations", "explain", "export", "how", "logs", "prune", "view"]
 
@@ -181,7 +182,7 @@ def view(
         chosen = _pick_trace(reader, trace_id, workspace, _bot(bot))
         spans = reader.trace(chosen)
         target = html_file or Path(f"worklog-{spans[0].trace_id[:12]}.html")
-        from otel_worklog._internal.views.html import render_html
+        from otel_worklog._internal.render.html import render_html
 
         target.write_text(render_html(spans), encoding="utf-8")
         if as_json:
@@ -254,6 +255,6 @@ def prune(
 def demo(store: str | None = None, as_json: bool = False) -> None:
     """Play the seeds' four workspaces (A-D) through the public API into the store, then say what to run next."""
     with guard():
-        from otel_worklog._internal.demo import run_demo
+        from otel_worklog._internal.cli.demo import run_demo
 
         run_demo(store=store, as_json=as_json)

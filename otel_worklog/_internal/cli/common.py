@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
 import sys
 from collections.abc import Iterator
 
-from otel_worklog._internal.model import ReaderError
+from otel_worklog._internal.exceptions import ReaderError
+from otel_worklog._internal.settings import DEBUG, resolve
 
 __all__ = ["EXIT_INTERNAL_ERROR", "EXIT_USER_ERROR", "MODES", "fail", "guard"]
 
@@ -41,7 +41,7 @@ def guard() -> Iterator[None]:
     except OSError as exc:
         raise fail(f"{exc.strerror or exc}: {exc.filename or ''}".strip().rstrip(":")) from None
     except Exception as exc:
-        if os.environ.get("OTEL_WORKLOG_DEBUG"):
+        if resolve(DEBUG):
             raise
         raise fail(
             f"internal error {type(exc).__name__}: {exc} (set OTEL_WORKLOG_DEBUG=1 to see the traceback)",

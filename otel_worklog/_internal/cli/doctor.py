@@ -33,8 +33,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import otel_worklog as wl
-from otel_worklog._internal import config_params as params
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal import settings as params
 
 logger = logging.getLogger("otel_worklog")
 
@@ -47,42 +47,6 @@ DOCTOR_SERVICE = "otel-worklog-doctor"
 DOCTOR_BOT = "doctor"
 DOCTOR_WORKSPACE_PREFIX = "otel-worklog-doctor-"
 
-COLLECTOR_HEALTH_URL = params.register(
-    params.Setting(
-        "collector_health_url",
-        "OTEL_WORKLOG_COLLECTOR_HEALTH_URL",
-        "http://localhost:13133/",
-        params.non_empty_str,
-        "The collector's health_check endpoint, checked by `otel-worklog doctor`.",
-    )
-)
-TEMPO_URL = params.register(
-    params.Setting(
-        "tempo_url",
-        "OTEL_WORKLOG_TEMPO_URL",
-        "http://localhost:3200",
-        params.non_empty_str,
-        "Grafana Tempo's HTTP API, queried by `otel-worklog doctor`.",
-    )
-)
-PROMETHEUS_URL = params.register(
-    params.Setting(
-        "prometheus_url",
-        "OTEL_WORKLOG_PROMETHEUS_URL",
-        "http://localhost:9090",
-        params.non_empty_str,
-        "Prometheus's HTTP API, queried by `otel-worklog doctor`.",
-    )
-)
-DOCTOR_TIMEOUT_S = params.register(
-    params.Setting(
-        "doctor_timeout_s",
-        "OTEL_WORKLOG_DOCTOR_TIMEOUT_S",
-        180.0,
-        params.positive_float,
-        "Longest `otel-worklog doctor` waits for the trace, series and alert (tail sampling alone waits 30s).",
-    )
-)
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 _HTTP_TIMEOUT_S = 5.0
 
@@ -368,11 +332,11 @@ def doctor(
     """Check a running stack end to end: collector, Tempo, Prometheus and the escalation alert."""
     endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_OTLP_ENDPOINT
     checker = Doctor(
-        health_url=params.resolve(COLLECTOR_HEALTH_URL, collector_health),
+        health_url=params.resolve(params.COLLECTOR_HEALTH_URL, collector_health),
         otlp_endpoint=endpoint,
-        tempo_url=params.resolve(TEMPO_URL, tempo),
-        prometheus_url=params.resolve(PROMETHEUS_URL, prometheus),
-        timeout_s=params.resolve(DOCTOR_TIMEOUT_S, timeout),
+        tempo_url=params.resolve(params.TEMPO_URL, tempo),
+        prometheus_url=params.resolve(params.PROMETHEUS_URL, prometheus),
+        timeout_s=params.resolve(params.DOCTOR_TIMEOUT_S, timeout),
     )
     if not checker.run():
         raise SystemExit(1)

@@ -10,25 +10,20 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
-from otel_worklog._internal.store.retention import PruneResult, prune
-from otel_worklog._internal.store.schema import SCHEMA_VERSION, StoreTooNew, connect
-from otel_worklog._internal.store.settings import (
-    RETENTION_DAYS,
-    STORE,
+from otel_worklog._internal.store.paths import (
     default_store_path,
     resolve_retention_days,
     resolve_store_path,
 )
+from otel_worklog._internal.store.retention import PruneResult, prune
+from otel_worklog._internal.store.schema import SCHEMA_VERSION, connect
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace.export import SpanExporter
 
 __all__ = [
-    "RETENTION_DAYS",
     "SCHEMA_VERSION",
-    "STORE",
     "PruneResult",
-    "StoreTooNew",
     "connect",
     "create_store_exporter",
     "default_store_path",

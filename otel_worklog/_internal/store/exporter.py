@@ -26,10 +26,10 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.model import ReaderError
+from otel_worklog._internal.exceptions import ReaderError
+from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
 from otel_worklog._internal.store.schema import connect
-from otel_worklog._internal.store.settings import resolve_retention_days
 
 __all__ = ["StoreSpanExporter"]
 

@@ -13,19 +13,16 @@ from __future__ import annotations
 import logging
 import sqlite3
 from pathlib import Path
+from typing import Final
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.model import ReaderError, StoreNotFound
+from otel_worklog._internal.exceptions import ReaderError, StoreNotFound, StoreTooNew
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "StoreTooNew", "connect", "migrate", "schema_version"]
+__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLE_DELIVERIES", "TABLE_INSIGHTS", "connect", "migrate", "schema_version"]
 
 logger = logging.getLogger("otel_worklog")
 
 BUSY_TIMEOUT_MS = 30_000
-
-
-class StoreTooNew(ReaderError):
-    """The store was written by a newer otel-worklog whose schema this one does not know."""
 
 
 def _json_attr(column: str, key: str) -> str:
@@ -126,8 +123,37 @@ _V2 = [
         SELECT DISTINCT trace_id, bot_name FROM spans WHERE bot_name IS NOT NULL""",
 ]
 
+#: The insight ledger's tables (see ``store/ledger.py``).
+TABLE_INSIGHTS: Final = "analytics_insights"
+TABLE_DELIVERIES: Final = "analytics_insight_deliveries"
+
+# Version 3: the insight ledger: every shareable insight seen, and which bot was given which. Stores
+# written before this version may already hold these tables (the ledger used to create them itself).
+_V3 = [
+    f"""CREATE TABLE IF NOT EXISTS {TABLE_INSIGHTS} (
+        id TEXT PRIMARY KEY,
+        text TEXT NOT NULL,
+        category TEXT NOT NULL,
+        confidence REAL NOT NULL,
+        scope TEXT NOT NULL,
+        applies_to TEXT NOT NULL,
+        recipients TEXT,
+        source_bot TEXT,
+        workspace_id TEXT,
+        trace_id TEXT,
+        span_id TEXT,
+        time_ns INTEGER NOT NULL
+    )""",
+    f"""CREATE TABLE IF NOT EXISTS {TABLE_DELIVERIES} (
+        insight_id TEXT NOT NULL,
+        bot TEXT NOT NULL,
+        delivered_ns INTEGER NOT NULL,
+        PRIMARY KEY (insight_id, bot)
+    )""",
+]
+
 #: MIGRATIONS[i] takes a store from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [_V1, _V2]
+MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -1,0 +1,690 @@
+"""The live detector span processor: the seeds' agent-work-analyzer, on spans as they end.
+
+It keeps only small bounded state in memory (time windows per bot and fingerprint or tool,
+running totals per session, a streak counter per bot, the bot spans still open) and never
+touches disk or network. Finished spans are examined in batches; a worker thread examines what a
+quiet app leaves waiting and looks for bot spans with no new activity. The clock is injectable,
+so tests never wait in real time.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry import trace
+from opentelemetry.attributes import BoundedAttributes
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
+from opentelemetry.sdk.util import BoundedList
+from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_MESSAGE, EXCEPTION_TYPE
+from opentelemetry.trace import SpanContext
+
+from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.faults import log_internal_error
+from otel_worklog._internal.pipeline.detectors import alerts
+from otel_worklog._internal.pipeline.detectors.alerts import RECOMMENDATIONS, Alert
+from otel_worklog._internal.pipeline.detectors.config import (
+    COST_ANOMALY,
+    ERROR_LOOP,
+    LOW_CONFIDENCE,
+    STUCK_AGENT,
+    TOOL_LOOP,
+    DetectorConfig,
+)
+from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
+from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
+
+logger = logging.getLogger("otel_worklog")
+
+_EVENT_EXCEPTION: Final = "exception"
+_EVENT_ERROR: Final = sc.event_name("error")
+_EVENT_DECISION: Final = sc.event_name("decision")
+_EVENT_UNCERTAINTY: Final = sc.event_name("uncertainty")
+_INTERESTING_EVENTS: Final = frozenset({_EVENT_EXCEPTION, _EVENT_ERROR, _EVENT_DECISION, _EVENT_UNCERTAINTY})
+_BUBBLE_NS: Final = 1_000_000_000
+_INVOKE_AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
+# Module-level copies of the names read on every span (a global is cheaper than a module attribute).
+_ALERT_KIND: Final = sc.WORKLOG_ALERT_KIND
+_BOT: Final = sc.BOT_NAME
+_WORKSPACE: Final = sc.WORKSPACE_ID
+_TOOL: Final = sc.GEN_AI_TOOL_NAME
+_COST: Final = sc.WORKLOG_COST
+_TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
+_TOKENS_OUT: Final = sc.GEN_AI_USAGE_OUTPUT_TOKENS
+_LOW_CONFIDENCE: Final = sc.WORKLOG_LOW_CONFIDENCE
+
+
+def _attrs(span: ReadableSpan) -> Any:
+    """The span's attribute dict without the read-only copy ``span.attributes`` makes (hot path)."""
+    bounded = span._attributes
+    if type(bounded) is BoundedAttributes:
+        return bounded._dict
+    if bounded is None:
+        return {}
+    return getattr(bounded, "_dict", bounded)
+
+
+def _hex_trace(trace_id: int) -> str:
+    return format(trace_id, "032x")
+
+
+def _hex_span(span_id: int) -> str:
+    return format(span_id, "016x")
+
+
+@dataclass(slots=True)
+class _OpenBot:
+    span: ReadableSpan
+    bot: str
+    workspace_id: str | None
+    trace_id: int
+    span_id: int
+    last_activity: float
+    events_seen: int = 0
+    stuck: bool = False
+
+
+class _Window:
+    """Timestamps of one key within a sliding window (bounded by the threshold it serves)."""
+
+    __slots__ = ("alerted", "times")
+
+    def __init__(self, maxlen: int) -> None:
+        self.times: deque[float] = deque(maxlen=maxlen)
+        self.alerted = False
+
+    def add(self, now: float, window_s: float) -> int:
+        self.times.append(now)
+        return self.prune(now, window_s)
+
+    def prune(self, now: float, window_s: float) -> int:
+        times = self.times
+        edge = now - window_s
+        while times and times[0] <= edge:
+            times.popleft()
+        return len(times)
+
+
+#: Finished spans examined together, on the thread that ends the last of them.
+BATCH_SIZE: Final = 64
+#: Longest a finished span waits when fewer than a batch arrive (the worker thread examines them).
+DRAIN_INTERVAL_S: Final = 0.5
+#: Finished spans waiting past which the oldest are dropped (when another thread is busy examining).
+MAX_PENDING: Final = 65_536
+
+
+class DetectorProcessor(SpanProcessor):
+    """Error loops, tool loops, stuck agents, cost anomalies and low-confidence streaks, live.
+
+    Finished spans are examined a batch at a time: one at a time, the detectors cost an app three
+    times as much per span on a small machine (a call, a clock read and the setup of every pass,
+    interleaved with the SDK's own work), and a worker thread that examines them all costs more
+    again (it holds spans longer and takes the GIL in the middle of the app's work). A batch is
+    examined by the thread whose span completes it; the worker thread examines what a quiet app
+    leaves in a partial batch every ``DRAIN_INTERVAL_S``, and runs the stuck-agent pass.
+    ``watchdog=False`` (tests with a fake clock) examines each span as it ends and leaves
+    :meth:`tick` to the caller.
+    """
+
+    def __init__(
+        self,
+        config: DetectorConfig,
+        tracer_provider: TracerProvider | None = None,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        watchdog: bool = True,
+        batch_size: int = BATCH_SIZE,
+        drain_interval_s: float = DRAIN_INTERVAL_S,
+    ) -> None:
+        self.config = config
+        self._clock = clock
+        provider = tracer_provider if tracer_provider is not None else trace.get_tracer_provider()
+        self._tracer = provider.get_tracer(sc.INSTRUMENTATION_SCOPE)
+        self._lock = threading.Lock()
+        self._error_on = ERROR_LOOP in config.enabled
+        self._tool_on = TOOL_LOOP in config.enabled
+        self._stuck_on = STUCK_AGENT in config.enabled
+        self._cost_on = COST_ANOMALY in config.enabled
+        self._streak_on = LOW_CONFIDENCE in config.enabled
+        self._events_on = self._error_on or self._streak_on
+        self._max_keys = config.detector_max_keys
+        self._tool_threshold = config.tool_loop_threshold
+        self._tool_window_s = config.tool_loop_window_s
+        self._errors: dict[tuple[str, str], _Window] = {}
+        self._recent_exceptions: OrderedDict[tuple[int, str], tuple[int, int]] = OrderedDict()
+        self._tools: dict[tuple[Any, Any], _Window] = {}
+        self._sessions: OrderedDict[int, list[float]] = OrderedDict()
+        self._streaks: dict[Any, int] = {}
+        self._open: dict[int, _OpenBot] = {}
+        self._open_by_bot: dict[tuple[int, str], _OpenBot] = {}
+        self._active: set[tuple[str, ...]] = set()
+        self._pending: deque[ReadableSpan] = deque()
+        self._batch_size = max(1, batch_size) if watchdog else 1
+        self._drain_interval_s = drain_interval_s
+        self._drain_lock = threading.RLock()  # an on_alert callback may flush from inside a drain
+        self._dropped = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        if watchdog:
+            self._thread = threading.Thread(target=self._watch, name="otel-worklog-watchdog", daemon=True)
+            self._thread.start()
+
+    # --- SpanProcessor ---------------------------------------------------------------------------
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        # Only a bot span that starts matters (to the stuck-agent detector), and the GenAI conventions
+        # name it ``invoke_agent {name}``: one string check here, nothing at all for other spans.
+        try:
+            if self._stuck_on and span._name.startswith(_INVOKE_AGENT_PREFIX):
+                self._bot_started(span)
+        except Exception:
+            _internal_error()
+
+    def on_end(self, span: ReadableSpan) -> None:
+        pending = self._pending
+        pending.append(span)  # atomic: no lock until a batch is complete
+        if len(pending) >= self._batch_size:
+            self._batch_complete(pending)
+
+    def _batch_complete(self, pending: deque[ReadableSpan]) -> None:
+        if self._drain_lock.acquire(blocking=False):  # never wait for another thread's batch
+            try:
+                self._examine_pending()
+            except Exception:  # e.g. an injected clock that raises: the app's span still ends
+                _internal_error()
+            finally:
+                self._drain_lock.release()
+        elif len(pending) > MAX_PENDING:
+            try:
+                pending.popleft()
+                self._dropped += 1
+            except IndexError:  # examined meanwhile
+                pass
+
+    def drain(self) -> int:
+        """Examine every finished span waiting, in the order they ended; returns how many."""
+        with self._drain_lock:
+            return self._examine_pending()
+
+    def _examine_pending(self) -> int:
+        """:meth:`drain`, with the drain lock already held."""
+        batch = _take(self._pending)
+        if batch:
+            self.examine_ended(batch)
+        return len(batch)
+
+    @property
+    def dropped(self) -> int:
+        """Finished spans never examined because more than :data:`MAX_PENDING` were waiting."""
+        return self._dropped
+
+    def pending(self) -> int:
+        """Finished spans waiting to be examined."""
+        return len(self._pending)
+
+    # --- The pass over finished spans ---------------------------------------------------------------
+    def _bot_started(self, span: Span) -> None:
+        """Note a bot span as open: the stuck-agent detector watches it until it ends."""
+        attrs = _attrs(span)
+        bot = attrs.get(_BOT)
+        if bot is None or _ALERT_KIND in attrs:
+            return
+        context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
+        record = _OpenBot(span, bot, attrs.get(_WORKSPACE), context.trace_id, context.span_id, self._clock())
+        with self._lock:
+            if len(self._open) < self._max_keys:
+                self._open[record.span_id] = record
+                self._open_by_bot[(record.trace_id, bot)] = record
+
+    def examine_ended(self, spans: Iterable[ReadableSpan]) -> None:
+        """Every detector's look at ``spans``, in the order they ended; the clock is read once for all.
+
+        The loop is written out flat, with what it reads hoisted out of it: every span pays for it.
+        """
+        open_bots = self._open
+        tools = self._tools if self._tool_on else None
+        threshold = self._tool_threshold
+        events_on = self._events_on
+        cost_on = self._cost_on
+        now = self._clock()
+        edge = now - self._tool_window_s
+        active: set[tuple[int, Any]] = set()  # (trace id, bot) of every span seen: activity of that bot
+        active_add = active.add
+        for span in spans:
+            try:
+                bounded = span._attributes
+                attrs: Any = bounded._dict if type(bounded) is BoundedAttributes else _attrs(span)
+                if _ALERT_KIND in attrs:
+                    continue
+                bot = attrs.get(_BOT)
+                fired: list[Alert] | None = None
+                record = None
+                if open_bots:  # stuck agents: the end of any span of an open bot is activity
+                    context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
+                    # SpanContext is a tuple (trace_id, span_id, ...): indexing skips two property calls.
+                    record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
+                    if record is not None:
+                        self._closed(record)
+                    elif bot is not None:
+                        active_add((context[0], bot))  # the bots are looked up once per batch, below
+                    elif span._parent is not None:  # not stamped with a bot: its parent may be one
+                        owner = open_bots.get(span._parent[1])
+                        if owner is not None:
+                            active_add((owner.trace_id, owner.bot))
+                if tools is not None:  # tool loops
+                    tool = attrs.get(_TOOL)
+                    if tool is not None:
+                        key = (bot, tool)
+                        window = tools.get(key)
+                        if window is None:
+                            window = self._bounded(tools, key, threshold)
+                        times = window.times
+                        times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
+                        if len(times) < threshold or times[0] <= edge:
+                            window.alerted = False  # the condition has cleared (or never held)
+                        elif not window.alerted:
+                            window.alerted = True
+                            fired = self._tool_alert(span, key, attrs, len(times), fired)
+                if events_on:
+                    events: Any = span._events
+                    if type(events) is BoundedList:
+                        events = events._dq  # type: ignore[attr-defined]  # an ended span's events no longer change
+                    if events:
+                        seen = record.events_seen if record is not None else 0
+                        fired = self._scan(span, bot, attrs, list(events)[seen:] if seen else events, fired)
+                if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or span._parent is None):
+                    fired = self._cost(span, bot, attrs, fired)
+                if fired:
+                    self._raise(fired)
+            except Exception:
+                _internal_error()
+        if active:
+            self._note_activity(active, now)
+
+    def _note_activity(self, active: set[tuple[int, Any]], now: float) -> None:
+        open_by_bot = self._open_by_bot
+        for key in active:
+            owner = open_by_bot.get(key)
+            if owner is not None:
+                owner.last_activity = now
+                if owner.stuck:
+                    self._unstick(owner)
+
+    def shutdown(self) -> None:
+        self._stop.set()
+        thread = self._thread
+        if thread is not None and thread is not threading.current_thread():
+            thread.join(timeout=resolve(SHUTDOWN_TIMEOUT_S))
+        self._thread = None
+        self.drain()  # the last spans still raise their alerts
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        """Examine every finished span now, so their alerts are raised (and exported) before returning."""
+        self.drain()
+        return True
+
+    # --- Stuck agents ----------------------------------------------------------------------------
+    def _unstick(self, record: _OpenBot) -> None:
+        record.stuck = False
+        self._active.discard((STUCK_AGENT, _hex_span(record.span_id)))
+
+    def _closed(self, record: _OpenBot) -> None:
+        key = (record.trace_id, record.bot)
+        if self._open_by_bot.get(key) is record:
+            self._open_by_bot.pop(key, None)
+        if record.stuck:
+            self._unstick(record)
+
+    def tick(self) -> list[Alert]:
+        """One watchdog pass: new entries on open bot spans, stale windows, stuck bots. Returns the alerts."""
+        with self._drain_lock:
+            return self._tick()
+
+    def _tick(self) -> list[Alert]:
+        now = self._clock()
+        fired: list[Alert] = []
+        with self._lock:
+            records = list(self._open.values())
+        for record in records:
+            events = record.span.events
+            if len(events) > record.events_seen:
+                new = events[record.events_seen :]
+                record.events_seen = len(events)
+                record.last_activity = now
+                if record.stuck:
+                    self._unstick(record)
+                if self._events_on:
+                    found = self._scan(record.span, record.bot, _attrs(record.span), new, fired)
+                    fired = found if found is not None else fired
+            idle = now - record.last_activity
+            key = (STUCK_AGENT, _hex_span(record.span_id))
+            if idle > self.config.stuck_agent_threshold_s and not record.stuck:
+                record.stuck = True
+                self._active.add(key)
+                fired.append(
+                    Alert(
+                        kind=STUCK_AGENT,
+                        recommendation=RECOMMENDATIONS[STUCK_AGENT],
+                        message=f"{record.bot} has shown no activity for {idle:.0f}s in {record.span.name}",
+                        key=key,
+                        bot=record.bot,
+                        workspace_id=record.workspace_id,
+                        trace_id=_hex_trace(record.trace_id),
+                        span_id=_hex_span(record.span_id),
+                        time_ns=time.time_ns(),
+                        evidence={
+                            "idle_s": round(idle, 3),
+                            "threshold_s": self.config.stuck_agent_threshold_s,
+                            "span_name": record.span.name,
+                        },
+                    )
+                )
+        self._prune_windows(now)
+        if fired:
+            self._raise(fired)
+        return fired
+
+    def _watch(self) -> None:
+        tick_every = min(self.config.stuck_agent_interval_s, self.config.stuck_agent_threshold_s / 2)
+        last_tick: float | None = None
+        while not self._stop.wait(min(self._drain_interval_s, tick_every)):
+            try:
+                self.drain()
+                now = self._clock()
+                if last_tick is None:
+                    last_tick = now
+                elif now - last_tick >= tick_every:
+                    last_tick = now
+                    self.tick()
+            except Exception:
+                logger.warning("otel_worklog: detector watchdog pass failed", exc_info=True)
+
+    def _prune_windows(self, now: float) -> None:
+        """Clear conditions whose window has emptied below the threshold, and forget empty windows."""
+        with self._lock:
+            for table, window_s, threshold in (
+                (self._errors, self.config.error_loop_window_s, self.config.error_loop_threshold),
+                (self._tools, self.config.tool_loop_window_s, self.config.tool_loop_threshold),
+            ):
+                for key in list(table):
+                    window = table[key]
+                    count = window.prune(now, window_s)
+                    if count < threshold:
+                        window.alerted = False
+                    if count == 0:
+                        del table[key]
+
+    # --- Tool loops ------------------------------------------------------------------------------
+    def _tool_alert(
+        self, span: ReadableSpan, key: tuple[Any, Any], attrs: Any, count: int, fired: list[Alert] | None
+    ) -> list[Alert] | None:
+        cfg = self.config
+        bot = key[0] if key[0] is None or isinstance(key[0], str) else str(key[0])
+        tool = str(key[1])
+        condition = (TOOL_LOOP, bot or "", tool)
+        alert = Alert(
+            kind=TOOL_LOOP,
+            recommendation=RECOMMENDATIONS[TOOL_LOOP],
+            message=f"{bot or 'a bot'} called {tool} {count} times in {cfg.tool_loop_window_s:g}s",
+            key=condition,
+            bot=bot if bot is not None else None,
+            workspace_id=attrs.get(sc.WORKSPACE_ID),
+            trace_id=_hex_trace(span.context.trace_id),
+            span_id=_hex_span(span.context.span_id),
+            time_ns=time.time_ns(),
+            evidence={
+                "tool": tool,
+                "count": count,
+                "window_s": cfg.tool_loop_window_s,
+                "threshold": cfg.tool_loop_threshold,
+            },
+        )
+        return [*(fired or ()), alert]
+
+    # --- Errors and low-confidence decisions --------------------------------------------------------
+    def _scan(
+        self,
+        span: ReadableSpan,
+        bot: Any,
+        attrs: Any,
+        events: Iterable[Any],
+        fired: list[Alert] | None,
+    ) -> list[Alert] | None:
+        own_error: str | None = None
+        for event in events:
+            name = event._name
+            if name not in _INTERESTING_EVENTS:
+                continue
+            raw = event._attributes
+            event_attrs: Any = raw._dict if type(raw) is BoundedAttributes else (raw or {})
+            if name == _EVENT_DECISION:  # the common case: a confident decision ends a streak
+                if self._streak_on:
+                    if event_attrs.get(_LOW_CONFIDENCE) is True:
+                        fired = self._decision(span, bot, attrs, True, event_attrs, fired)
+                    elif self._streaks and bot in self._streaks:
+                        fired = self._decision(span, bot, attrs, False, event_attrs, fired)
+                continue
+            if name in (_EVENT_EXCEPTION, _EVENT_ERROR):
+                if not self._error_on:
+                    continue
+                if name == _EVENT_EXCEPTION:
+                    error_type = str(event_attrs.get(EXCEPTION_TYPE, "") or attrs.get(sc.ERROR_TYPE, ""))
+                    message = str(event_attrs.get(EXCEPTION_MESSAGE, ""))
+                else:
+                    error_type = _EVENT_ERROR
+                    message = str(event_attrs.get(sc.WORKLOG_MESSAGE, ""))
+                fp = fingerprint(error_type, message)
+                if name == _EVENT_EXCEPTION:
+                    if own_error == fp:
+                        continue
+                    own_error = fp
+                    if self._bubbled(span.context.trace_id, fp, span.start_time or 0, event.timestamp):
+                        continue  # the same exception bubbling up from an inner span: counted once
+                fired = self._error(span, bot, attrs, fp, message, fired)
+            elif self._streak_on and event_attrs.get(sc.WORKLOG_FLAGGED_FROM) == "decision":
+                fired = self._decision(span, bot, attrs, True, event_attrs, fired)  # a low-confidence decision
+        return fired
+
+    def _bubbled(self, trace_id: int, fp: str, start_ns: int, time_ns: int) -> bool:
+        """True when the last ``fp`` of this trace came from a span inside this one, under a second ago.
+
+        An exception that escapes nested spans is recorded by each of them as it passes; spans end
+        inner first, so the inner copy is counted and each enclosing copy is recognised here.
+        """
+        key = (trace_id, fp)
+        with self._lock:
+            previous = self._recent_exceptions.pop(key, None)
+            self._recent_exceptions[key] = (start_ns, time_ns)
+            while len(self._recent_exceptions) > self._max_keys:
+                self._recent_exceptions.popitem(last=False)
+        return previous is not None and previous[0] >= start_ns and 0 <= time_ns - previous[1] <= _BUBBLE_NS
+
+    def _error(
+        self, span: ReadableSpan, bot: Any, attrs: Any, fp: str, message: str, fired: list[Alert] | None
+    ) -> list[Alert] | None:
+        now = self._clock()
+        cfg = self.config
+        key = (str(bot) if bot is not None else "", fp)
+        with self._lock:
+            window = self._bounded(self._errors, key, cfg.error_loop_threshold)
+            count = window.add(now, cfg.error_loop_window_s)
+            condition = (ERROR_LOOP, *key)
+            if count < cfg.error_loop_threshold:
+                window.alerted = False  # the condition has cleared
+                return fired
+            if window.alerted:
+                return fired
+            window.alerted = True
+        alert = Alert(
+            kind=ERROR_LOOP,
+            recommendation=RECOMMENDATIONS[ERROR_LOOP],
+            message=f"{key[0] or 'a bot'} hit {fp} {count} times in {cfg.error_loop_window_s / 60:g} min",
+            key=condition,
+            bot=bot if bot is not None else None,
+            workspace_id=attrs.get(sc.WORKSPACE_ID),
+            trace_id=_hex_trace(span.context.trace_id),
+            span_id=_hex_span(span.context.span_id),
+            time_ns=time.time_ns(),
+            evidence={
+                "fingerprint": fp,
+                "count": count,
+                "window_s": cfg.error_loop_window_s,
+                "threshold": cfg.error_loop_threshold,
+                "sample_message": message[:500],
+            },
+        )
+        return [*(fired or ()), alert]
+
+    def _decision(
+        self, span: ReadableSpan, bot: Any, attrs: Any, low: bool, event_attrs: Any, fired: list[Alert] | None
+    ) -> list[Alert] | None:
+        who = bot if isinstance(bot, str) else "" if bot is None else str(bot)
+        condition = (LOW_CONFIDENCE, who)
+        with self._lock:
+            if not low:
+                self._streaks.pop(bot, None)
+                self._active.discard(condition)
+                return fired
+            streak = self._streaks.pop(bot, 0) + 1
+            self._streaks[bot] = streak
+            while len(self._streaks) > self._max_keys:
+                del self._streaks[next(iter(self._streaks))]
+            if streak < self.config.low_confidence_streak or condition in self._active:
+                return fired
+            self._active.add(condition)
+        alert = Alert(
+            kind=LOW_CONFIDENCE,
+            recommendation=RECOMMENDATIONS[LOW_CONFIDENCE],
+            message=f"{who or 'a bot'} made {streak} low-confidence decisions in a row",
+            key=condition,
+            bot=bot if bot is not None else None,
+            workspace_id=attrs.get(sc.WORKSPACE_ID),
+            trace_id=_hex_trace(span.context.trace_id),
+            span_id=_hex_span(span.context.span_id),
+            time_ns=time.time_ns(),
+            evidence={
+                "streak": streak,
+                "threshold": self.config.low_confidence_streak,
+                "last_message": str(event_attrs.get(sc.WORKLOG_MESSAGE, ""))[:500],
+                "last_confidence": event_attrs.get(sc.WORKLOG_CONFIDENCE),
+            },
+        )
+        return [*(fired or ()), alert]
+
+    # --- Cost anomalies --------------------------------------------------------------------------
+    def _cost(self, span: ReadableSpan, bot: Any, attrs: Any, fired: list[Alert] | None) -> list[Alert] | None:
+        input_tokens = attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+        output_tokens = attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+        cost = attrs.get(sc.WORKLOG_COST)
+        is_root = span._parent is None and sc.WORKSPACE_ID in attrs
+        if input_tokens is None and output_tokens is None and cost is None and not is_root:
+            return fired
+        trace_id = span.context.trace_id
+        condition = (COST_ANOMALY, _hex_trace(trace_id))
+        cfg = self.config
+        with self._lock:
+            totals = self._sessions.get(trace_id)
+            if totals is None:
+                totals = self._sessions[trace_id] = [0.0, 0.0, 0.0]
+                while len(self._sessions) > self._max_keys:
+                    old, _ = self._sessions.popitem(last=False)
+                    self._active.discard((COST_ANOMALY, _hex_trace(old)))
+            totals[0] += _number(input_tokens)
+            totals[1] += _number(output_tokens)
+            totals[2] += _number(cost)
+            snapshot = list(totals)
+            if is_root:  # the session is over: forget it, and the condition clears with it
+                del self._sessions[trace_id]
+            over = snapshot[2] > cfg.cost_threshold or snapshot[0] + snapshot[1] > cfg.token_threshold
+            if not over or condition in self._active:
+                if is_root:
+                    self._active.discard(condition)
+                return fired
+            if not is_root:
+                self._active.add(condition)
+        alert = Alert(
+            kind=COST_ANOMALY,
+            recommendation=RECOMMENDATIONS[COST_ANOMALY],
+            message=(
+                f"session cost {snapshot[2]:.4g} (threshold {cfg.cost_threshold:g}), "
+                f"{snapshot[0] + snapshot[1]:.0f} tokens (threshold {cfg.token_threshold})"
+            ),
+            key=condition,
+            bot=bot if bot is not None else None,
+            workspace_id=attrs.get(sc.WORKSPACE_ID),
+            trace_id=_hex_trace(trace_id),
+            span_id=_hex_span(span.context.span_id),
+            time_ns=time.time_ns(),
+            evidence={
+                "cost": round(snapshot[2], 6),
+                "input_tokens": int(snapshot[0]),
+                "output_tokens": int(snapshot[1]),
+                "cost_threshold": cfg.cost_threshold,
+                "token_threshold": cfg.token_threshold,
+            },
+        )
+        return [*(fired or ()), alert]
+
+    # --- Helpers ---------------------------------------------------------------------------------
+    def _bounded(self, table: dict[Any, _Window], key: Any, threshold: int) -> _Window:
+        """The window of ``key``, made on first use; past the bound the oldest key is forgotten."""
+        window = table.get(key)
+        if window is None:
+            window = table[key] = _Window(threshold)
+            while len(table) > self._max_keys:
+                del table[next(iter(table))]
+        return window
+
+    def _raise(self, fired: list[Alert]) -> None:
+        for alert in fired:
+            try:
+                alerts.emit_span(self._tracer, alert)
+            except Exception:
+                _internal_error()
+            alerts.notify(alert)
+
+    def open_bot_count(self) -> int:
+        """Bot spans currently tracked as open (for tests and the memory bound)."""
+        return len(self._open)
+
+    def tracked_keys(self) -> int:
+        """Every key held in memory, summed over the detectors (for tests of the memory bound)."""
+        return (
+            len(self._errors)
+            + len(self._tools)
+            + len(self._sessions)
+            + len(self._streaks)
+            + len(self._open)
+            + len(self._recent_exceptions)
+        )
+
+
+def _number(value: Any) -> float:
+    if value is None or isinstance(value, bool):
+        return 0.0
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return 0.0
+    return number if number == number and number >= 0 else 0.0
+
+
+def _internal_error() -> None:
+    log_internal_error()
+
+
+def _take(queue: deque[ReadableSpan]) -> list[ReadableSpan]:
+    """Everything in ``queue`` now, popped in order (what other threads append meanwhile stays)."""
+    taken: list[ReadableSpan] = []
+    append, popleft = taken.append, queue.popleft
+    try:
+        for _ in range(len(queue)):
+            append(popleft())
+    except IndexError:  # a callback drained it from inside this drain, or the backlog dropped one
+        pass
+    return taken

@@ -1,0 +1,181 @@
+"""Insight delivery: shareable ``worklog.insight`` events picked off ending spans, sent to bots once.
+
+Each insight goes to each bot registered with :func:`on_insight` whose scope applies (see
+:mod:`otel_worklog._internal.record.insights`), once: the ledger in the store remembers what was
+delivered.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+import threading
+import weakref
+from collections import OrderedDict
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.util import BoundedList
+
+from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.faults import log_internal_error
+from otel_worklog._internal.pipeline.callbacks import CallbackRegistry
+from otel_worklog._internal.record.insights import Insight, InsightCallback, as_names, insight_from_event
+from otel_worklog._internal.store.ledger import InsightLedger
+
+__all__ = [
+    "INSIGHT_CALLBACKS",
+    "Insight",
+    "InsightProcessor",
+    "clear_insight_callbacks",
+    "create_insight_processor",
+    "on_insight",
+    "remove_insight_callback",
+]
+
+logger = logging.getLogger("otel_worklog")
+
+_MAX_WORKSPACES: Final = 10_000
+_MAX_BOTS_PER_WORKSPACE: Final = 256
+
+#: Insight callbacks, by the bot they deliver to.
+INSIGHT_CALLBACKS: Final[CallbackRegistry[Insight]] = CallbackRegistry("on_insight")
+_processors: weakref.WeakSet[InsightProcessor] = weakref.WeakSet()
+
+
+def on_insight(bot: str, callback: InsightCallback) -> InsightCallback:
+    """Deliver the shared insights that apply to ``bot`` to ``callback``, each once, including ones it missed."""
+    if not isinstance(bot, str) or not bot:
+        logger.warning("otel_worklog: on_insight needs a bot name, got %r; ignoring", bot)
+        return callback
+    INSIGHT_CALLBACKS.add(callback, key=bot)
+    for processor in list(_processors):
+        processor.deliver_pending(bot)
+    return callback
+
+
+def remove_insight_callback(bot: str, callback: InsightCallback) -> None:
+    INSIGHT_CALLBACKS.remove(callback, key=bot)
+
+
+def clear_insight_callbacks() -> None:
+    """Forget every callback (tests and reconfiguration)."""
+    INSIGHT_CALLBACKS.clear()
+
+
+class InsightProcessor(SpanProcessor):
+    """Picks shareable ``worklog.insight`` events off ending spans and delivers them."""
+
+    def __init__(self, ledger: InsightLedger) -> None:
+        self.ledger = ledger
+        self._lock = threading.Lock()
+        self._workspace_bots: OrderedDict[str, set[str]] = OrderedDict()
+        _processors.add(self)
+        for bot in INSIGHT_CALLBACKS.keys_snapshot():
+            self.deliver_pending(bot)
+
+    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
+        # Hot path (every span): read the attribute dict directly and only look at workspace and bot spans.
+        bounded = span._attributes
+        attrs = getattr(bounded, "_dict", bounded) if bounded is not None else None
+        if not attrs:
+            return
+        participants = attrs.get(sc.WORKSPACE_PARTICIPANTS)
+        if participants is None and attrs.get(sc.GEN_AI_OPERATION_NAME) != sc.OPERATION_INVOKE_AGENT:
+            return
+        workspace = attrs.get(sc.WORKSPACE_ID)
+        if not isinstance(workspace, str):
+            return
+        bots = as_names(participants)
+        bot = attrs.get(sc.BOT_NAME)
+        if isinstance(bot, str):
+            bots = (*bots, bot)
+        if bots:
+            self._remember(workspace, bots)
+
+    def on_end(self, span: ReadableSpan) -> None:
+        events: Any = span._events  # hot path: the public property copies the events
+        if type(events) is BoundedList:
+            events = events._dq  # type: ignore[attr-defined]  # an ended span never changes again
+        if not events:
+            return
+        try:
+            attrs = span.attributes or {}
+            found: list[Insight] = []
+            for event in events:
+                if event.name != sc.EVENT_INSIGHT:
+                    continue
+                event_attrs = event.attributes or {}
+                names = (*as_names(event_attrs.get(sc.WORKLOG_INSIGHT_APPLIES_TO)), attrs.get(sc.WORKSPACE_ID))
+                with self._lock:
+                    known = {
+                        name: frozenset(self._workspace_bots[name])
+                        for name in names
+                        if isinstance(name, str) and name in self._workspace_bots
+                    }
+                insight = insight_from_event(
+                    event_attrs,
+                    attrs,
+                    known,
+                    trace_id=format(span.context.trace_id, "032x"),
+                    span_id=format(span.context.span_id, "016x"),
+                    time_ns=event.timestamp,
+                )
+                if insight is not None:
+                    found.append(insight)
+            for insight in found:
+                self.ledger.add(insight)
+                stored = self.ledger.get(insight.id) or insight  # a duplicate keeps the first audience
+                for bot in INSIGHT_CALLBACKS.keys_snapshot():
+                    if stored.applies(bot):
+                        self._deliver(stored, bot)
+        except Exception:
+            log_internal_error()
+
+    def deliver_pending(self, bot: str) -> int:
+        """Send ``bot`` every applicable insight it has not had yet; returns how many."""
+        try:
+            count = 0
+            for insight in self.ledger.pending(bot):
+                count += self._deliver(insight, bot)
+            return count
+        except sqlite3.Error:
+            logger.warning("otel_worklog: could not read pending insights for %s", bot, exc_info=True)
+            return 0
+
+    def _deliver(self, insight: Insight, bot: str) -> int:
+        if not INSIGHT_CALLBACKS.has(bot) or not self.ledger.claim(insight.id, bot):
+            return 0
+        INSIGHT_CALLBACKS.notify(insight, key=bot)
+        return 1
+
+    def _remember(self, workspace: str, bots: Iterable[str]) -> None:
+        with self._lock:
+            known = self._workspace_bots.get(workspace)
+            if known is None:
+                known = self._workspace_bots[workspace] = set()
+                while len(self._workspace_bots) > _MAX_WORKSPACES:
+                    self._workspace_bots.popitem(last=False)
+            for bot in bots:
+                if len(known) < _MAX_BOTS_PER_WORKSPACE:
+                    known.add(bot)
+
+    def shutdown(self) -> None:
+        _processors.discard(self)
+        self.ledger.close()
+
+    def force_flush(self, timeout_millis: int = 30000) -> bool:
+        return True
+
+
+def create_insight_processor(store_path: Path | None) -> SpanProcessor | None:
+    """The span processor that delivers shared insights; delivery is recorded next to the store."""
+    try:
+        ledger = InsightLedger(Path(store_path) if store_path is not None else None)
+    except (OSError, sqlite3.Error):
+        logger.warning("otel_worklog: cannot open %s for insight delivery; keeping it in memory", store_path)
+        ledger = InsightLedger(None)
+    return InsightProcessor(ledger)

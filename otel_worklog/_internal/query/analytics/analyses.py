@@ -1,0 +1,291 @@
+"""The seeds' workflow analyzer and agent-work analytics, over a :class:`History`.
+
+Each function returns plain dataclasses (``--json`` prints them as they are). The formulas are the
+seeds' (seed 003 ``analyze_workflows`` / ``calculate_coordination_overhead`` /
+``get_agent_performance_trends``, seed 004 error clustering and executor comparison), restated here
+so the numbers can be checked by hand.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Final
+
+from otel_worklog._internal.query.analytics.history import ARROW, BotSession, ErrorOccurrence, History, Workflow
+from otel_worklog._internal.settings import COORDINATION_OVERHEAD_PCT, resolve
+
+NS_PER_DAY: Final = 86_400 * 1_000_000_000
+#: Seed 003: above this share of time in coordination, suggest the next phase.
+HIGH_OVERHEAD_TEXT: Final = "Consider Phase 3: High coordination overhead"
+LOW_OVERHEAD_TEXT: Final = "Coordination overhead is acceptable"
+#: A success-rate change of at least this much (10 points) is a trend.
+TREND_SUCCESS_DELTA: Final = 0.10
+#: With success flat, a duration change of at least this share is a trend.
+TREND_DURATION_DELTA: Final = 0.25
+
+
+def _avg(values: Sequence[float]) -> float:
+    return sum(values) / len(values) if values else 0.0
+
+
+def _rate(flags: Sequence[bool]) -> float:
+    return sum(flags) / len(flags) if flags else 0.0
+
+
+def _sessions_by_bot(history: History) -> dict[str, list[BotSession]]:
+    """Every session, grouped by bot, in history order."""
+    by_bot: dict[str, list[BotSession]] = defaultdict(list)
+    for session in history.sessions:
+        by_bot[session.bot].append(session)
+    return by_bot
+
+
+# --- Workflows ---------------------------------------------------------------------------------
+@dataclass
+class EstimateStats:
+    workflows: int
+    avg_estimated_s: float
+    avg_actual_s: float
+    avg_ratio: float  # actual / estimated
+    over_estimate: int  # took longer than declared
+
+
+@dataclass
+class WorkflowStats:
+    total_workflows: int
+    successful: int
+    success_rate: float
+    avg_duration_s: float
+    avg_bots_per_workflow: float
+    most_common_patterns: list[tuple[str, int]]
+    estimates: EstimateStats | None
+    failures: dict[str, int] = field(default_factory=dict)
+
+
+def analyze_workflows(history: History, *, top: int = 5) -> WorkflowStats:
+    """Count, success rate, average duration, bots per workflow, common sequences, estimate vs actual."""
+    workflows = history.workflows
+    successes = [w.success for w in workflows]
+    patterns = Counter(ARROW.join(sequence) for sequence in (w.sequence for w in workflows) if sequence)
+    estimated = [w for w in workflows if w.estimated_s]
+    estimates = None
+    if estimated:
+        estimates = EstimateStats(
+            workflows=len(estimated),
+            avg_estimated_s=_avg([w.estimated_s or 0.0 for w in estimated]),
+            avg_actual_s=_avg([w.duration_s for w in estimated]),
+            avg_ratio=_avg([w.duration_s / (w.estimated_s or 1.0) for w in estimated]),
+            over_estimate=sum(1 for w in estimated if w.duration_s > (w.estimated_s or 0.0)),
+        )
+    failures = {
+        "unhandled_error": sum(1 for w in workflows if w.unhandled_error),
+        "unresolved_escalation": sum(1 for w in workflows if w.unresolved_escalations),
+    }
+    return WorkflowStats(
+        total_workflows=len(workflows),
+        successful=sum(successes),
+        success_rate=_rate(successes),
+        avg_duration_s=_avg([w.duration_s for w in workflows]),
+        avg_bots_per_workflow=_avg([float(len({s.bot for s in w.sessions})) for w in workflows]),
+        most_common_patterns=sorted(patterns.items(), key=lambda item: (-item[1], item[0]))[:top],
+        estimates=estimates,
+        failures=failures,
+    )
+
+
+# --- Coordination overhead -----------------------------------------------------------------------
+@dataclass
+class WorkflowOverhead:
+    trace_id: str
+    workspace_id: str | None
+    coordination_s: float
+    tool_s: float
+    overhead_pct: float
+
+
+@dataclass
+class OverheadStats:
+    coordination_overhead_pct: float
+    coordination_s: float
+    tool_s: float
+    avg_coordination_minutes: float
+    threshold_pct: float
+    recommendation: str
+    workflows: list[WorkflowOverhead]
+
+
+def _pct(coordination: float, tool: float) -> float:
+    total = coordination + tool
+    return 100.0 * coordination / total if total > 0 else 0.0
+
+
+def coordination_overhead(history: History, *, threshold_pct: float | None = None) -> OverheadStats:
+    """Share of time in coordination (handoffs, escalations, bot messages) against tool execution.
+
+    Coordination time: handoff and escalation spans, the wait from a handoff to the receiving bot's
+    start, and for each coordination entry (handoff, coordination, ``bot_conversation`` message,
+    escalation resolved) the time since the bot's previous activity. Tool time: top-level tool spans.
+    """
+    threshold = resolve(COORDINATION_OVERHEAD_PCT, threshold_pct)
+    rows = [
+        WorkflowOverhead(w.trace_id, w.workspace_id, w.coordination_s, w.tool_s, _pct(w.coordination_s, w.tool_s))
+        for w in history.workflows
+    ]
+    coordination = sum(row.coordination_s for row in rows)
+    tool = sum(row.tool_s for row in rows)
+    pct = _pct(coordination, tool)
+    return OverheadStats(
+        coordination_overhead_pct=pct,
+        coordination_s=coordination,
+        tool_s=tool,
+        avg_coordination_minutes=coordination / len(rows) / 60 if rows else 0.0,
+        threshold_pct=threshold,
+        recommendation=HIGH_OVERHEAD_TEXT if pct > threshold else LOW_OVERHEAD_TEXT,
+        workflows=rows,
+    )
+
+
+# --- Bot performance trends ------------------------------------------------------------------------
+@dataclass
+class BotTrend:
+    bot: str
+    trend: str  # improving | stable | declining | insufficient_data
+    recent_sessions: int
+    historical_sessions: int
+    recent_success_rate: float
+    historical_success_rate: float
+    success_rate_change: float
+    recent_avg_duration_s: float
+    historical_avg_duration_s: float
+    duration_change_pct: float
+
+
+def bot_trends(history: History, *, now_ns: int | None = None, recent_days: float = 7.0) -> list[BotTrend]:
+    """Recent (last ``recent_days``) against older sessions, per bot.
+
+    Improving or declining when the success rate moved by 10 points or more; with success flat, when
+    the average duration moved by 25% or more (faster is improving). Otherwise stable.
+    """
+    now = now_ns if now_ns is not None else history.latest_ns
+    edge = now - int(recent_days * NS_PER_DAY)
+    by_bot = _sessions_by_bot(history)
+    trends = []
+    for bot in sorted(by_bot):
+        recent = [s for s in by_bot[bot] if s.start_ns >= edge]
+        older = [s for s in by_bot[bot] if s.start_ns < edge]
+        recent_rate = _rate([s.success for s in recent])
+        older_rate = _rate([s.success for s in older])
+        recent_duration = _avg([s.duration_s for s in recent])
+        older_duration = _avg([s.duration_s for s in older])
+        duration_change = (recent_duration - older_duration) / older_duration if older_duration > 0 else 0.0
+        change = recent_rate - older_rate
+        if not recent or not older:
+            label = "insufficient_data"
+        elif change >= TREND_SUCCESS_DELTA - 1e-9:
+            label = "improving"
+        elif change <= -TREND_SUCCESS_DELTA + 1e-9:
+            label = "declining"
+        elif duration_change <= -TREND_DURATION_DELTA + 1e-9:
+            label = "improving"
+        elif duration_change >= TREND_DURATION_DELTA - 1e-9:
+            label = "declining"
+        else:
+            label = "stable"
+        trends.append(
+            BotTrend(
+                bot=bot,
+                trend=label,
+                recent_sessions=len(recent),
+                historical_sessions=len(older),
+                recent_success_rate=recent_rate,
+                historical_success_rate=older_rate,
+                success_rate_change=change if recent and older else 0.0,
+                recent_avg_duration_s=recent_duration,
+                historical_avg_duration_s=older_duration,
+                duration_change_pct=100.0 * duration_change if recent and older else 0.0,
+            )
+        )
+    return trends
+
+
+# --- Error clustering ----------------------------------------------------------------------------
+@dataclass
+class ErrorCluster:
+    fingerprint: str
+    error_type: str
+    count: int
+    workspaces: list[str]
+    workflows: int
+    bots: list[str]
+    first_seen_ns: int
+    last_seen_ns: int
+    sample_message: str
+
+
+def error_clusters(history: History, *, top: int = 10) -> list[ErrorCluster]:
+    """Top error fingerprints: count, affected workspaces and workflows, first and last seen, a sample."""
+    groups: dict[str, list[ErrorOccurrence]] = defaultdict(list)
+    for error in history.errors:
+        groups[error.fingerprint].append(error)
+    clusters = [
+        ErrorCluster(
+            fingerprint=fp,
+            error_type=items[0].error_type,
+            count=len(items),
+            workspaces=sorted({e.workspace_id for e in items if e.workspace_id is not None}),
+            workflows=len({e.trace_id for e in items}),
+            bots=sorted({e.bot for e in items if e.bot is not None}),
+            first_seen_ns=min(e.time_ns for e in items),
+            last_seen_ns=max(e.time_ns for e in items),
+            sample_message=max(items, key=lambda e: e.time_ns).message[:500],
+        )
+        for fp, items in groups.items()
+    ]
+    clusters.sort(key=lambda c: (-c.count, c.fingerprint))
+    return clusters[:top]
+
+
+# --- Bot comparison ------------------------------------------------------------------------------
+@dataclass
+class BotRow:
+    bot: str
+    sessions: int
+    success_pct: float
+    first_shot_pct: float
+    avg_time_s: float
+    avg_tokens: float
+    avg_cost: float
+
+
+def compare_bots(history: History, bots: Sequence[str] = ()) -> list[BotRow]:
+    """Sessions, success %, first-shot %, average time, tokens and cost, for ``bots`` (all when empty)."""
+    by_bot = _sessions_by_bot(history)
+    names = list(bots) if bots else sorted(by_bot)
+    rows = []
+    for bot in names:
+        sessions = by_bot.get(bot, [])
+        rows.append(
+            BotRow(
+                bot=bot,
+                sessions=len(sessions),
+                success_pct=100.0 * _rate([s.success for s in sessions]),
+                first_shot_pct=100.0 * _rate([s.first_shot for s in sessions]),
+                avg_time_s=_avg([s.duration_s for s in sessions]),
+                avg_tokens=_avg([float(s.tokens) for s in sessions]),
+                avg_cost=_avg([s.cost for s in sessions]),
+            )
+        )
+    return rows
+
+
+def workflows_between(history: History, since_ns: int | None, until_ns: int | None = None) -> History:
+    """The part of ``history`` whose workflows started in [since, until)."""
+    kept: list[Workflow] = [
+        w
+        for w in history.workflows
+        if (since_ns is None or w.start_ns >= since_ns) and (until_ns is None or w.start_ns < until_ns)
+    ]
+    traces = {w.trace_id for w in kept}
+    return History(kept, [e for e in history.errors if e.trace_id in traces], history.span_count)

@@ -1,0 +1,155 @@
+"""Which bot is best for a task: seed 003's ``query_best_agent``, over past traces.
+
+Relevance is keyword overlap between the task and what a bot has worked on (the workspaces and
+queries it served, its role, the tools it called). Confidence weighs relevance by the bot's success
+rate on the matching sessions and by its experience there:
+
+    relevance  = task keywords found in the bot's history / task keywords
+    experience = min(1, matching sessions / 10)
+    confidence = relevance * (0.7 * success rate + 0.3 * experience)
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from dataclasses import dataclass
+from typing import Final
+
+from otel_worklog._internal.query.analytics.analyses import bot_trends
+from otel_worklog._internal.query.analytics.history import BotSession, History
+
+EXPERIENCE_FULL: Final = 10
+SUCCESS_WEIGHT: Final = 0.7
+EXPERIENCE_WEIGHT: Final = 0.3
+_WORD: Final = re.compile(r"[a-z0-9]+")
+_CAMEL: Final = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
+_STOPWORDS: Final = frozenset(
+    (
+        "a",
+        "an",
+        "and",
+        "are",
+        "as",
+        "at",
+        "be",
+        "by",
+        "for",
+        "from",
+        "how",
+        "in",
+        "into",
+        "is",
+        "it",
+        "of",
+        "on",
+        "or",
+        "the",
+        "this",
+        "to",
+        "with",
+        "what",
+        "which",
+        "who",
+        "why",
+        "task",
+        "tasks",
+        "do",
+        "does",
+        "make",
+        "get",
+        "new",
+        "use",
+        "using",
+        "via",
+    )
+)
+
+
+def _stem(word: str) -> str:
+    for suffix in ("ments", "ment", "ings", "ing", "ers", "er", "ies", "es", "ed", "s"):
+        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+            return word[: -len(suffix)] + ("y" if suffix == "ies" else "")
+    return word
+
+
+def keywords(text: str) -> set[str]:
+    """Lower-case stems of the words of ``text`` (camelCase and snake_case split), stop words dropped."""
+    words = _WORD.findall(_CAMEL.sub(" ", text).lower())
+    return {_stem(word) for word in words if len(word) >= 2 and word not in _STOPWORDS}
+
+
+@dataclass
+class BotRecommendation:
+    bot: str
+    confidence: float
+    relevance: float
+    success_rate: float
+    avg_duration_s: float
+    total_tasks: int
+    matching_tasks: int
+    matched_keywords: list[str]
+    recent_performance: str
+
+
+def _session_keywords(session: BotSession, cache: dict[tuple[object, ...], frozenset[str]]) -> frozenset[str]:
+    """Keywords of what a session worked on; sessions repeat the same texts, so each is split once."""
+    key = (session.workspace_id, session.query, session.role, session.bot, *session.tools)
+    found = cache.get(key)
+    if found is None:
+        parts = [session.workspace_id or "", session.query or "", session.role or "", session.bot, *session.tools]
+        found = cache[key] = frozenset(keywords(" ".join(parts)))
+    return found
+
+
+def recommend(
+    history: History,
+    task: str,
+    *,
+    domain: str | None = None,
+    min_confidence: float = 0.3,
+    include_all: bool = False,
+) -> list[BotRecommendation]:
+    """Candidates for ``task``, best first. Without ``include_all``: only those at ``min_confidence`` or more.
+
+    ``domain`` keeps the bots whose history mentions it. With ``include_all`` every bot that passes
+    the domain filter is listed, even with no matching keyword.
+    """
+    wanted = keywords(task)
+    domain_words = keywords(domain) if domain else set()
+    sessions_by_bot: dict[str, list[tuple[BotSession, frozenset[str]]]] = defaultdict(list)
+    cache: dict[tuple[object, ...], frozenset[str]] = {}
+    for session in history.sessions:
+        sessions_by_bot[session.bot].append((session, _session_keywords(session, cache)))
+    trends = {trend.bot: trend.trend for trend in bot_trends(history)}
+    results = []
+    for bot, items in sessions_by_bot.items():
+        vocabulary = set().union(*{words for _, words in items})
+        if domain_words and not domain_words & vocabulary:
+            continue
+        matched = sorted(wanted & vocabulary)
+        relevance = len(matched) / len(wanted) if wanted else 0.0
+        basis = [session for session, words in items if words & wanted]
+        if not basis and not include_all:
+            continue
+        rated = basis or [session for session, _ in items]
+        success_rate = sum(1 for s in rated if s.success) / len(rated)
+        experience = min(1.0, len(basis) / EXPERIENCE_FULL)
+        confidence = relevance * (SUCCESS_WEIGHT * success_rate + EXPERIENCE_WEIGHT * experience)
+        if not include_all and confidence < min_confidence:
+            continue
+        results.append(
+            BotRecommendation(
+                bot=bot,
+                confidence=round(confidence, 4),
+                relevance=round(relevance, 4),
+                success_rate=round(success_rate, 4),
+                avg_duration_s=sum(s.duration_s for s in rated) / len(rated),
+                total_tasks=len(items),
+                matching_tasks=len(basis),
+                matched_keywords=matched,
+                recent_performance=trends.get(bot, "insufficient_data"),
+            )
+        )
+    results.sort(key=lambda r: (-r.confidence, -r.matching_tasks, r.bot))
+    return results

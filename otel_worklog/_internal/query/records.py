@@ -1,0 +1,157 @@
+"""Finished spans as plain data, and the interface every trace reader implements.
+
+The CLI, the HTML view, the analytics and the response helpers read traces
+through :class:`TraceReader`, never through a storage engine directly, so each
+of them works the same on the local SQLite store and on Grafana Tempo.
+Ids are lower-case hex everywhere in this module (32 characters for a trace,
+16 for a span), whatever the source's own encoding.
+
+The span, event and link records are read-only by convention, not ``frozen``: analytics builds
+hundreds of thousands of them, and a frozen dataclass sets each field through ``object.__setattr__``
+(seven times the cost of a plain slots ``__init__``). They hold dicts, so they were never hashable.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+from otel_worklog._internal import semconv as sc
+
+
+@dataclass(slots=True)
+class EventRecord:
+    name: str
+    time_ns: int
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def is_entry(self) -> bool:
+        """True for a work-log entry (``worklog.<level>``)."""
+        return sc.WORKLOG_LEVEL in self.attributes
+
+
+@dataclass(slots=True)
+class LinkRecord:
+    trace_id: str
+    span_id: str
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class SpanRecord:
+    trace_id: str
+    span_id: str
+    parent_span_id: str | None
+    name: str
+    kind: str  # "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER"
+    start_ns: int
+    end_ns: int
+    status_code: str  # "UNSET", "OK", "ERROR"
+    status_message: str = ""
+    attributes: Mapping[str, Any] = field(default_factory=dict)
+    events: tuple[EventRecord, ...] = ()
+    links: tuple[LinkRecord, ...] = ()
+    resource: Mapping[str, Any] = field(default_factory=dict)
+    scope: str = ""
+
+    @property
+    def duration_ms(self) -> float:
+        return max(0, self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def workspace_id(self) -> str | None:
+        value = self.attributes.get(sc.WORKSPACE_ID)
+        return value if isinstance(value, str) else None
+
+    @property
+    def bot_name(self) -> str | None:
+        value = self.attributes.get(sc.BOT_NAME)
+        return value if isinstance(value, str) else None
+
+    @property
+    def is_escalation(self) -> bool:
+        return self.attributes.get(sc.WORKLOG_ESCALATION) is True
+
+    @property
+    def is_error(self) -> bool:
+        return self.status_code == "ERROR"
+
+
+@dataclass(frozen=True, slots=True)
+class SessionSummary:
+    """One workspace session (one trace), as ``otel-worklog logs`` lists it."""
+
+    trace_id: str
+    workspace_id: str | None
+    workspace_type: str | None
+    query: str | None
+    bots: tuple[str, ...]
+    start_ns: int
+    end_ns: int
+    escalations: int
+    errors: int
+    span_count: int
+
+    @property
+    def duration_ms(self) -> float:
+        return max(0, self.end_ns - self.start_ns) / 1e6
+
+    @property
+    def status(self) -> str:
+        """``escalated`` beats ``error`` beats ``ok``."""
+        if self.escalations:
+            return "escalated"
+        if self.errors:
+            return "error"
+        return "ok"
+
+
+@dataclass(frozen=True, slots=True)
+class EntryHit:
+    """A work-log entry matched by a text search, with the span it sits on."""
+
+    trace_id: str
+    span_id: str
+    span_name: str
+    workspace_id: str | None
+    bot_name: str | None
+    event: EventRecord
+
+
+@runtime_checkable
+class TraceReader(Protocol):
+    """What every trace source offers. Times are Unix nanoseconds, newest first."""
+
+    def sessions(
+        self,
+        *,
+        workspace: str | None = None,
+        bot: str | None = None,
+        limit: int = 20,
+        since_ns: int | None = None,
+        until_ns: int | None = None,
+    ) -> list[SessionSummary]: ...
+
+    def latest_trace_id(self, *, workspace: str | None = None, bot: str | None = None) -> str | None: ...
+
+    def trace(self, trace_id: str) -> list[SpanRecord]:
+        """Every span of the trace, oldest first; raises :class:`TraceNotFound`."""
+        ...
+
+    def search_entries(
+        self, text: str, *, workspace: str | None = None, bot: str | None = None, limit: int = 50
+    ) -> list[EntryHit]: ...
+
+    def escalations(
+        self, *, workspace: str | None = None, bot: str | None = None, limit: int = 50, since_ns: int | None = None
+    ) -> list[SpanRecord]: ...
+
+    def iter_spans(
+        self, *, since_ns: int | None = None, until_ns: int | None = None, workspace: str | None = None
+    ) -> Iterator[SpanRecord]:
+        """Every span in the window, for analytics; grouped by trace, traces oldest first."""
+        ...
+
+    def close(self) -> None: ...

@@ -1,0 +1,112 @@
+"""Wrap existing functions in place: ``wl.instrument(module_or_class, "name", ...)``.
+
+This is for code you cannot or would not edit, such as a third-party tool
+library. It patches with ``wrapt.wrap_function_wrapper``, never wraps twice and
+restores the exact original on ``uninstrument``.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any, Final
+
+import wrapt
+from opentelemetry import trace
+
+from otel_worklog._internal.faults import log_internal_error
+from otel_worklog._internal.record.decorators import _MARKER, AgentSpec, ToolSpec, _Spec, make_wrapper
+from otel_worklog._internal.record.serialize import safe_repr
+
+logger = logging.getLogger("otel_worklog")
+
+_KINDS: Final = ("tool", "agent")
+_ORIGINAL_OWNED: Final = "_self_otel_worklog_original_owned"
+
+
+def _split(target: Any, name: str) -> tuple[Any, str]:
+    """Resolve ``"Class.method"`` paths to (owner, attribute)."""
+    owner = target
+    *path, attribute = name.split(".")
+    for part in path:
+        owner = getattr(owner, part)
+    return owner, attribute
+
+
+def _raw_attribute(owner: Any, attribute: str) -> tuple[Any, bool]:
+    """The attribute as stored (keeps classmethod/staticmethod objects) and whether ``owner`` holds it itself."""
+    namespace = getattr(owner, "__dict__", {})
+    if attribute in namespace:
+        return namespace[attribute], True
+    if isinstance(owner, type):
+        for klass in owner.__mro__:
+            if attribute in vars(klass):
+                return vars(klass)[attribute], False
+    return getattr(owner, attribute), False
+
+
+def instrument(
+    target: Any,
+    *names: str,
+    kind: str = "tool",
+    tracer_provider: trace.TracerProvider | None = None,
+    **options: Any,
+) -> list[str]:
+    """Wrap each named function of ``target`` as a tool (or an agent); returns the names newly wrapped."""
+    if type(kind) is not str or kind not in _KINDS:
+        logger.warning("otel_worklog: instrument kind must be one of %s, got %r; nothing wrapped", _KINDS, kind)
+        return []
+    wrapped_names: list[str] = []
+    for name in names:
+        try:
+            owner, attribute = _split(target, name)
+            current, owned = _raw_attribute(owner, attribute)
+        except (AttributeError, TypeError):
+            logger.warning("otel_worklog: cannot instrument %r: %s has no such attribute", name, safe_repr(target))
+            continue
+        try:
+            if getattr(current, _MARKER, None) is not None:
+                logger.debug("otel_worklog: %s is already instrumented", name)
+                continue
+            fn = getattr(current, "__func__", current)
+            spec: _Spec
+            if kind == "tool":
+                spec = ToolSpec(
+                    fn,
+                    options.get("name") or getattr(fn, "__qualname__", attribute),
+                    tracer_provider,
+                    options.get("capture_content"),
+                    options.get("description"),
+                    options.get("tool_type", "function"),
+                )
+            else:
+                spec = AgentSpec(fn, options.get("name") or attribute, tracer_provider, options.get("role"))
+            proxy = wrapt.wrap_function_wrapper(owner, attribute, make_wrapper(spec, current))
+            setattr(proxy, _MARKER, spec)
+            setattr(proxy, _ORIGINAL_OWNED, owned)
+            wrapped_names.append(name)
+        except Exception:
+            log_internal_error()
+    return wrapped_names
+
+
+def uninstrument(target: Any, *names: str) -> list[str]:
+    """Put back the originals that :func:`instrument` replaced; returns the names restored."""
+    restored: list[str] = []
+    for name in names:
+        try:
+            owner, attribute = _split(target, name)
+            current, _ = _raw_attribute(owner, attribute)
+        except (AttributeError, TypeError):
+            logger.warning("otel_worklog: cannot uninstrument %r: %s has no such attribute", name, safe_repr(target))
+            continue
+        try:
+            if getattr(current, _MARKER, None) is None or not hasattr(current, "__wrapped__"):
+                continue
+            if getattr(current, _ORIGINAL_OWNED, True):
+                setattr(owner, attribute, current.__wrapped__)
+            else:
+                delattr(owner, attribute)
+            restored.append(name)
+        except Exception:
+            log_internal_error()
+    return restored
