@@ -1,0 +1,63 @@
+"""The one rule that says how a session (or one bot's part of it) went.
+
+``logs``, ``explain``, the HTML view, ``format_response`` and the analytics all count what happened
+into an :class:`Outcome` and ask :func:`status_of`, so no two views can disagree:
+
+- ``escalated``: an escalation still waits for a human (resolved ones no longer count);
+- ``error``: a bot (or the workspace) failed, or a bot logged an ``error`` entry;
+- ``recovered``: a tool or another step failed, and the bots went on without failing;
+- ``ok``: nothing failed.
+
+A bot session "succeeds" (for analytics) when its status is ``ok`` or ``recovered``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Final
+
+__all__ = ["ERROR", "ESCALATED", "OK", "RECOVERED", "STATUSES", "STATUS_MEANINGS", "Outcome", "status_of", "succeeded"]
+
+ESCALATED: Final = "escalated"
+ERROR: Final = "error"
+RECOVERED: Final = "recovered"
+OK: Final = "ok"
+STATUSES: Final = (ESCALATED, ERROR, RECOVERED, OK)
+#: What each status means, for the README and the CLI's help.
+STATUS_MEANINGS: Final = {
+    ESCALATED: "an escalation still waits for a human (a resolved one no longer counts)",
+    ERROR: "a bot or the workspace failed, or a bot logged an error entry",
+    RECOVERED: "a tool or another step failed, and the bots went on without failing",
+    OK: "nothing failed",
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    """What happened in a session or a bot's part of it, counted."""
+
+    escalations: int = 0
+    resolved_escalations: int = 0
+    failed_bots: int = 0
+    error_entries: int = 0
+    failed_steps: int = 0
+
+    @property
+    def open_escalations(self) -> int:
+        return max(0, self.escalations - self.resolved_escalations)
+
+
+def status_of(outcome: Outcome) -> str:
+    """``escalated`` beats ``error`` beats ``recovered`` beats ``ok``."""
+    if outcome.open_escalations:
+        return ESCALATED
+    if outcome.failed_bots or outcome.error_entries:
+        return ERROR
+    if outcome.failed_steps:
+        return RECOVERED
+    return OK
+
+
+def succeeded(outcome: Outcome) -> bool:
+    """A bot session or workflow succeeded: nothing left for a human, no failure it did not recover from."""
+    return status_of(outcome) in (RECOVERED, OK)
