@@ -28,6 +28,8 @@ __all__ = [
     "GEN_AI_AGENT_NAME",
     "GEN_AI_OPERATION_NAME",
     "GEN_AI_PROVIDER_NAME",
+    "GEN_AI_REQUEST_MODEL",
+    "GEN_AI_RESPONSE_MODEL",
     "GEN_AI_TOOL_CALL_ARGUMENTS",
     "GEN_AI_TOOL_CALL_ID",
     "GEN_AI_TOOL_CALL_RESULT",
@@ -61,12 +63,14 @@ __all__ = [
     "WORKLOG_CONFIDENCE_INVALID",
     "WORKLOG_COST",
     "WORKLOG_DETAILS_PREFIX",
+    "WORKLOG_DUPLICATE_OF",
     "WORKLOG_ESCALATION",
     "WORKLOG_ESCALATION_REASON",
     "WORKLOG_ESCALATION_RESOLUTION",
     "WORKLOG_ESCALATION_SPAN_ID",
     "WORKLOG_ESCALATION_TARGET",
     "WORKLOG_FLAGGED_FROM",
+    "WORKLOG_FRAMEWORK",
     "WORKLOG_HANDOFF_ARTIFACTS",
     "WORKLOG_HANDOFF_FROM",
     "WORKLOG_HANDOFF_INVALID",
@@ -128,6 +132,8 @@ GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 ERROR_TYPE: Final = "error.type"
 
 OPERATION_INVOKE_AGENT: Final = "invoke_agent"
@@ -193,6 +199,13 @@ WORKLOG_HANDOFF_REASON: Final = "worklog.handoff.reason"
 WORKLOG_HANDOFF_INVALID: Final = "worklog.handoff.invalid"
 WORKLOG_LINK_TYPE: Final = "worklog.link.type"
 LINK_TYPE_HANDOFF: Final = "handoff"
+
+# --- Agent frameworks and the instrumentations beside them --------------------
+#: The framework whose events a span was recorded from (``openai-agents``, ``langgraph``, ``pydantic-ai``).
+WORKLOG_FRAMEWORK: Final = "worklog.framework"
+#: Span id (hex) of the span that already records the same agent turn, tool call, handoff or model usage:
+#: a span carrying it (another instrumentation's copy, or ``@wl.tool`` inside a framework tool) counts once.
+WORKLOG_DUPLICATE_OF: Final = "worklog.duplicate_of"
 
 # --- Insights (the Learning Exchange) ----------------------------------------
 EVENT_INSIGHT: Final = "worklog.insight"

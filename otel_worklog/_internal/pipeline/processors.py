@@ -1,30 +1,88 @@
 """The span processor otel_worklog adds to a tracer provider.
 
-It does two things. On start, it stamps ``workspace.id`` and ``bot.name`` from
+It does three things. On start, it stamps ``workspace.id`` and ``bot.name`` from
 the current scope on every span, including spans of other instrumentations
 (an HTTP client inside a tool), so TraceQL and span metrics can filter on any
-span. And it fans out to the processors of the current configuration, which a
-second ``configure()`` swaps as one unit: the provider never holds stale or
-duplicate processors of ours.
+span. It adopts the agent and tool spans other instrumentations record (a
+framework's own GenAI spans, OpenInference, OpenLLMetry): they get the bot and
+workspace of the work they describe, and a copy of what another span already
+records is marked ``worklog.duplicate_of`` so it counts once. And it fans out to
+the processors of the current configuration, which a second ``configure()``
+swaps as one unit: the provider never holds stale or duplicate processors of ours.
 """
 
 from __future__ import annotations
 
+import contextlib
+import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from typing import Any, Final
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
+from otel_worklog._internal.record.state import STATE
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
+from otel_worklog._internal.span_kinds import Kind, classify, tool_name
+
+__all__ = ["Adoption", "WorklogSpanProcessor", "adopting", "flush_children", "shutdown_children"]
+
+#: Where instrumentations put an agent's name, most specific first (GenAI, then OpenInference).
+_AGENT_NAME_KEYS: Final = (sc.GEN_AI_AGENT_NAME, "agent.name")
+_AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
+
+
+@dataclass(frozen=True, slots=True)
+class Adoption:
+    """What spans started while a framework event is dispatched describe.
+
+    An integration opens it around the other listeners of one framework event (an agent turn
+    starting, a tool call starting): every span they start gets ``stamp``, and one whose kind is a
+    key of ``duplicates`` is marked as a copy of the span (hex id) our integration records for it.
+    """
+
+    stamp: Mapping[str, Any]
+    duplicates: Mapping[Kind, str] = field(default_factory=dict)
+
+
+_ADOPTION: ContextVar[Adoption | None] = ContextVar("otel_worklog.adoption", default=None)
+
+
+@contextlib.contextmanager
+def adopting(adoption: Adoption) -> Iterator[None]:
+    """Spans started in this block describe the framework event ``adoption`` names."""
+    token = _ADOPTION.set(adoption)
+    try:
+        yield
+    finally:
+        _ADOPTION.reset(token)
+
+
+@dataclass(frozen=True, slots=True)
+class _Open:
+    """An open agent or tool span another span may copy or inherit its bot from."""
+
+    kind: Kind
+    name: str
+    #: The bot and workspace of spans started under it, when they do not come from our scope.
+    stamp: Mapping[str, Any] | None
 
 
 class WorklogSpanProcessor(SpanProcessor):
     def __init__(self) -> None:
         self._children: tuple[SpanProcessor, ...] = ()
+        # Open framework and foreign agent/tool spans by span id; empty (and never read) for apps
+        # that use only wl.bot and @wl.tool.
+        self._open: dict[int, _Open] = {}
+        self._lock = threading.Lock()
 
     @property
     def children(self) -> tuple[SpanProcessor, ...]:
@@ -38,13 +96,67 @@ class WorklogSpanProcessor(SpanProcessor):
         scope = otel_context.get_value(SCOPE_KEY, parent_context)
         if type(scope) is Scope and scope.stamp:
             span.set_attributes(scope.stamp)
+        try:
+            adoption = _ADOPTION.get()
+            if adoption is not None:
+                _adopt(span, adoption)
+            elif self._open or not _is_ours(span) or sc.WORKLOG_FRAMEWORK in _attributes(span):
+                self._inherit(span, parent_context, scope if type(scope) is Scope else None)
+        except Exception:
+            log_internal_error()
         for child in self._children:
             try:
                 child.on_start(span, parent_context)
             except Exception:
                 log_internal_error()
 
+    def _inherit(self, span: Span, parent_context: otel_context.Context | None, scope: Scope | None) -> None:
+        """Spans under an adopted agent get its bot; a copy of its parent agent or tool counts once."""
+        parent_id = span.parent.span_id if span.parent is not None else 0
+        parent = self._open.get(parent_id) if self._open else None
+        ours = _is_ours(span)
+        if parent is not None and parent.stamp and not (ours and sc.BOT_NAME in _attributes(span)):
+            span.set_attributes(parent.stamp)  # a span of ours that names its bot keeps it
+        attributes = _attributes(span)
+        kind = classify(span.name, attributes)
+        if kind is Kind.BOT or kind is Kind.TOOL:
+            name = _agent_name(span) if kind is Kind.BOT else tool_name(span.name, attributes)
+            if parent is not None and parent.kind is kind and parent.name == name:
+                span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
+            elif kind is Kind.BOT and not ours:
+                self._adopt_agent(span, parent_context, parent, scope, name)
+        elif parent is None and ours:
+            return  # a span of ours in our own scope: nothing under it needs this table
+        else:
+            name = ""
+        if span.is_recording():
+            with self._lock:
+                self._open[span.context.span_id] = _Open(kind, name, _effective_stamp(span))
+
+    def _adopt_agent(
+        self,
+        span: Span,
+        parent_context: otel_context.Context | None,
+        parent: _Open | None,
+        scope: Scope | None,
+        name: str,
+    ) -> None:
+        """Another instrumentation's agent span is a bot span: its name, its workspace, its caller's handoff."""
+        caller = (parent.stamp or {}).get(sc.BOT_NAME) if parent is not None else None
+        if caller is None and scope is not None:
+            caller = scope.bot_name
+        stamp: dict[str, Any] = {sc.BOT_NAME: name, sc.GEN_AI_AGENT_NAME: name}
+        workspace = _attributes(span).get(sc.WORKSPACE_ID)
+        if workspace is not None:
+            stamp[sc.WORKSPACE_ID] = workspace
+        span.set_attributes(stamp)
+        if caller and caller != name:
+            _record_delegation(span, parent_context, caller, name, stamp)
+
     def on_end(self, span: ReadableSpan) -> None:
+        if self._open and span.context is not None:
+            with self._lock:
+                self._open.pop(span.context.span_id, None)
         for child in self._children:
             try:
                 child.on_end(span)
@@ -57,6 +169,66 @@ class WorklogSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return flush_children(self._children, timeout_millis / 1000)
+
+
+_NO_ATTRIBUTES: Final[Mapping[str, Any]] = {}
+
+
+def _attributes(span: Span) -> Mapping[str, Any]:
+    return span.attributes or _NO_ATTRIBUTES
+
+
+def _agent_name(span: Span) -> str:
+    attributes = _attributes(span)
+    for key in _AGENT_NAME_KEYS:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return span.name.removeprefix(_AGENT_PREFIX)
+
+
+def _is_ours(span: Span) -> bool:
+    scope = span.instrumentation_scope
+    return scope is not None and scope.name == sc.INSTRUMENTATION_SCOPE
+
+
+def _effective_stamp(span: Span) -> dict[str, Any] | None:
+    attributes = _attributes(span)
+    stamp = {key: attributes[key] for key in (sc.BOT_NAME, sc.WORKSPACE_ID) if key in attributes}
+    return stamp or None
+
+
+def _adopt(span: Span, adoption: Adoption) -> None:
+    span.set_attributes(adoption.stamp)
+    if adoption.duplicates:
+        canonical = adoption.duplicates.get(classify(span.name, _attributes(span)))
+        if canonical is not None and canonical != trace.format_span_id(span.context.span_id):
+            span.set_attribute(sc.WORKLOG_DUPLICATE_OF, canonical)
+
+
+def _record_delegation(
+    span: Span, parent_context: otel_context.Context | None, caller: str, callee: str, stamp: Mapping[str, Any]
+) -> None:
+    """An agent run started inside another agent's work is a handoff from that agent: span and link."""
+    tracer = STATE.tracer
+    if tracer is None:
+        return
+    attributes: dict[str, Any] = {
+        sc.WORKLOG_HANDOFF_FROM: caller,
+        sc.WORKLOG_HANDOFF_TO: callee,
+        sc.BOT_NAME: caller,
+    }
+    if sc.WORKSPACE_ID in stamp:
+        attributes[sc.WORKSPACE_ID] = stamp[sc.WORKSPACE_ID]
+    start = (span.start_time or time.time_ns()) - 1
+    handoff = tracer.start_span(
+        sc.SPAN_HANDOFF.format(from_bot=caller, to_bot=callee),
+        context=parent_context,
+        attributes=attributes,
+        start_time=start,
+    )
+    handoff.end(start)
+    span.add_link(handoff.get_span_context(), {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF})
 
 
 def flush_children(children: Iterable[SpanProcessor], timeout_s: float) -> bool:
