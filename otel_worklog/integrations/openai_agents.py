@@ -1,10 +1,10 @@
 """Record OpenAI Agents SDK runs as work logs (``pip install 'otel-worklog[openai-agents]'``)::
 
-    import otel_worklog as wl
-    from otel_worklog.integrations import openai_agents
+import otel_worklog as wl
+from otel_worklog.integrations import openai_agents
 
-    wl.configure(service_name="support")
-    openai_agents.instrument()
+wl.configure(service_name="support")
+openai_agents.instrument()
 """
 
 from __future__ import annotations

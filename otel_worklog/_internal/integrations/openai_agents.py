@@ -62,7 +62,7 @@ class _Bridge:
         with self._lock:
             self._roots[trace_id] = ctx
         # A processor's span for the whole run (OpenInference's is an AGENT span) is no agent turn.
-        with adopting(self.recorder.adoption(None, (Kind.BOT,), ctx)):
+        with adopting(self.recorder.adoption(None, copies=True, workspace_ctx=ctx)):
             return wrapped(sdk_trace)
 
     def trace_end(self, wrapped: Callable[..., Any], sdk_trace: Any) -> Any:
@@ -77,13 +77,13 @@ class _Bridge:
 
     def span_start(self, wrapped: Callable[..., Any], span: Any) -> Any:
         try:
-            node, copies_of, kinds = self._start(span)
+            node, copies_of, copies = self._start(span)
         except Exception:
             log_internal_error()
             return wrapped(span)
         if copies_of is None:
             return wrapped(span)
-        with adopting(self.recorder.adoption(copies_of, kinds, self._root_of(span))):
+        with adopting(self.recorder.adoption(copies_of, copies=copies, workspace_ctx=self._root_of(span))):
             result = wrapped(span)
         if node is not None and node.kind is not Kind.HANDOFF:
             node.activate()  # after every other processor attached its context: ours is restored first
@@ -107,37 +107,33 @@ class _Bridge:
         parent_id = span.parent_id
         return self._nodes.get(parent_id) if parent_id is not None else None
 
-    def _start(self, span: Any) -> tuple[Node | None, Node | None, tuple[Kind, ...]]:
-        """(the node recording the span, the node other processors' spans for it copy, their kinds)."""
+    def _start(self, span: Any) -> tuple[Node | None, Node | None, bool]:
+        """(the node recording the span, the node others' spans for it belong to, whether they copy it)."""
         tracer = self.recorder.tracer()
         if tracer is None:
-            return None, None, ()
+            return None, None, False
         data = span.span_data
         kind = data.type
         parent = self._parent(span)
         parent_ctx = parent.ctx if parent is not None else self._root_of(span)
         node: Node | None = None
-        kinds: tuple[Kind, ...] = ()
         if kind == "agent":
             with self._lock:
                 handoff, from_bot = self._pending.pop((span.trace_id, data.name), (None, None))
             node = self.recorder.start_agent(tracer, data.name, parent_ctx, handoff=handoff, handoff_from=from_bot)
-            kinds = (Kind.BOT,)
         elif kind == "function":
             tool_type = "extension" if getattr(data, "mcp_data", None) else "function"
             node = self.recorder.start_tool(tracer, data.name, parent, parent_ctx, tool_type=tool_type)
-            kinds = (Kind.TOOL, Kind.HANDOFF)
         elif kind == "handoff":
             from_bot = data.from_agent or (parent.bot_name if parent is not None else None) or "unknown"
             node = self.recorder.start_handoff(tracer, from_bot, parent_ctx)
-            kinds = (Kind.HANDOFF, Kind.TOOL)
         with self._lock:
             self._nodes[span.span_id] = node if node is not None else parent
         if kind in ("generation", "response") and parent is not None and parent.bot is not None:
-            return None, parent.bot, (Kind.LLM,)  # others' spans of this call copy the usage the bot span sums
-        if node is None and parent is not None:
-            return None, parent, ()  # others' spans of a run step: the bot and workspace of its agent
-        return node, node, kinds
+            return None, parent.bot, True  # others' spans of this call copy the usage the bot span sums
+        if node is None:
+            return None, parent, False  # others' spans of a run step: the bot and workspace of its agent
+        return node, node, True
 
     def _end(self, span: Any) -> None:
         with self._lock:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -288,14 +288,21 @@ class Recorder:
             otel_context.detach(token)
 
     @staticmethod
-    def adoption(node: Node | None, kinds: Iterable[Kind], workspace_ctx: Context | None = None) -> Adoption:
-        """What spans other listeners start for this event describe: ``node``'s bot, and copies of ``node``."""
+    def adoption(
+        node: Node | None,
+        *,
+        copies: bool,
+        workspace_ctx: Context | None = None,
+        started: list[Any] | None = None,
+    ) -> Adoption:
+        """What spans other listeners start for this event describe: ``node``'s bot and, when they are
+        ``copies``, the same thing as ``node`` (the whole run when there is no node)."""
         stamp: dict[str, Any] = {}
         scope = current_scope(node.ctx if node is not None else workspace_ctx)
         if scope is not None:
             stamp.update(scope.stamp)
-        canonical = node.span_id if node is not None else ""
-        return Adoption(stamp, {kind: canonical for kind in kinds})
+        copy_of = (node.span_id if node is not None else "") if copies else None
+        return Adoption(stamp, copy_of, started)
 
 
 def _fail(span: trace.Span, error: BaseException | None, failure: str | None, failure_type: str) -> None:

@@ -18,7 +18,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
@@ -45,12 +45,15 @@ class Adoption:
     """What spans started while a framework event is dispatched describe.
 
     An integration opens it around the other listeners of one framework event (an agent turn
-    starting, a tool call starting): every span they start gets ``stamp``, and one whose kind is a
-    key of ``duplicates`` is marked as a copy of the span (hex id) our integration records for it.
+    starting, a tool call starting): every span they start gets ``stamp``, and, when ``copy_of`` is
+    set, is marked as a copy of the span (hex id) our integration records for that event: the
+    empty string stands for a whole framework run, which is recorded by its agents' spans.
     """
 
     stamp: Mapping[str, Any]
-    duplicates: Mapping[Kind, str] = field(default_factory=dict)
+    copy_of: str | None = None
+    #: Collects the spans they start, when the integration needs them later (to mark control flow).
+    started: list[Span] | None = None
 
 
 _ADOPTION: ContextVar[Adoption | None] = ContextVar("otel_worklog.adoption", default=None)
@@ -200,10 +203,11 @@ def _effective_stamp(span: Span) -> dict[str, Any] | None:
 
 def _adopt(span: Span, adoption: Adoption) -> None:
     span.set_attributes(adoption.stamp)
-    if adoption.duplicates:
-        canonical = adoption.duplicates.get(classify(span.name, _attributes(span)))
-        if canonical is not None and canonical != trace.format_span_id(span.context.span_id):
-            span.set_attribute(sc.WORKLOG_DUPLICATE_OF, canonical)
+    if adoption.started is not None:
+        adoption.started.append(span)
+    copy_of = adoption.copy_of
+    if copy_of is not None and copy_of != trace.format_span_id(span.context.span_id):
+        span.set_attribute(sc.WORKLOG_DUPLICATE_OF, copy_of)
 
 
 def _record_delegation(
