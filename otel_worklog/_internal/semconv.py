@@ -38,6 +38,7 @@ __all__ = [
     "GEN_AI_TOOL_TYPE",
     "GEN_AI_USAGE_INPUT_TOKENS",
     "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "GEN_AI_WORKFLOW_NAME",
     "INSIGHT_CATEGORIES",
     "INSIGHT_SCOPES",
     "INSIGHT_SHAREABLE_CONFIDENCE",
@@ -46,11 +47,13 @@ __all__ = [
     "LINK_TYPE_HANDOFF",
     "OPERATION_EXECUTE_TOOL",
     "OPERATION_INVOKE_AGENT",
+    "OPERATION_INVOKE_WORKFLOW",
     "SAMPLED_LEVELS",
     "SPAN_ALERT",
     "SPAN_EXECUTE_TOOL",
     "SPAN_HANDOFF",
     "SPAN_INVOKE_AGENT",
+    "SPAN_INVOKE_WORKFLOW",
     "SPAN_WORKSPACE",
     "TOOL_STATUS_CANCELLED",
     "TOOL_STATUS_ERROR",
@@ -133,11 +136,13 @@ GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
 GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
 GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 ERROR_TYPE: Final = "error.type"
 
 OPERATION_INVOKE_AGENT: Final = "invoke_agent"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
 
 # --- Work-log entries (span events) ------------------------------------------
 WORKLOG_LEVEL: Final = "worklog.level"
@@ -236,6 +241,8 @@ WORKLOG_ALERT_EVIDENCE: Final = "worklog.alert.evidence"
 SPAN_WORKSPACE: Final = "workspace {workspace_id}"
 SPAN_INVOKE_AGENT: Final = "invoke_agent {name}"
 SPAN_EXECUTE_TOOL: Final = "execute_tool {name}"
+#: A framework run outside any workspace or bot: the root that keeps its agents in one trace.
+SPAN_INVOKE_WORKFLOW: Final = "invoke_workflow {name}"
 SPAN_HANDOFF: Final = "handoff {from_bot} -> {to_bot}"
 SPAN_ALERT: Final = "alert {kind}"
 

@@ -193,6 +193,7 @@ class _Bridge:
                 self._adopt_wrappers(run, agent, run.node, kwargs.get("name"))
             elif parent is None:
                 _mark_current_copy(kwargs.get("name"), "")  # OpenLLMetry's own span of the graph run
+                run.node = self.recorder.start_run(tracer, str(kwargs.get("name") or ""), parent_ctx)
         elif event == "on_tool_start":
             tool = _tool_name(args, kwargs)
             run.arguments = _tool_arguments(args, kwargs)
@@ -205,7 +206,9 @@ class _Bridge:
                     tracer, tool, owner, parent_ctx, call_id=call_id, arguments=run.arguments
                 )
         if run.node is not None:
-            run.ctx, run.owner = run.node.ctx, run.node
+            run.ctx = run.node.ctx
+            if run.node.kind is not Kind.OTHER:
+                run.owner = run.node
         with self._lock:
             self._runs[run_id] = run
         copies_of = run.node or (run.owner.bot if run.owner is not None else None)
@@ -240,7 +243,10 @@ class _Bridge:
                 self._goto(payload, run, kwargs)
             return
         error = payload if event.endswith("_error") and isinstance(payload, BaseException) else None
-        if node.kind is Kind.BOT:
+        if node.kind is Kind.OTHER:
+            node.deactivate()
+            self.recorder.end_run(node, error=error)
+        elif node.kind is Kind.BOT:
             node.deactivate()
             self.recorder.end_agent(node, error=error)
             if event == "on_chain_end":

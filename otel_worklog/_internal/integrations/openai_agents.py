@@ -46,8 +46,9 @@ class _Bridge:
         self._lock = threading.Lock()
         #: SDK span id -> the node recording it, or the node of its nearest recorded ancestor.
         self._nodes: dict[str, Node | None] = {}
-        #: SDK trace id -> the OTel context current when the run started (the workspace).
+        #: SDK trace id -> the OTel context current when the run started (the workspace), or its own root.
         self._roots: dict[str, Context] = {}
+        self._run_nodes: dict[str, Node] = {}
         #: (SDK trace id, receiving agent) -> the handoff span that hands it the work, and its sender.
         self._pending: dict[tuple[str, str], tuple[trace.SpanContext, str]] = {}
         #: SDK span id -> the exception a tool raised (the SDK keeps only its text).
@@ -56,13 +57,21 @@ class _Bridge:
     # --- dispatch -----------------------------------------------------------------------------
     def trace_start(self, wrapped: Callable[..., Any], sdk_trace: Any) -> Any:
         trace_id = getattr(sdk_trace, "trace_id", None)
-        if trace_id is None or self.recorder.tracer() is None:
+        tracer = self.recorder.tracer()
+        if trace_id is None or tracer is None:
             return wrapped(sdk_trace)
         ctx = otel_context.get_current()
-        with self._lock:
-            self._roots[trace_id] = ctx
+        run = None
+        try:
+            run = self.recorder.start_run(tracer, getattr(sdk_trace, "name", "") or "", ctx)
+            with self._lock:
+                self._roots[trace_id] = run.ctx if run is not None else ctx
+                if run is not None:
+                    self._run_nodes[trace_id] = run
+        except Exception:
+            log_internal_error()
         # A processor's span for the whole run (OpenInference's is an AGENT span) is no agent turn.
-        with adopting(self.recorder.adoption(None, copies=True, workspace_ctx=ctx)):
+        with adopting(self.recorder.adoption(run, copies=True, workspace_ctx=ctx)):
             return wrapped(sdk_trace)
 
     def trace_end(self, wrapped: Callable[..., Any], sdk_trace: Any) -> Any:
@@ -72,8 +81,11 @@ class _Bridge:
             trace_id = getattr(sdk_trace, "trace_id", None)
             with self._lock:
                 self._roots.pop(trace_id, None)  # type: ignore[arg-type]
+                run = self._run_nodes.pop(trace_id, None)  # type: ignore[arg-type]
                 for key in [key for key in self._pending if key[0] == trace_id]:
                     del self._pending[key]
+            if run is not None:
+                self.recorder.end_run(run)
 
     def span_start(self, wrapped: Callable[..., Any], span: Any) -> Any:
         try:

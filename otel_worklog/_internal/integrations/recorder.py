@@ -28,7 +28,7 @@ from otel_worklog._internal.record.spans import record_error
 from otel_worklog._internal.record.state import STATE, active_tracer
 from otel_worklog._internal.span_kinds import Kind, is_control_flow
 
-__all__ = ["UNSET", "Node", "Recorder"]
+__all__ = ["UNSET", "Node", "Recorder", "content_attributes"]
 
 #: "The framework did not say": distinct from a tool that returned None.
 UNSET: Final[Any] = object()
@@ -88,6 +88,25 @@ class Recorder:
         if tracer is None or instrumentation_suppressed():
             return None
         return tracer
+
+    # --- runs ---------------------------------------------------------------------------------
+    def start_run(self, tracer: trace.Tracer, name: str, parent: Context) -> Node | None:
+        """A framework run outside any span of ours gets a root, ``invoke_workflow {name}``, so that its
+        agents share one trace; inside a workspace or a bot it needs none (None)."""
+        if trace.get_current_span(parent).get_span_context().is_valid:
+            return None
+        name = clean_text(name) if isinstance(name, str) and name else "workflow"
+        attributes = {
+            sc.GEN_AI_OPERATION_NAME: sc.OPERATION_INVOKE_WORKFLOW,
+            sc.GEN_AI_WORKFLOW_NAME: name,
+            sc.WORKLOG_FRAMEWORK: self.framework,
+        }
+        span = tracer.start_span(sc.SPAN_INVOKE_WORKFLOW.format(name=name), context=parent, attributes=attributes)
+        return Node(Kind.OTHER, name, span, trace.set_span_in_context(span, parent))
+
+    def end_run(self, node: Node, *, error: BaseException | None = None) -> None:
+        _fail(node.span, error, None, "Error")
+        node.span.end()
 
     # --- agents -------------------------------------------------------------------------------
     def start_agent(
@@ -187,7 +206,7 @@ class Recorder:
         if bot is not None:
             attributes[sc.BOT_NAME] = bot.name
         if arguments is not UNSET:
-            attributes.update(_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments))
+            attributes.update(content_attributes(sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments))
         span = tracer.start_span(sc.SPAN_EXECUTE_TOOL.format(name=name), context=parent_ctx, attributes=attributes)
         return Node(Kind.TOOL, name, span, trace.set_span_in_context(span, parent_ctx), bot=bot)
 
@@ -204,10 +223,10 @@ class Recorder:
         span = node.span
         attributes: dict[str, Any] = {}
         if arguments is not UNSET:
-            attributes.update(_content(sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments))
+            attributes.update(content_attributes(sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments))
         failed = (error is not None and not is_control_flow(type(error).__name__)) or failure is not None
         if result is not UNSET and not failed:
-            for key, value in _content(sc.GEN_AI_TOOL_CALL_RESULT, result).items():
+            for key, value in content_attributes(sc.GEN_AI_TOOL_CALL_RESULT, result).items():
                 if key == sc.WORKLOG_REDACTED_COUNT:
                     value += attributes.get(key, 0)
                 attributes[key] = value
@@ -327,7 +346,7 @@ def record_failure(span: trace.Span, error_type: str, message: str) -> None:
     span.set_status(Status(StatusCode.ERROR, f"{error_type}: {text}"))
 
 
-def _content(key: str, value: Any) -> dict[str, Any]:
+def content_attributes(key: str, value: Any) -> dict[str, Any]:
     """``key`` and its bookkeeping attributes for a tool argument or result, when content is captured."""
     content = STATE.config.content
     if not content.capture_content:

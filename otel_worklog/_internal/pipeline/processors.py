@@ -124,7 +124,7 @@ class WorklogSpanProcessor(SpanProcessor):
         kind = classify(span.name, attributes)
         if kind is Kind.BOT or kind is Kind.TOOL:
             name = _agent_name(span) if kind is Kind.BOT else tool_name(span.name, attributes)
-            if parent is not None and parent.kind is kind and parent.name == name:
+            if parent is not None and parent.kind is kind and _same_name(parent.name, name):
                 span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
             elif kind is Kind.BOT and not ours:
                 self._adopt_agent(span, parent_context, parent, scope, name)
@@ -190,6 +190,11 @@ def _agent_name(span: Span) -> str:
     return span.name.removeprefix(_AGENT_PREFIX)
 
 
+def _same_name(first: str, second: str) -> bool:
+    """``check_balance`` and ``Billing.check_balance`` (``@wl.tool`` names a function by its qualified name)."""
+    return first == second or first.rsplit(".", 1)[-1] == second.rsplit(".", 1)[-1]
+
+
 def _is_ours(span: Span) -> bool:
     scope = span.instrumentation_scope
     return scope is not None and scope.name == sc.INSTRUMENTATION_SCOPE
@@ -230,6 +235,16 @@ def _record_delegation(
         context=parent_context,
         attributes=attributes,
         start_time=start,
+    )
+    handoff.add_event(
+        sc.event_name("handoff"),
+        {
+            sc.WORKLOG_LEVEL: "handoff",
+            sc.WORKLOG_CATEGORY: sc.CATEGORY_HANDOFF,
+            sc.WORKLOG_MESSAGE: f"{caller} -> {callee}",
+            sc.WORKLOG_MENTIONS: [callee],
+        },
+        timestamp=start,
     )
     handoff.end(start)
     span.add_link(handoff.get_span_context(), {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF})
