@@ -33,7 +33,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.integrations.patching import FrameworkInstrumentor
 from otel_worklog._internal.integrations.recorder import UNSET, Node, Recorder
-from otel_worklog._internal.pipeline.processors import adopting
+from otel_worklog._internal.pipeline.processors import adopting, mark_copy
 from otel_worklog._internal.span_kinds import Kind, classify, is_control_flow, is_handoff_tool_name
 
 logger = logging.getLogger("otel_worklog")
@@ -294,11 +294,9 @@ def _mark_current_copy(name: Any, copy_of: str) -> None:
     scope = getattr(span, "instrumentation_scope", None)
     if getattr(scope, "name", sc.INSTRUMENTATION_SCOPE) == sc.INSTRUMENTATION_SCOPE:
         return
-    if (
-        classify(getattr(span, "name", ""), attributes) is Kind.BOT
-        and attributes.get(sc.GEN_AI_AGENT_NAME, name) == name
-    ):
-        span.set_attribute(sc.WORKLOG_DUPLICATE_OF, copy_of)
+    is_agent = sc.WORKLOG_DUPLICATE_OF in attributes or classify(getattr(span, "name", ""), attributes) is Kind.BOT
+    if is_agent and attributes.get(sc.GEN_AI_AGENT_NAME, name) == name:
+        mark_copy(span, copy_of)
 
 
 def _agent_name(name: Any, metadata: Mapping[str, Any], parent_id: Any) -> str | None:

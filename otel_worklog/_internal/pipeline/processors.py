@@ -33,7 +33,7 @@ from otel_worklog._internal.record.state import STATE
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
 from otel_worklog._internal.span_kinds import Kind, classify, tool_name
 
-__all__ = ["Adoption", "WorklogSpanProcessor", "adopting", "flush_children", "shutdown_children"]
+__all__ = ["Adoption", "WorklogSpanProcessor", "adopting", "flush_children", "mark_copy", "shutdown_children"]
 
 #: Where instrumentations put an agent's name, most specific first (GenAI, then OpenInference).
 _AGENT_NAME_KEYS: Final = (sc.GEN_AI_AGENT_NAME, "agent.name")
@@ -77,15 +77,32 @@ class _Open:
     name: str
     #: The bot and workspace of spans started under it, when they do not come from our scope.
     stamp: Mapping[str, Any] | None
+    span: Span
+    parent_id: int
+
+
+#: Open framework and foreign agent/tool spans by span id (ids are unique across providers); empty,
+#: and never read, for apps that use only wl.bot and @wl.tool.
+_OPEN: dict[int, _Open] = {}
+_OPEN_LOCK = threading.Lock()
+
+
+def mark_copy(span: Any, copy_of: str) -> None:
+    """Mark ``span`` a copy of the span ``copy_of`` names, and the open spans it copies in turn.
+
+    An instrumentation that wraps a call twice (OpenLLMetry after being instrumented twice) records
+    one agent as two nested spans; the outer one is a copy too.
+    """
+    while span is not None and span.is_recording():
+        span.set_attribute(sc.WORKLOG_DUPLICATE_OF, copy_of)
+        own = _OPEN.get(span.get_span_context().span_id)
+        parent = _OPEN.get(own.parent_id) if own is not None else None
+        span = parent.span if parent is not None and parent.kind is own.kind and parent.name == own.name else None  # type: ignore[union-attr]
 
 
 class WorklogSpanProcessor(SpanProcessor):
     def __init__(self) -> None:
         self._children: tuple[SpanProcessor, ...] = ()
-        # Open framework and foreign agent/tool spans by span id; empty (and never read) for apps
-        # that use only wl.bot and @wl.tool.
-        self._open: dict[int, _Open] = {}
-        self._lock = threading.Lock()
 
     @property
     def children(self) -> tuple[SpanProcessor, ...]:
@@ -103,7 +120,7 @@ class WorklogSpanProcessor(SpanProcessor):
             adoption = _ADOPTION.get()
             if adoption is not None:
                 _adopt(span, adoption)
-            elif self._open or not _is_ours(span) or sc.WORKLOG_FRAMEWORK in _attributes(span):
+            elif _OPEN or not _is_ours(span) or sc.WORKLOG_FRAMEWORK in _attributes(span):
                 self._inherit(span, parent_context, scope if type(scope) is Scope else None)
         except Exception:
             log_internal_error()
@@ -116,7 +133,7 @@ class WorklogSpanProcessor(SpanProcessor):
     def _inherit(self, span: Span, parent_context: otel_context.Context | None, scope: Scope | None) -> None:
         """Spans under an adopted agent get its bot; a copy of its parent agent or tool counts once."""
         parent_id = span.parent.span_id if span.parent is not None else 0
-        parent = self._open.get(parent_id) if self._open else None
+        parent = _OPEN.get(parent_id) if _OPEN else None
         ours = _is_ours(span)
         if parent is not None and parent.stamp and not (ours and sc.BOT_NAME in _attributes(span)):
             span.set_attributes(parent.stamp)  # a span of ours that names its bot keeps it
@@ -133,8 +150,8 @@ class WorklogSpanProcessor(SpanProcessor):
         else:
             name = ""
         if span.is_recording():
-            with self._lock:
-                self._open[span.context.span_id] = _Open(kind, name, _effective_stamp(span))
+            with _OPEN_LOCK:
+                _OPEN[span.context.span_id] = _Open(kind, name, _effective_stamp(span), span, parent_id)
 
     def _adopt_agent(
         self,
@@ -157,9 +174,9 @@ class WorklogSpanProcessor(SpanProcessor):
             _record_delegation(span, parent_context, caller, name, stamp)
 
     def on_end(self, span: ReadableSpan) -> None:
-        if self._open and span.context is not None:
-            with self._lock:
-                self._open.pop(span.context.span_id, None)
+        if _OPEN and span.context is not None:
+            with _OPEN_LOCK:
+                _OPEN.pop(span.context.span_id, None)
         for child in self._children:
             try:
                 child.on_end(span)
