@@ -90,6 +90,20 @@ class Recording:
             if counts_usage(s.attributes or {})
         )
 
+    def shape(self) -> list[tuple[str, str | None, str | None, int]]:
+        """Each span of ours but alerts as (name, parent name, bot, links): what a plain and a streamed run share."""
+        spans = [
+            s
+            for s in self.spans()
+            if s.instrumentation_scope.name == sc.INSTRUMENTATION_SCOPE
+            and classify(s.name, s.attributes or {}) is not Kind.ALERT
+        ]
+        names = {s.context.span_id: s.name for s in spans}
+        return [
+            (s.name, names.get(s.parent.span_id) if s.parent else None, self.attrs(s).get(sc.BOT_NAME), len(s.links))
+            for s in spans
+        ]
+
     def by_id(self) -> dict[int, ReadableSpan]:
         return {s.context.span_id: s for s in self.spans()}
 

@@ -17,7 +17,7 @@ import pytest
 
 import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.span_kinds import Kind, classify
+from otel_worklog._internal.span_kinds import Kind
 from otel_worklog.integrations import langgraph as wl_langgraph
 from tests.cli.scenario import REPO
 from tests.integrations.conftest import ORDERS, PEERS, Recording, assert_nothing_current, require
@@ -38,25 +38,6 @@ def instrumented() -> Iterator[None]:
         yield
     finally:
         wl_langgraph.uninstrument()
-
-
-def shape(recording: Recording) -> list[tuple[str, str | None, str | None, int]]:
-    spans = [
-        s
-        for s in recording.spans()
-        if s.instrumentation_scope.name == sc.INSTRUMENTATION_SCOPE
-        and classify(s.name, recording.attrs(s)) != Kind.ALERT
-    ]
-    by_id = {s.context.span_id: s for s in spans}
-    return [
-        (
-            s.name,
-            by_id[s.parent.span_id].name if s.parent is not None and s.parent.span_id in by_id else None,
-            recording.attrs(s).get(sc.BOT_NAME),
-            len(s.links),
-        )
-        for s in spans
-    ]
 
 
 class TestSupportApp:
@@ -132,11 +113,11 @@ class TestSupportApp:
     @pytest.mark.parametrize("mode", ["stream", "astream"])
     def test_a_streamed_run_records_the_same(self, recording: Recording, mode: str) -> None:
         two_runs()
-        plain = shape(recording)
+        plain = recording.shape()
         recording.exporter.clear()
         two_runs(mode)
         assert_nothing_current()
-        assert shape(recording) == plain
+        assert recording.shape() == plain
 
     def test_the_next_run_starts_a_trace_of_its_own(self, recording: Recording) -> None:
         with wl.workspace("#support"):

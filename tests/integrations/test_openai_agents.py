@@ -90,26 +90,6 @@ def instrumented() -> Iterator[None]:
         set_trace_processors([])
 
 
-def shape(recording: Recording) -> list[tuple[str, str | None, str | None, int]]:
-    """Each span of ours as (name, parent name, bot, handoff links): what a plain and a streamed run share."""
-    spans = [
-        s
-        for s in recording.spans()
-        if s.instrumentation_scope.name == sc.INSTRUMENTATION_SCOPE
-        and classify(s.name, recording.attrs(s)) != Kind.ALERT
-    ]
-    by_id = {s.context.span_id: s for s in spans}
-    return [
-        (
-            s.name,
-            by_id[s.parent.span_id].name if s.parent is not None and s.parent.span_id in by_id else None,
-            recording.attrs(s).get(sc.BOT_NAME),
-            len(s.links),
-        )
-        for s in spans
-    ]
-
-
 class TestSupportApp:
     def test_agents_handoffs_and_tools_are_recorded(self, recording: Recording) -> None:
         two_runs()
@@ -205,11 +185,11 @@ class TestSupportApp:
 
     def test_a_streamed_run_records_the_same(self, recording: Recording) -> None:
         two_runs()
-        plain = shape(recording)
+        plain = recording.shape()
         recording.exporter.clear()
         two_runs(streamed=True)
         assert_nothing_current()
-        assert shape(recording) == plain
+        assert recording.shape() == plain
 
     def test_the_next_run_starts_a_trace_of_its_own(self, recording: Recording) -> None:
         with wl.workspace("#support"):

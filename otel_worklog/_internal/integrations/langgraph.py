@@ -38,7 +38,7 @@ from otel_worklog._internal.span_kinds import Kind, classify, is_control_flow, i
 
 logger = logging.getLogger("otel_worklog")
 
-__all__ = ["INSTRUMENTOR", "LangGraphInstrumentor"]
+__all__ = ["INSTRUMENTOR", "LangGraphInstrumentor", "instrument", "uninstrument"]
 
 FRAMEWORK: Final = "langgraph"
 _UNNAMED_GRAPH: Final = "LangGraph"
@@ -438,3 +438,13 @@ class LangGraphInstrumentor(FrameworkInstrumentor):
 
 
 INSTRUMENTOR: Final = LangGraphInstrumentor()
+
+
+def instrument(*, tracer_provider: trace.TracerProvider | None = None) -> None:
+    """Record every agent, tool call, handoff and model usage of LangGraph runs (idempotent)."""
+    INSTRUMENTOR.instrument(tracer_provider)
+
+
+def uninstrument() -> None:
+    """Stop recording and put LangChain's callback dispatch back as it was (idempotent)."""
+    INSTRUMENTOR.uninstrument()

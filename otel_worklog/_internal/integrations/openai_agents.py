@@ -31,7 +31,7 @@ from otel_worklog._internal.span_kinds import Kind
 
 logger = logging.getLogger("otel_worklog")
 
-__all__ = ["INSTRUMENTOR", "OpenAIAgentsInstrumentor"]
+__all__ = ["INSTRUMENTOR", "OpenAIAgentsInstrumentor", "instrument", "uninstrument"]
 
 FRAMEWORK: Final = "openai-agents"
 #: Handoffs whose receiving agent has not started yet, per (trace, agent); bounded.
@@ -277,3 +277,13 @@ def _tool_error_keeper(bridge: _Bridge) -> Callable[..., Any]:
 
 
 INSTRUMENTOR: Final = OpenAIAgentsInstrumentor()
+
+
+def instrument(*, tracer_provider: trace.TracerProvider | None = None) -> None:
+    """Record every agent turn, tool call, handoff, usage and tripped guardrail of the SDK's runs (idempotent)."""
+    INSTRUMENTOR.instrument(tracer_provider)
+
+
+def uninstrument() -> None:
+    """Stop recording and put the SDK back as it was (idempotent)."""
+    INSTRUMENTOR.uninstrument()

@@ -29,7 +29,7 @@ from otel_worklog._internal.integrations.recorder import content_attributes
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, current_scope
 from otel_worklog._internal.span_kinds import is_control_flow
 
-__all__ = ["INSTRUMENTOR", "PydanticAIInstrumentor"]
+__all__ = ["INSTRUMENTOR", "PydanticAIInstrumentor", "instrument", "uninstrument"]
 
 FRAMEWORK: Final = "pydantic-ai"
 
@@ -105,6 +105,51 @@ def _record_status(span: trace.Span, exc: BaseException) -> None:
         span.set_attribute(sc.ERROR_TYPE, type(exc).__name__)
 
 
+class _FollowingTracer(trace.Tracer):
+    """A tracer that records through whatever provider otel_worklog uses at each call.
+
+    pydantic-ai takes its tracer once, when its settings are made; this one follows ``wl.configure``
+    (made before or after ``instrument()``, and made again) and records nothing before it.
+    """
+
+    def __init__(self, provider: trace.TracerProvider | None, name: str, version: str | None) -> None:
+        self._provider = provider
+        self._name = name
+        self._version = version
+        self._tracers: dict[int, trace.Tracer] = {}
+
+    def _tracer(self) -> trace.Tracer:
+        from otel_worklog._internal.record.state import STATE
+
+        provider = self._provider or STATE.provider
+        if provider is None:
+            return trace.NoOpTracer()
+        tracer = self._tracers.get(id(provider))
+        if tracer is None:
+            tracer = self._tracers[id(provider)] = provider.get_tracer(self._name, self._version)
+        return tracer
+
+    def start_span(self, *args: Any, **kwargs: Any) -> trace.Span:
+        return self._tracer().start_span(*args, **kwargs)
+
+    def start_as_current_span(self, *args: Any, **kwargs: Any) -> Any:
+        return self._tracer().start_as_current_span(*args, **kwargs)
+
+
+class _FollowingTracerProvider(trace.TracerProvider):
+    def __init__(self, provider: trace.TracerProvider | None) -> None:
+        self._provider = provider
+
+    def get_tracer(
+        self,
+        instrumenting_module_name: str,
+        instrumenting_library_version: str | None = None,
+        *args: Any,
+        **kwargs: Any,
+    ) -> trace.Tracer:
+        return _FollowingTracer(self._provider, instrumenting_module_name, instrumenting_library_version)
+
+
 class PydanticAIInstrumentor(FrameworkInstrumentor):
     distribution = "pydantic-ai-slim"
     module = "pydantic_ai"
@@ -124,12 +169,10 @@ class PydanticAIInstrumentor(FrameworkInstrumentor):
         from pydantic_ai.capabilities.instrumentation import Instrumentation
         from pydantic_ai.models.instrumented import InstrumentationSettings
 
-        from otel_worklog._internal.record.state import STATE
-
         current = Agent._instrument_default
         if current is False:  # the app chose nothing: ours, without pydantic-ai's raw content
-            provider = self._provider or STATE.provider or trace.get_tracer_provider()
             self._previous = current
+            provider = _FollowingTracerProvider(self._provider)
             Agent.instrument_all(InstrumentationSettings(tracer_provider=provider, include_content=False))
         self.patch(Instrumentation, "wrap_tool_execute", _tool_execute_wrapper())
 
@@ -142,3 +185,13 @@ class PydanticAIInstrumentor(FrameworkInstrumentor):
 
 
 INSTRUMENTOR: Final = PydanticAIInstrumentor()
+
+
+def instrument(*, tracer_provider: trace.TracerProvider | None = None) -> None:
+    """Turn on pydantic-ai's own spans for every agent and adopt them as bots and tool calls (idempotent)."""
+    INSTRUMENTOR.instrument(tracer_provider)
+
+
+def uninstrument() -> None:
+    """Stop recording and put pydantic-ai's instrumentation default back as it was (idempotent)."""
+    INSTRUMENTOR.uninstrument()
