@@ -335,17 +335,22 @@ def _tool_result(output: Any) -> Any:
 
 
 def _goto_targets(output: Any) -> list[str]:
-    goto = getattr(output, "goto", None) if type(output).__name__ == "Command" else None
-    if goto is None and isinstance(output, list | tuple):
-        return [target for item in output for target in _goto_targets(item)]
-    if isinstance(goto, str):
-        return [goto] if goto and not goto.startswith("__") else []
+    """The agents a ``Command(goto=...)`` (or a node's list of them) sends the work to."""
+    if isinstance(output, list | tuple):
+        return [target for item in output if _is_command(item) for target in _goto_targets(item)]
+    if not _is_command(output):
+        return []
+    goto = getattr(output, "goto", None)
     found: list[str] = []
-    for item in goto if isinstance(goto, list | tuple) else ([goto] if goto is not None else []):
+    for item in goto if isinstance(goto, list | tuple) else [goto]:
         target = item if isinstance(item, str) else getattr(item, "node", None)  # a Send names its node
         if isinstance(target, str) and target and not target.startswith("__"):
             found.append(target)
     return found
+
+
+def _is_command(value: Any) -> bool:
+    return type(value).__name__ == "Command"
 
 
 def _reason(arguments: Any) -> str | None:
@@ -417,6 +422,9 @@ class LangGraphInstrumentor(FrameworkInstrumentor):
             """otel_worklog's presence among LangChain's handlers; the recording is done around them."""
 
             run_inline = True
+
+            def on_chat_model_start(self, *args: Any, **kwargs: Any) -> None:
+                """Handled: otherwise LangChain turns every chat history into text for ``on_llm_start``."""
 
         bridge = self._bridge
         bridge.beacon = _BEACON_VAR.handler = WorklogBeacon()
