@@ -204,6 +204,41 @@ class TestExport:
         assert trace_ids == {ids["general"]}
 
 
+class TestJson:
+    """Every command takes --json; these two were the ones that refused it."""
+
+    def test_report_json_is_the_reports_data(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, _ = filled
+        done = run_cli("report", "--json", store=store)
+        assert done.returncode == 0, done.stderr
+        data = json.loads(done.stdout)
+        assert data["days"] == 7.0
+        assert data["workflows"]["total_workflows"] == 2
+        assert {row["bot"] for row in data["bots"]} == {"nanobot", "researcher", "coder"}
+
+    def test_report_json_to_a_file(self, filled: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+        store, _ = filled
+        target = tmp_path / "report.json"
+        done = run_cli("report", "--json", "-o", str(target), store=store)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(target.read_text())["workflows"]["total_workflows"] == 2
+
+    def test_report_json_and_a_format_exclude_each_other(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, _ = filled
+        error = _one_line_error(run_cli("report", "--json", "--format", "html", store=store))
+        assert "--json" in error and "--format" in error
+
+    def test_export_json_is_otlp_json(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, ids = filled
+        as_json = run_cli("export", ids["project"], "--json", store=store)
+        assert as_json.returncode == 0, as_json.stderr
+        assert as_json.stdout == run_cli("export", ids["project"], store=store).stdout
+        spans = [
+            s for rs in json.loads(as_json.stdout)["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]
+        ]
+        assert {s["traceId"] for s in spans} == {ids["project"]}
+
+
 class TestErrors:
     def test_missing_store(self, tmp_path: Path) -> None:
         err = _one_line_error(run_cli("logs", store=tmp_path / "nope.db"))
