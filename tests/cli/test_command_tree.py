@@ -203,3 +203,36 @@ def test_help_as_a_subprocess_fits_80_columns(args: tuple[str, ...]) -> None:
     assert done.stderr == ""
     assert done.stdout.startswith("usage: otel-worklog")
     assert max(len(line) for line in done.stdout.splitlines()) <= 80
+
+
+@pytest.mark.parametrize("name", list(COMMANDS))
+def test_a_command_imports_no_other_commands_module(name: str) -> None:
+    probe = (
+        "import sys\n"
+        "from otel_worklog._internal.cli.app import COMMANDS, app\n"
+        f"code = app.run([{name!r}, '--help'])\n"
+        "loaded = [m for m in COMMANDS.values() if 'otel_worklog._internal.cli.' + m in sys.modules]\n"
+        "print(code, loaded, file=sys.stderr)\n"
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="80")
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, env=env, timeout=60, check=False
+    )
+    assert done.stderr.strip() == f"0 [{COMMANDS[name]!r}]"
+
+
+def test_an_unquoted_workspace_gets_a_hint_to_quote_it() -> None:
+    """`-w #general` unquoted: the shell drops `#general` as a comment, so say to quote it."""
+    done = run_cli("logs", "-w")
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "quote a name that starts with #: -w '#general'" in done.stderr
+
+
+@pytest.mark.parametrize("args", [("how", "a\udcffb"), ("logs", "-w", "\udcff"), ("explain", "\udcff")])
+def test_an_argument_that_is_not_text_is_one_clear_line(args: tuple[str, ...]) -> None:
+    """Bytes that are not UTF-8 (here 0xFF) reach Python as lone surrogates: one line, not an internal error."""
+    done = run_cli(*args)
+    assert done.returncode == 2
+    assert done.stderr.count("\n") == 1 and "Traceback" not in done.stderr
+    assert "is not valid UTF-8 text" in done.stderr and "\\xff" in done.stderr
+    assert "internal error" not in done.stderr

@@ -14,11 +14,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 from collections.abc import Sequence
 from typing import Final
 
-from otel_worklog._internal.cli.common import fail, guard
+from otel_worklog._internal.cli.common import EXIT_USAGE_ERROR, fail, guard
 from otel_worklog._internal.cli.options import RUN, Command, add_command, new_parser
 from otel_worklog._internal.settings import check_environment
 from otel_worklog._internal.version import __version__
@@ -66,6 +67,16 @@ def _needed(argv: Sequence[str]) -> list[str]:
     return [*COMMANDS, *HIDDEN]
 
 
+def _check_text(args: Sequence[str]) -> None:
+    """Refuse, in one line, an argument that is not text (bytes the terminal could not decode)."""
+    for arg in args:
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = os.fsencode(arg).decode("utf-8", "backslashreplace")
+            raise fail(f"the argument '{shown}' is not valid UTF-8 text", EXIT_USAGE_ERROR) from None
+
+
 def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:
     """The parser with the commands ``names`` (default: all)."""
     parser = new_parser(
@@ -86,6 +97,7 @@ class App:
         """Parse ``argv`` (default: ``sys.argv[1:]``), run the command and return its exit code."""
         args = list(sys.argv[1:] if argv is None else argv)
         try:
+            _check_text(args)
             parser = build_parser(_needed(args))
             options = vars(parser.parse_args(args))  # exits 2 with a usage line on bad input
             run = options.pop(RUN, None)

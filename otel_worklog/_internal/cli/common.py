@@ -17,6 +17,7 @@ from otel_worklog._internal.settings import DEBUG, resolve
 
 __all__ = [
     "EXIT_INTERNAL_ERROR",
+    "EXIT_USAGE_ERROR",
     "EXIT_USER_ERROR",
     "bot_name",
     "emit_json",
@@ -29,6 +30,7 @@ __all__ = [
 
 EXIT_USER_ERROR = 1
 EXIT_INTERNAL_ERROR = 2
+EXIT_USAGE_ERROR = 2  # as argparse exits on bad options
 
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> SystemExit:

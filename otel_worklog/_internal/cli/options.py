@@ -76,6 +76,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         one_line = " ".join(message.split())
+        if one_line.startswith("argument -w/--workspace: expected one argument"):
+            # Unquoted, `-w #general` reaches us as a bare `-w`: the shell took the rest for a comment.
+            one_line += " (quote a name that starts with #: -w '#general')"
         self.exit(2, f"otel-worklog: error: {one_line} (see `{self.prog} --help`)\n")
 
 
