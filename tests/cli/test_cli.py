@@ -12,6 +12,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
 from otel_worklog._internal import semconv as sc
 from tests.cli.scenario import HOSTILE, SECOND_REASON, fill_store, run_cli
+from tests.cli_invoke import invoke
 
 
 @pytest.fixture(scope="module")
@@ -237,6 +238,12 @@ class TestJson:
             s for rs in json.loads(as_json.stdout)["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]
         ]
         assert {s["traceId"] for s in spans} == {ids["project"]}
+
+    def test_prune_json_when_the_retention_keeps_everything(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, _ = filled
+        result = invoke("prune", "--json", "--store", str(store), env={"OTEL_WORKLOG_RETENTION_DAYS": "0"})
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout) == {"sessions": 0, "spans": 0, "dry_run": False, "older_than_days": None}
 
 
 class TestErrors:
