@@ -14,8 +14,8 @@ from collections.abc import Iterator, Sequence
 from rich.table import Table
 from rich.text import Text
 
-from otel_worklog._internal.cli.common import reading
 from otel_worklog._internal.cli.options import at_least
+from otel_worklog._internal.cli.reading import reading
 from otel_worklog._internal.query import analytics as an
 from otel_worklog._internal.query.analytics.analyses import NS_PER_DAY
 from otel_worklog._internal.query.records import SpanRecord

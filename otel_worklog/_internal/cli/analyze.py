@@ -13,7 +13,7 @@ from collections.abc import Callable
 from rich.console import Console
 
 from otel_worklog._internal.cli.analysis import add_days, read_history, table
-from otel_worklog._internal.cli.common import bot_name, emit_json
+from otel_worklog._internal.cli.common import emit_json
 from otel_worklog._internal.cli.options import (
     Command,
     add_filters,
@@ -23,6 +23,7 @@ from otel_worklog._internal.cli.options import (
     at_least,
     inherited,
 )
+from otel_worklog._internal.cli.reading import bot_name
 from otel_worklog._internal.query import analytics as an
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.render.report import fmt_seconds, utc_time

@@ -1,4 +1,4 @@
-"""What the commands share: one-line errors, the exit codes, JSON output and opening a reader."""
+"""What every command shares: one-line errors, the exit codes and JSON output."""
 
 from __future__ import annotations
 
@@ -10,21 +10,16 @@ import sys
 from collections.abc import Iterator
 from typing import Any
 
-from otel_worklog._internal.exceptions import ReaderError, TraceNotFound
-from otel_worklog._internal.query.readers import open_reader
-from otel_worklog._internal.query.records import TraceReader
+from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.settings import DEBUG, resolve
 
 __all__ = [
     "EXIT_INTERNAL_ERROR",
     "EXIT_USAGE_ERROR",
     "EXIT_USER_ERROR",
-    "bot_name",
     "emit_json",
     "fail",
     "guard",
-    "pick_trace",
-    "reading",
     "to_json",
 ]
 
@@ -80,29 +75,3 @@ def to_json(data: Any) -> str:
 def emit_json(data: Any) -> None:
     """``data`` as JSON on stdout."""
     sys.stdout.write(to_json(data))
-
-
-def bot_name(name: str | None) -> str | None:
-    """A bot filter as given (``@researcher`` or ``researcher``) without its ``@``."""
-    return name.lstrip("@") if name else None
-
-
-@contextlib.contextmanager
-def reading(store: str | None, tempo: str | None) -> Iterator[TraceReader]:
-    """The reader of ``--store``/``--tempo``, closed afterwards."""
-    reader = open_reader(store=store, tempo=tempo)
-    try:
-        yield reader
-    finally:
-        reader.close()
-
-
-def pick_trace(reader: TraceReader, trace_id: str | None, workspace: str | None, bot: str | None) -> str:
-    """``trace_id`` when given, else the latest session matching the filters."""
-    if trace_id:
-        return trace_id
-    found = reader.latest_trace_id(workspace=workspace, bot=bot)
-    if found is None:
-        where = " ".join(p for p in (f"in {workspace}" if workspace else "", f"with @{bot}" if bot else "") if p)
-        raise TraceNotFound(f"no work-log sessions {where}".strip() + " (run `otel-worklog demo` to make some)")
-    return found

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.cli.common import bot_name, emit_json, reading
+from otel_worklog._internal.cli.common import emit_json
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_limit, add_source
+from otel_worklog._internal.cli.reading import bot_name, reading
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.render.data import iso
 from otel_worklog._internal.render.terminal import render_escalations

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from otel_worklog._internal.cli.common import bot_name, emit_json, fail, pick_trace, reading
+from otel_worklog._internal.cli.common import emit_json, fail
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_source, add_trace_id
+from otel_worklog._internal.cli.reading import bot_name, pick_trace, reading
 from otel_worklog._internal.query.worklog import build_worklog
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.render.data import worklog_dict

@@ -7,8 +7,9 @@ import json
 import sys
 from pathlib import Path
 
-from otel_worklog._internal.cli.common import fail, pick_trace, reading
+from otel_worklog._internal.cli.common import fail
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_limit, add_source, add_trace_id
+from otel_worklog._internal.cli.reading import pick_trace, reading
 from otel_worklog._internal.exceptions import TraceNotFound
 from otel_worklog._internal.query.otlp_json import encode_traces
 

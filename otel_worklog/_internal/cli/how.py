@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import argparse
 
-from otel_worklog._internal.cli.common import bot_name, emit_json, reading
+from otel_worklog._internal.cli.common import emit_json
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_limit, add_source, at_least
+from otel_worklog._internal.cli.reading import bot_name, reading
 from otel_worklog._internal.exceptions import TraceNotFound
 from otel_worklog._internal.query.records import EntryHit, TraceReader
 from otel_worklog._internal.query.worklog import Entry, build_worklog

@@ -6,8 +6,9 @@ import argparse
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.cli.analysis import add_days, read_spans, table
-from otel_worklog._internal.cli.common import bot_name, emit_json, fail
+from otel_worklog._internal.cli.common import emit_json, fail
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_source
+from otel_worklog._internal.cli.reading import bot_name
 from otel_worklog._internal.query import analytics as an
 from otel_worklog._internal.render.console import make_console
 

@@ -5,8 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from otel_worklog._internal.cli.common import bot_name, emit_json, pick_trace, reading
+from otel_worklog._internal.cli.common import emit_json
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_source, add_trace_id
+from otel_worklog._internal.cli.reading import bot_name, pick_trace, reading
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.render.html import render_html
 
