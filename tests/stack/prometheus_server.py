@@ -4,12 +4,15 @@ The server runs the project's rule files and scrapes a local endpoint that stand
 collector's ``prometheus`` exporter (see :mod:`tests.stack.span_metrics_endpoint`), with the
 scrape settings of ``grafana/prometheus/prometheus.yml`` but second-long intervals. Its data
 directory is a temporary one, and the process is always stopped: :meth:`PrometheusServer.stop`
-runs from ``__exit__``, terminates, then kills if it has not exited within a few seconds.
+runs from ``__exit__``, terminates, then kills if it has not exited within a few seconds; and if
+the test process itself is killed, the kernel sends the server SIGTERM (``PR_SET_PDEATHSIG``).
 """
 
 from __future__ import annotations
 
+import ctypes
 import json
+import signal
 import socket
 import subprocess
 import time
@@ -30,6 +33,12 @@ T = TypeVar("T")
 COLLECTOR_JOB = "otel-collector"
 _START_TIMEOUT_S = 60.0
 _STOP_TIMEOUT_S = 10.0
+
+
+def _die_with_parent() -> None:
+    """In the child before exec: SIGTERM when the test process dies, even by SIGKILL (Linux prctl)."""
+    pr_set_pdeathsig = 1
+    ctypes.CDLL(None, use_errno=True).prctl(pr_set_pdeathsig, signal.SIGTERM)
 
 
 def free_port() -> int:
@@ -99,6 +108,7 @@ class PrometheusServer:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
+                preexec_fn=_die_with_parent,
             )
         deadline = time.monotonic() + _START_TIMEOUT_S
         while time.monotonic() < deadline:
