@@ -8,9 +8,9 @@ The rules are plain data (:data:`SECRET_PATTERNS`, :data:`SENSITIVE_KEY_PATTERN`
 because the bundled collector config applies the same rules a second time, for
 spans from apps that do not use this SDK; a test keeps the two in step. So every
 rule is written in the subset of regex syntax that Python's ``re`` and Go's RE2
-read alike: no ``\\b``, ``\\s``, ``\\w`` or ``$`` (they differ between the two),
-no back-references, and look-ahead only in the one place the collector config
-translates. A rule's first capturing group is kept in front of its label and
+read alike: no ``\\b``, ``\\w`` or ``$`` (they differ between the two), ``\\s`` only
+in ``[\\s\\S]``, no back-references, and look-ahead only in the one place the
+collector config translates. A rule's first capturing group is kept in front of its label and
 its second behind it (the variable name before a password, the scheme and host
 around the credentials of a URL), so a reader still sees what was there.
 
@@ -22,7 +22,7 @@ prose ("token: the model stopped") rather than as a value.
 
 Speed matters here: redaction runs on every tool call with new content. Cheap
 substring triggers decide whether a value needs any work at all, so the common,
-clean case costs one ``lower()`` and a few dozen ``in`` tests, and a rule runs
+clean case costs one ``casefold()`` and a few dozen ``in`` tests, and a rule runs
 only on text holding one of its own triggers.
 """
 
@@ -42,13 +42,16 @@ _NAMES: Final = (
     r"password|passwd|passphrase|pwd|secret|token|(?:api|access|private|secret)[_.\-]?key|"
     r"(?:signing|encryption|master)[_.\-]key|authorization|auth|cookie|session[_.\-]?id|credentials?"
 )
+#: A quote, or an escaped one: text inside JSON, even JSON in JSON, is redacted in place and stays valid.
+_QUOTE: Final = r"""\\*["']"""
 #: A sensitive name, an optional closing quote of the name, blanks: what comes before =, ==, :=, => or :.
-_ASSIGN: Final = r"""(?i:""" + _NAMES + r""")["']?[\t ]*"""
-#: Where an unquoted value ends, and what one is made of.
-_BREAKS: Final = r"""\t\n\f\r &,;"'"""
+_ASSIGN: Final = r"(?i:" + _NAMES + r")(?:" + _QUOTE + r")?[\t ]*"
+#: Where an unquoted value ends (a backslash too: cutting the escape of a JSON quote would break the JSON),
+#: and what one is made of.
+_BREAKS: Final = r"""\t\n\f\r &,;"'\\"""
 _VALUE_CHAR: Final = "[^" + _BREAKS + "]"
 #: A digit or a symbol that prose rarely has inside a word.
-_QUALIFYING: Final = r"0-9_/+@#$%^*~|\\<>{}"
+_QUALIFYING: Final = r"0-9_/+@#$%^*~|<>{}"
 #: After a colon a value must look like a secret, not like prose ("token: the model stopped"): it holds a
 #: digit or symbol, or mixes case inside a word, or is 16+ letters long. It never starts with "[" or "=".
 _PLAIN_CHAR: Final = "[^" + _QUALIFYING + _BREAKS + "]"
@@ -63,6 +66,8 @@ _SECRET_SHAPED: Final = (
     )
     + ")"
 )
+#: The rest of an unterminated key block: up to a quote, escaped or not, which inside JSON ends the string.
+_REST: Final = r'(?:[^"\\]|\\[^"])*'
 #: The one look-ahead: a value already redacted by an earlier rule is left alone. RE2 has no
 #: look-ahead, so the collector config spells this "the value does not start with [".
 NOT_REDACTED: Final = r"(?!\[REDACTED)"
@@ -73,15 +78,18 @@ SECRET_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     (
         "private_key",
         r"-----BEGIN[A-Z ]*PRIVATE KEY(?: BLOCK)?-----"
-        r"(?:[\s\S]*?-----END[A-Z ]*PRIVATE KEY(?: BLOCK)?-----|[\s\S]*)",
+        r"(?:[\s\S]*?-----END[A-Z ]*PRIVATE KEY(?: BLOCK)?-----|" + _REST + ")",
     ),
-    ("putty_private_key", r"PuTTY-User-Key-File-[0-9]+:(?:[\s\S]*?Private-(?:MAC|Hash):[^\r\n]*|[\s\S]*)"),
-    ("url_credentials", r"""(://)[^\t\n\f\r /?#@:"'<>]*:[^\t\n\f\r /?#"'<>]+(@)"""),
+    (
+        "putty_private_key",
+        r"PuTTY-User-Key-File-[0-9]+:(?:[\s\S]*?Private-(?:MAC|Hash):[^\r\n\\" + '"]*|' + _REST + ")",
+    ),
+    ("url_credentials", r"""(://)[^\t\n\f\r /?#@:"'<>\\]*:[^\t\n\f\r /?#"'<>\\]+(@)"""),
     ("slack_webhook", r"(hooks\.slack\.com/(?:services|workflows|triggers)/)[A-Za-z0-9_/\-]+"),
     (
         "url_signature",
         r"""([?&#;](?i:sig|signature|x-amz-signature|x-amz-credential|x-goog-signature|x-goog-credential)=)"""
-        r"""[^&#\t\n\f\r "'<>\[][^&#\t\n\f\r "'<>]*""",
+        r"""[^&#\t\n\f\r "'<>\\\[][^&#\t\n\f\r "'<>\\]*""",
     ),
     ("anthropic_key", _START + r"sk-ant-[A-Za-z0-9_\-]{20,}"),
     ("openai_key", _START + r"sk-[A-Za-z0-9_\-]*[A-Za-z0-9]{20}[A-Za-z0-9_\-]*"),
@@ -100,15 +108,19 @@ SECRET_PATTERNS: Final[tuple[tuple[str, str], ...]] = (
     ("jwt", _START + r"eyJ[A-Za-z0-9_\-]{5,}\.eyJ[A-Za-z0-9_\-]{5,}\.[A-Za-z0-9_\-]{5,}"),
     (
         "authorization",
-        r"""((?i:(?:proxy-)?authorization)["']?[\t ]*[:=][\t ]*["']?"""
-        r"""(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)[\t ]+)"""
-        r"""[^\r\n"'\[][^\r\n"']*""",
+        r"((?i:(?:proxy-)?authorization)(?:" + _QUOTE + r")?[\t ]*[:=][\t ]*(?:" + _QUOTE + r")?"
+        r"(?i:basic|bearer|token|digest|negotiate|ntlm|apikey|aws4-hmac-sha256)[\t ]+)"
+        r"""[^\r\n"'\\\[][^\r\n"'\\]*""",
     ),
-    ("cookie", r"""((?i:(?:set-)?cookie)["']?[\t ]*:[\t ]*["']?)[^\r\n"'\[=;][^\r\n"'=;]*=[^\r\n"']*"""),
+    (
+        "cookie",
+        r"((?i:(?:set-)?cookie)(?:" + _QUOTE + r")?[\t ]*:[\t ]*(?:" + _QUOTE + r")?)"
+        r"""[^\r\n"'\\\[=;][^\r\n"'\\=;]*=[^\r\n"'\\]*""",
+    ),
     ("bearer_token", r"((?:^|[^A-Za-z0-9_])(?i:bearer)[\t ]+)" + _SECRET_SHAPED),
     # Assignments of a sensitive name, in four shapes: "quoted", 'quoted', after =, and after a colon.
-    ("credential_pair", r"(" + _ASSIGN + r'(?:=>|==|:=|=|:)[\t ]*")(?:[^"\\\r\n\[]|\\.)(?:[^"\\\r\n]|\\.)*'),
-    ("credential_pair", r"(" + _ASSIGN + r"(?:=>|==|:=|=|:)[\t ]*')[^'\r\n\[][^'\r\n]*"),
+    ("credential_pair", r"(" + _ASSIGN + r'(?:=>|==|:=|=|:)[\t ]*\\*")[^"\\\r\n\[][^"\\\r\n]*'),
+    ("credential_pair", r"(" + _ASSIGN + r"""(?:=>|==|:=|=|:)[\t ]*\\*')[^'"\\\r\n\[][^'"\\\r\n]*"""),
     ("credential_pair", r"(" + _ASSIGN + r"(?:=>|==|:=|=)[\t ]*)" + NOT_REDACTED + _VALUE_CHAR + "+"),
     ("credential_pair", r"(" + _ASSIGN + r":[\t ]*)" + _SECRET_SHAPED),
 )
@@ -140,7 +152,7 @@ _NAME_TRIGGERS: Final = (
     "credential",
 )
 #: Substrings, one of which appears in any text the rule of the same name can match. Lower-case ones are looked
-#: for in the lower-cased text; a trigger with a capital letter is looked for as written (``AC`` for Twilio,
+#: for in the case-folded text; a trigger with a capital letter is looked for as written (``AC`` for Twilio,
 #: which in lower case would be in most words). Checking substrings is ten times cheaper than running a rule,
 #: and most text contains none, so a rule only runs on text that holds one of its triggers.
 RULE_TRIGGERS: Final[dict[str, tuple[str, ...]]] = {
@@ -206,16 +218,16 @@ class _Triggers:
         self._guarded = tuple((guard, tuple(members)) for guard, members in groups.items())
         self._exact = tuple((trigger, mask) for trigger, mask in calls_for.items() if not _is_lower(trigger))
 
-    def calls(self, text: str, lowered: str) -> int:
-        """The rules ``text`` (and ``lowered``, its lower-case form) calls for; 0 for the clean common case."""
+    def calls(self, text: str, folded: str) -> int:
+        """The rules ``text`` (and ``folded``, its ``casefold()``) calls for; 0 for the clean common case."""
         called = 0
         for trigger, mask in self._unguarded:
-            if trigger in lowered:
+            if trigger in folded:
                 called |= mask
         for guard, members in self._guarded:
-            if guard in lowered:
+            if guard in folded:
                 for trigger, mask in members:
-                    if trigger in lowered:
+                    if trigger in folded:
                         called |= mask
         if not text.islower():  # as-written triggers have capitals
             for trigger, mask in self._exact:
@@ -247,7 +259,7 @@ _LONGEST_NAME: Final = 32
 
 
 def _assigns_a_name(text: str) -> bool:
-    """Whether a sensitive name, an optional quote and blanks come before some ``=`` or ``:`` of ``text``.
+    """Whether a sensitive name, an optional (escaped) quote and blanks come before some ``=`` or ``:``.
 
     Exactly the part every assignment rule starts with, checked from the few separators backwards
     instead of by four case-insensitive scans of the whole text (a 200 kB image holds "pwd" or
@@ -261,6 +273,8 @@ def _assigns_a_name(text: str) -> bool:
                 end -= 1
             if end and text[end - 1] in "\"'":
                 end -= 1
+                while end and text[end - 1] == "\\":
+                    end -= 1
             if _NAME_AT_END.search(text, max(0, end - _LONGEST_NAME), end):
                 return True
             at = text.find(separator, at + 1)
@@ -299,7 +313,7 @@ class Scrubber:
 
     def might_contain_secret(self, text: str) -> bool:
         """Cheap pre-check for JSON text: ``False`` means neither a value nor a key needs redacting."""
-        return self._enabled and self._json_triggers.calls(text, text.lower()) != 0
+        return self._enabled and self._json_triggers.calls(text, text.casefold()) != 0
 
     def is_sensitive_key(self, key: str) -> bool:
         return self._enabled and self._key.search(key) is not None
@@ -308,7 +322,7 @@ class Scrubber:
         """Replace every secret value inside ``text``."""
         if not self._enabled:
             return ScrubResult(text, 0)
-        called = self._triggers.calls(text, text.lower())
+        called = self._triggers.calls(text, text.casefold())
         if not called:
             return ScrubResult(text, 0)
         # Triggers and the assignment pre-check look at the text as given: an earlier rule's label
@@ -384,7 +398,7 @@ def _literal_prefix(regex: str) -> str:
         if ch in ".^$*+?{}[]\\|()":
             break
         prefix.append(ch)
-    return "".join(prefix).lower()
+    return "".join(prefix).casefold()
 
 
 NOOP_SCRUBBER: Final = Scrubber(enabled=False)
