@@ -7,7 +7,7 @@ import re
 import string
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 import otel_worklog as wl
@@ -142,7 +142,9 @@ VALUES = st.text(string.ascii_letters + string.digits + "_-./+[]=@", max_size=24
 ASSIGNMENTS = st.tuples(
     st.sampled_from(NAMES), st.sampled_from(QUOTES), st.sampled_from(SEPARATORS), st.sampled_from(QUOTES), VALUES
 ).map("".join)
-KEY_LIKE = st.tuples(st.sampled_from(PREFIXES), VALUES).map(lambda parts: parts[0] + parts[1] + "x" * 36)
+KEY_LIKE = st.tuples(st.sampled_from(PREFIXES), st.text(string.hexdigits, max_size=40), VALUES).map(
+    lambda parts: parts[0] + parts[1] + "x" * 36 + parts[2]
+)
 
 
 class TestTriggers:
@@ -158,9 +160,14 @@ class TestTriggers:
 
     @settings(max_examples=400, deadline=None)
     @given(st.lists(ASSIGNMENTS | KEY_LIKE | st.text(string.printable, max_size=6), max_size=6))
+    @example(["AKIA" + "Z" * 16, "ghp_" + "q" * 36])  # the first label makes the second a token
     def test_skipping_changes_nothing(self, parts: list[str]) -> None:
         text = "".join(parts)
         assert scrubbing.DEFAULT_SCRUBBER.scrub_text(text).value == self.every_rule(text)
 
     def test_every_rule_has_triggers(self) -> None:
         assert {name for name, _ in scrubbing.SECRET_PATTERNS} == set(scrubbing.RULE_TRIGGERS)
+
+    def test_every_rule_that_starts_a_token_says_how(self) -> None:
+        starting = {name for name, regex in scrubbing.SECRET_PATTERNS if regex.startswith(scrubbing._START)}
+        assert starting == set(scrubbing.TOKEN_STARTS)

@@ -181,6 +181,24 @@ RULE_TRIGGERS: Final[dict[str, tuple[str, ...]]] = {
     "bearer_token": ("bearer",),
     "credential_pair": _NAME_TRIGGERS,
 }
+#: How the secret of each rule that starts with :data:`_START` begins, as written. The SDK runs such a rule
+#: only where one of these starts a token: a 200 kB image holds "sk-" or "eyJ" somewhere, inside its run.
+TOKEN_STARTS: Final[dict[str, tuple[str, ...]]] = {
+    "anthropic_key": ("sk-ant-",),
+    "openai_key": ("sk-",),
+    "stripe_key": ("sk_", "rk_", "whsec_"),
+    "aws_access_key": ("AKIA", "ASIA", "ABIA", "ACCA"),
+    "github_token": ("gh", "github_pat_"),
+    "gitlab_token": ("glpat-",),
+    "huggingface_token": ("hf_",),
+    "npm_token": ("npm_",),
+    "sendgrid_key": ("SG.",),
+    "twilio_key": ("SK", "AC"),
+    "slack_token": ("xox", "xapp-"),
+    "google_api_key": ("AIza",),
+    "google_oauth_token": ("ya29.", "1//0"),
+    "jwt": ("eyJ",),
+}
 #: Triggers of :data:`SENSITIVE_KEY_PATTERN`, for JSON text whose keys may be sensitive.
 KEY_TRIGGERS: Final = _NAME_TRIGGERS
 
@@ -250,6 +268,8 @@ class _Rule(NamedTuple):
     bit: int
     #: The rule matches only a sensitive name followed by = or : (see :func:`_assigns_a_name`).
     assignment: bool
+    #: The rule matches only where one of these starts a token (see :func:`_starts_a_token`).
+    starts: tuple[str, ...]
 
 
 #: A sensitive name that ends where a search stops (``endpos``); for :func:`_assigns_a_name` only.
@@ -281,6 +301,25 @@ def _assigns_a_name(text: str) -> bool:
     return False
 
 
+#: What :data:`_START` does not accept before a token.
+_RUN_CHARS: Final = frozenset("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/_-")
+
+
+def _starts_a_token(text: str, starts: tuple[str, ...]) -> bool:
+    """Whether one of ``starts`` is in ``text`` where :data:`_START` accepts it (not inside a base64 run).
+
+    Exactly the start of every rule that begins with :data:`_START`, found with ``str.find`` instead of
+    a regex that tries every position of the text.
+    """
+    for start in starts:
+        at = text.find(start)
+        while at != -1:
+            if at == 0 or text[at - 1] not in _RUN_CHARS:
+                return True
+            at = text.find(start, at + 1)
+    return False
+
+
 class Scrubber:
     """Redacts secrets from strings and from JSON-like structures.
 
@@ -297,7 +336,8 @@ class Scrubber:
         for i, (name, regex) in enumerate(SECRET_PATTERNS + tuple(extra_patterns)):
             pattern = re.compile(regex)
             template = replacement(_redaction_label(name), pattern.groups)
-            rules.append(_Rule(pattern, template, 1 << i, regex.startswith("(" + _ASSIGN)))
+            assignment = regex.startswith("(" + _ASSIGN)
+            rules.append(_Rule(pattern, template, 1 << i, assignment, TOKEN_STARTS.get(name, ())))
             for trigger in RULE_TRIGGERS.get(name) or (_literal_prefix(regex),):
                 calls_for[trigger] = calls_for.get(trigger, 0) | 1 << i
         self._rules = tuple(rules)
@@ -326,7 +366,8 @@ class Scrubber:
         if not called:
             return ScrubResult(text, 0)
         # Triggers and the assignment pre-check look at the text as given: an earlier rule's label
-        # ("[REDACTED:openai_key]") never makes a later rule match, so nothing is missed.
+        # ("[REDACTED:openai_key]") never makes a later rule's name or trigger. It can make a token
+        # start (the "]" before "ghp_..." that was glued to a key), so that check sees the text as it is now.
         original, assigns, total = text, None, 0
         for rule in self._rules:
             if not called & rule.bit:
@@ -336,6 +377,8 @@ class Scrubber:
                     assigns = _assigns_a_name(original)
                 if not assigns:
                     continue
+            elif rule.starts and not _starts_a_token(text, rule.starts):
+                continue
             text, n = rule.pattern.subn(rule.template, text)
             total += n
         return ScrubResult(text, total)
