@@ -67,12 +67,14 @@ def fill_store(path: Path) -> dict[str, str]:
     return ids
 
 
-def run_cli(*args: str, store: Path | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    """``otel-worklog ARGS`` as a real subprocess."""
+def run_cli(
+    *args: str, store: Path | None = None, timeout: float = 60, columns: int = 200
+) -> subprocess.CompletedProcess[str]:
+    """``otel-worklog ARGS`` as a real subprocess, on a terminal ``columns`` wide."""
     env = dict(os.environ)
     env["PYTHONPATH"] = str(REPO) + (os.pathsep + env["PYTHONPATH"] if env.get("PYTHONPATH") else "")
     env.pop("OTEL_WORKLOG_STORE", None)
-    env["COLUMNS"] = "200"
+    env["COLUMNS"] = str(columns)
     command = [sys.executable, "-m", "otel_worklog._internal.cli", *args]
     if store is not None:
         command += ["--store", str(store)]

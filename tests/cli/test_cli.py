@@ -12,6 +12,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
 from otel_worklog._internal import semconv as sc
 from tests.cli.scenario import HOSTILE, SECOND_REASON, fill_store, run_cli
+from tests.cli_invoke import invoke
 
 
 @pytest.fixture(scope="module")
@@ -202,6 +203,47 @@ class TestExport:
         data = json.loads(run_cli("export", "-w", "#general", store=store).stdout)
         trace_ids = {s["traceId"] for rs in data["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]}
         assert trace_ids == {ids["general"]}
+
+
+class TestJson:
+    """Every command takes --json; these two were the ones that refused it."""
+
+    def test_report_json_is_the_reports_data(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, _ = filled
+        done = run_cli("report", "--json", store=store)
+        assert done.returncode == 0, done.stderr
+        data = json.loads(done.stdout)
+        assert data["days"] == 7.0
+        assert data["workflows"]["total_workflows"] == 2
+        assert {row["bot"] for row in data["bots"]} == {"nanobot", "researcher", "coder"}
+
+    def test_report_json_to_a_file(self, filled: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+        store, _ = filled
+        target = tmp_path / "report.json"
+        done = run_cli("report", "--json", "-o", str(target), store=store)
+        assert done.returncode == 0, done.stderr
+        assert json.loads(target.read_text())["workflows"]["total_workflows"] == 2
+
+    def test_report_json_and_a_format_exclude_each_other(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, _ = filled
+        error = _one_line_error(run_cli("report", "--json", "--format", "html", store=store))
+        assert "--json" in error and "--format" in error
+
+    def test_export_json_is_otlp_json(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, ids = filled
+        as_json = run_cli("export", ids["project"], "--json", store=store)
+        assert as_json.returncode == 0, as_json.stderr
+        assert as_json.stdout == run_cli("export", ids["project"], store=store).stdout
+        spans = [
+            s for rs in json.loads(as_json.stdout)["resourceSpans"] for ss in rs["scopeSpans"] for s in ss["spans"]
+        ]
+        assert {s["traceId"] for s in spans} == {ids["project"]}
+
+    def test_prune_json_when_the_retention_keeps_everything(self, filled: tuple[Path, dict[str, str]]) -> None:
+        store, _ = filled
+        result = invoke("prune", "--json", "--store", str(store), env={"OTEL_WORKLOG_RETENTION_DAYS": "0"})
+        assert result.exit_code == 0, result.stderr
+        assert json.loads(result.stdout) == {"sessions": 0, "spans": 0, "dry_run": False, "older_than_days": None}
 
 
 class TestErrors:

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 import json
+import re
+import string
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 import otel_worklog as wl
 from otel_worklog import semconv as sc
+from otel_worklog._internal.record import scrubbing
 from otel_worklog.testing import WorklogCapture
 
 SECRETS = {
@@ -117,3 +122,52 @@ class TestLongAndOddValues:
         result = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT])
         assert result["bytes"].startswith("<6 bytes:")
         assert result["set"] == ["1", "3"]
+
+
+#: Starts of every provider rule, and the shapes of assignments, for the skipping test below.
+PREFIXES = (
+    *("sk-", "sk-ant-", "sk_live_", "rk_test_", "whsec_", "AKIA", "ASIA", "ACCA", "ghp_", "github_pat_", "glpat-"),
+    *("hf_", "npm_", "SG.", "SK", "AC", "xoxb-", "xoxe.xoxp-", "xapp-", "AIza", "ya29.", "1//0", "eyJ", ".eyJ"),
+    *("://", "u:p@", "hooks.slack.com/services/", "?sig=", "&X-Amz-Signature=", "AccountKey=", "Bearer "),
+    *("Authorization: Basic ", "Cookie: a=", "-----BEGIN RSA PRIVATE KEY-----", "-----END RSA PRIVATE KEY-----"),
+    *("PuTTY-User-Key-File-2:", "Private-MAC: "),
+)
+NAMES = (
+    *("password", "PASSWD", "passphrase", "pwd", "DB_secret", "auth_token", "api-key", "apiKey", "access_key"),
+    *("signing.key", "Authorization", "auth", "cookie", "Session-ID", "sessionid", "credentials", "ſecret"),
+)
+QUOTES = ("", '"', "'", '\\"', '\\\\\\"', "\\'")
+SEPARATORS = ("=", ":", "==", ":=", "=>", " = ", ": ", "\t:\t")
+VALUES = st.text(string.ascii_letters + string.digits + "_-./+[]=@", max_size=24)
+ASSIGNMENTS = st.tuples(
+    st.sampled_from(NAMES), st.sampled_from(QUOTES), st.sampled_from(SEPARATORS), st.sampled_from(QUOTES), VALUES
+).map("".join)
+KEY_LIKE = st.tuples(st.sampled_from(PREFIXES), st.text(string.hexdigits, max_size=40), VALUES).map(
+    lambda parts: parts[0] + parts[1] + "x" * 36 + parts[2]
+)
+
+
+class TestTriggers:
+    """The cheap checks that skip rules (substring triggers, the assignment pre-check) never skip a match."""
+
+    @staticmethod
+    def every_rule(text: str) -> str:
+        """What the rules make of ``text`` with nothing skipped."""
+        for name, regex in scrubbing.SECRET_PATTERNS:
+            pattern = re.compile(regex)
+            text = pattern.sub(scrubbing.replacement(f"[REDACTED:{name}]", pattern.groups), text)
+        return text
+
+    @settings(max_examples=400, deadline=None)
+    @given(st.lists(ASSIGNMENTS | KEY_LIKE | st.text(string.printable, max_size=6), max_size=6))
+    @example(["AKIA" + "Z" * 16, "ghp_" + "q" * 36])  # the first label makes the second a token
+    def test_skipping_changes_nothing(self, parts: list[str]) -> None:
+        text = "".join(parts)
+        assert scrubbing.DEFAULT_SCRUBBER.scrub_text(text).value == self.every_rule(text)
+
+    def test_every_rule_has_triggers(self) -> None:
+        assert {name for name, _ in scrubbing.SECRET_PATTERNS} == set(scrubbing.RULE_TRIGGERS)
+
+    def test_every_rule_that_starts_a_token_says_how(self) -> None:
+        starting = {name for name, regex in scrubbing.SECRET_PATTERNS if regex.startswith(scrubbing._START)}
+        assert starting == set(scrubbing.TOKEN_STARTS)

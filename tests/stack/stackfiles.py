@@ -34,6 +34,8 @@ DASHBOARD = ROOT / "grafana" / "dashboards" / "worklog.json"
 ALL_TRACE_EXPORTERS_ENV = {"WORKLOG_TRACE_EXPORTERS": "[otlp_grpc/tempo, otlp_grpc/jaeger, otlp_http/upstream]"}
 
 _EXPANSION = re.compile(r"\$\$|\$\{env:([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
+#: Compose's own interpolation: ``${NAME}`` and ``${NAME:-default}`` (no ``env:`` prefix).
+_COMPOSE_EXPANSION = re.compile(r"\$\$|\$\{([A-Za-z_][A-Za-z0-9_]*)(?::-([^}]*))?\}")
 
 
 def load_yaml(path: Path) -> Any:
@@ -128,6 +130,26 @@ def ottl_strings(statement: str) -> list[str]:
         out.append("".join(chars))
         i += 1
     return out
+
+
+def compose(env: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """docker-compose.yml as Compose reads it with ``env`` as the shell environment."""
+    environment = env or {}
+
+    def one(match: re.Match[str]) -> str:
+        if match.group(0) == "$$":
+            return "$"
+        return environment.get(match.group(1)) or (match.group(2) or "")
+
+    def interpolate(node: Any) -> Any:
+        if isinstance(node, dict):
+            return {key: interpolate(value) for key, value in node.items()}
+        if isinstance(node, list):
+            return [interpolate(value) for value in node]
+        return _COMPOSE_EXPANSION.sub(one, node) if isinstance(node, str) else node
+
+    data: dict[str, Any] = interpolate(load_yaml(COMPOSE))
+    return data
 
 
 def collector(env: Mapping[str, str] | None = None) -> dict[str, Any]:

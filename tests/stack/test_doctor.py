@@ -1,23 +1,55 @@
-"""``otel-worklog doctor`` against a fake stack on 127.0.0.1 (see fake_stack.py).
+"""``otel-worklog doctor`` against a fake stack on 127.0.0.1 (see fake_stack.py), and against nothing at all.
 
 The collector, Tempo and Prometheus are FAKES because Docker cannot run on the machines
-these tests run on. The doctor itself is real: it configures the real SDK, sends a real
-trace with the real OTLP/HTTP exporter to a real endpoint that decodes the protobuf, and
-queries the fakes over HTTP. What the fakes answer is computed from the spans received,
-so the doctor only passes when it really sent a workspace trace with an escalation.
+these tests run on. The doctor itself is real: it records a real trace through the public API
+on the real SDK, sends it with the real OTLP/HTTP exporter to a real endpoint that decodes the
+protobuf, and queries the fakes over HTTP. What the fakes answer is computed from the spans
+received, so the doctor only passes when it really sent a workspace trace with an escalation.
+
+The doctor's clock and sleep are a fake here: a test that waits for a deadline takes no time.
 """
 
 from __future__ import annotations
 
+import logging
+import os
+import re
 import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
 
 import pytest
+from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 
+import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.cli import doctor
+from otel_worklog._internal.query import tempo
 from tests.cli_invoke import Result, invoke
 
 from .fake_stack import FakeStack
+
+REPO = Path(__file__).resolve().parents[2]
+README = (REPO / "README.md").read_text(encoding="utf-8")
+
+
+class FakeClock:
+    """A monotonic clock that moves only when the doctor sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 1_000.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
 
 
 def _closed_port_url() -> str:
@@ -27,7 +59,9 @@ def _closed_port_url() -> str:
     return f"http://127.0.0.1:{port}"
 
 
-def _doctor(stack: FakeStack, lines: list[str], *, timeout: float = 20.0, **urls: str) -> doctor.Doctor:
+def _doctor(
+    stack: FakeStack, lines: list[str], *, timeout: float = 20.0, clock: FakeClock | None = None, **urls: str
+) -> doctor.Doctor:
     options = {
         "health_url": stack.url("health"),
         "otlp_endpoint": stack.url("otlp"),
@@ -35,7 +69,10 @@ def _doctor(stack: FakeStack, lines: list[str], *, timeout: float = 20.0, **urls
         "prometheus_url": stack.url("prometheus"),
     }
     options.update(urls)
-    return doctor.Doctor(timeout_s=timeout, echo=lines.append, poll_interval_s=0.05, **options)
+    clock = clock or FakeClock()
+    return doctor.Doctor(
+        timeout_s=timeout, echo=lines.append, poll_interval_s=0.05, clock=clock, sleep=clock.sleep, **options
+    )
 
 
 def test_doctor_passes_on_a_working_stack():
@@ -56,6 +93,7 @@ def test_doctor_passes_on_a_working_stack():
     assert resource["service.name"] == doctor.DOCTOR_SERVICE
     assert sc.SPAN_WORKSPACE.format(workspace_id=checker.workspace_id) in by_name
     assert {span.trace_id.hex() for _, span in spans} == {checker.trace_id}
+    assert len(spans) == 3  # sent once
 
 
 def test_each_run_uses_a_fresh_workspace():
@@ -66,7 +104,7 @@ def test_each_run_uses_a_fresh_workspace():
         assert first.workspace_id.startswith(doctor.DOCTOR_WORKSPACE_PREFIX)
 
 
-def _doctor_cli(stack: FakeStack, health_url: str) -> Result:
+def _doctor_cli(stack: FakeStack, health_url: str, *more: str) -> Result:
     return invoke(
         "doctor",
         "--collector-health",
@@ -79,6 +117,7 @@ def _doctor_cli(stack: FakeStack, health_url: str) -> Result:
         stack.url("prometheus"),
         "--timeout",
         "20",
+        *more,
     )
 
 
@@ -90,6 +129,17 @@ def test_cli_exit_zero_and_a_line_per_step():
     assert result.output.count("PASS  ") == 6
 
 
+def test_cli_json_gives_every_step():
+    with FakeStack() as stack:
+        result = _doctor_cli(stack, _closed_port_url() + "/", "--json")
+    assert result.exit_code == 1
+    data = __import__("json").loads(result.stdout)
+    assert data["ok"] is False and data["workspace"].startswith(doctor.DOCTOR_WORKSPACE_PREFIX)
+    assert [s["status"] for s in data["steps"]] == ["fail", "pass", "pass", "pass", "pass", "pass"]
+    assert data["steps"][0]["likely_cause"] == doctor.LIKELY_CAUSES["collector health"]
+    assert len(data["trace_id"]) == 32
+
+
 def test_cli_fails_when_the_collector_is_down():
     """Health endpoint refused: a FAIL line and exit 1, the other steps still run."""
     with FakeStack() as stack:
@@ -97,6 +147,7 @@ def test_cli_fails_when_the_collector_is_down():
     assert result.exit_code == 1
     assert "FAIL  collector health" in result.output and "Connection refused" in result.output
     assert result.output.count("PASS  ") == 5
+    assert "likely cause: the stack is not up: check `docker compose ps`" in result.output
 
 
 def test_unhealthy_collector_fails():
@@ -118,10 +169,27 @@ def test_nothing_to_send_to_skips_the_rest():
     assert lines[-1].startswith("doctor: 1 passed, 1 failed, 4 skipped")
 
 
+def test_an_endpoint_that_rejects_the_trace_is_one_line_without_sdk_noise(capfd, caplog):
+    """The fake Tempo answers 404 to POST /v1/traces: the SDK's complaint becomes the step's reason."""
+    lines: list[str] = []
+    caplog.set_level(logging.DEBUG)
+    with FakeStack() as stack:
+        checker = _doctor(stack, lines, otlp_endpoint=stack.url("tempo"))
+        assert checker.run() is False
+    send = checker.results[1]
+    assert send.ok is False
+    assert "did not accept the trace" in send.detail and "404" in send.detail
+    assert lines[2] == send.line() and "likely cause: nothing takes OTLP/HTTP there" in lines[2]
+    out, err = capfd.readouterr()
+    assert (out, err) == ("", "")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("opentelemetry")] == []
+
+
 def test_trace_missing_in_tempo_fails_after_the_timeout():
     lines: list[str] = []
+    clock = FakeClock()
     with FakeStack(tempo_finds=False) as stack:
-        checker = _doctor(stack, lines, timeout=1.5)
+        checker = _doctor(stack, lines, timeout=1.5, clock=clock)
         assert checker.run() is False
         assert stack.requests["tempo GET /api/v2/traces/" + checker.trace_id] >= 2  # it kept polling
     by_name = {r.name: r for r in checker.results}
@@ -130,6 +198,23 @@ def test_trace_missing_in_tempo_fails_after_the_timeout():
     assert by_name[f"Tempo: TraceQL on {sc.WORKSPACE_ID}"].ok is False
     # Prometheus is independent of Tempo and still passes.
     assert by_name["Prometheus: span-metric series"].ok is True
+    # It waited out the deadline on the doctor's clock, not the test's.
+    assert sum(clock.slept) == pytest.approx(1.5)
+
+
+def test_a_refusing_tempo_fails_at_once_with_its_cause():
+    """Waiting cannot help when nothing listens: no poll, no sleep, even with a long timeout."""
+    lines: list[str] = []
+    clock = FakeClock()
+    with FakeStack() as stack:
+        checker = _doctor(stack, lines, timeout=180.0, clock=clock, tempo_url=_closed_port_url())
+        assert checker.run() is False
+    by_name = {r.name: r for r in checker.results}
+    for name in ("Tempo: trace by id", f"Tempo: TraceQL on {sc.WORKSPACE_ID}"):
+        assert by_name[name].ok is False and "Connection refused" in by_name[name].detail
+        assert "docker compose logs tempo" in by_name[name].line()
+    assert by_name["Prometheus: alert WorklogEscalation"].ok is True
+    assert clock.slept == []
 
 
 @pytest.mark.parametrize("state, ok", [("pending", True), ("firing", True), ("inactive", False)])
@@ -143,8 +228,110 @@ def test_alert_must_be_pending_or_firing(state, ok):
     assert alert.ok is ok
     if ok:
         assert alert.detail.startswith(state)
+    else:
+        assert alert.line().endswith(f"likely cause: the alert rules did not load: see {stack.url('prometheus')}/rules")
 
 
 def test_traceql_and_promql_strings_are_escaped():
     assert doctor.traceql_string('a"b\\c') == '"a\\"b\\\\c"'
     assert doctor.promql_string('a"b') == '"a\\"b"'
+    # The readers' escaping, control characters included.
+    assert doctor.traceql_string is tempo.traceql_string
+    assert doctor.traceql_string("a\nb\x01") == '"a\\nb\\u0001"'
+
+
+class _WriteSpy(dict[str, str]):
+    """os.environ that remembers every change made to it."""
+
+    def __init__(self, values: dict[str, str]) -> None:
+        super().__init__(values)
+        self.changes: list[str] = []
+
+    def __setitem__(self, key: str, value: str) -> None:
+        self.changes.append(f"set {key}")
+        super().__setitem__(key, value)
+
+    def __delitem__(self, key: str) -> None:
+        self.changes.append(f"del {key}")
+        super().__delitem__(key)
+
+    def pop(self, key: str, *default: Any) -> Any:
+        self.changes.append(f"pop {key}")
+        return super().pop(key, *default)
+
+
+@pytest.fixture
+def app_exporter() -> Iterator[InMemorySpanExporter]:
+    """An app that set up otel_worklog itself, with its own exporter, before running the doctor."""
+    memory = InMemorySpanExporter()
+    wl.configure(service_name="the-app", exporters=[memory], store=False, detectors=False)
+    yield memory
+    wl.shutdown()
+
+
+def test_the_doctor_leaves_the_environment_and_the_apps_setup_alone(monkeypatch, app_exporter):
+    """It sends to its own endpoint only, never changes os.environ, and the app's exporter keeps working."""
+    spy = _WriteSpy(dict(os.environ))
+    lines: list[str] = []
+    with FakeStack() as stack, FakeStack() as elsewhere:
+        spy["OTEL_EXPORTER_OTLP_ENDPOINT"] = elsewhere.url("otlp")
+        spy.changes.clear()
+        monkeypatch.setattr(os, "environ", spy)
+        checker = _doctor(stack, lines)
+        assert checker.run() is True, "\n".join(lines)
+        assert elsewhere.requests["otlp POST /v1/traces"] == 0
+    assert spy.changes == []
+    with wl.workspace("#after-the-doctor"), wl.bot("app-bot"):
+        wl.info("still recorded")
+    wl.force_flush(5)
+    assert {s.attributes.get(sc.WORKSPACE_ID) for s in app_exporter.get_finished_spans()} == {"#after-the-doctor"}
+
+
+def test_the_readme_lists_the_likely_cause_of_every_step():
+    table = README.split("Common failures, as the doctor prints them:", 1)[1].split("\n\n", 2)[1]
+    rows = dict(re.findall(r"^\| (.+?) \| (.+?) \|$", table, flags=re.M)[2:])
+    expected = {step: cause.format(prometheus="http://localhost:9090") for step, cause in doctor.LIKELY_CAUSES.items()}
+    assert rows == expected
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def test_with_nothing_listening_it_answers_at_once_one_line_per_step():
+    """The shell's view: nothing runs on any of the four addresses."""
+    health, otlp, tempo_port, prometheus = (_free_port() for _ in range(4))
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "PYTEST_"))}
+    env.update(PYTHONPATH=str(REPO), COLUMNS="80")
+    command = [
+        sys.executable,
+        "-m",
+        "otel_worklog._internal.cli",
+        "doctor",
+        "--collector-health",
+        f"http://127.0.0.1:{health}/",
+        "--otlp-endpoint",
+        f"http://127.0.0.1:{otlp}",
+        "--tempo",
+        f"http://127.0.0.1:{tempo_port}",
+        "--prometheus",
+        f"http://127.0.0.1:{prometheus}",
+        "--timeout",
+        "600",
+    ]
+    started = time.monotonic()
+    # Had it waited for the 600 s deadline or the exporter's retries, the timeout below would fail the test.
+    done = subprocess.run(command, capture_output=True, text=True, env=env, timeout=60, check=False)
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1
+    assert done.stderr == ""  # no SDK retry lines, no traceback
+    lines = done.stdout.splitlines()
+    assert len(lines) == 8, done.stdout  # a header, six steps, the verdict
+    assert [line.split()[0] for line in lines[1:7]] == ["FAIL", "FAIL", "SKIP", "SKIP", "SKIP", "SKIP"]
+    assert lines[1].endswith("; likely cause: " + doctor.LIKELY_CAUSES["collector health"])
+    assert lines[2].endswith("; likely cause: " + doctor.LIKELY_CAUSES["send a trace with an escalation"])
+    assert "Connection refused" in lines[1] and "Connection refused" in lines[2]
+    assert lines[-1] == "doctor: 0 passed, 2 failed, 4 skipped: the stack is NOT working"
+    print(f"doctor with nothing listening: {elapsed:.2f} s")

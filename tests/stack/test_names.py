@@ -32,8 +32,8 @@ REQUIRED_DIMENSIONS = {
 
 
 def _connector() -> dict[str, Any]:
-    spanmetrics: dict[str, Any] = sf.collector()["connectors"]["spanmetrics"]
-    return spanmetrics
+    span_metrics: dict[str, Any] = sf.collector()["connectors"]["span_metrics"]
+    return span_metrics
 
 
 def _produced_labels() -> set[str]:

@@ -1,6 +1,6 @@
 """The Prometheus rules, checked and unit-tested by the real promtool (Debian's prometheus package).
 
-``worklog.rules.test.yml`` feeds series with the names and labels the collector's spanmetrics
+``worklog.rules.test.yml`` feeds series with the names and labels the collector's span_metrics
 connector produces and asserts when each alert fires. One more test runs a naive
 ``increase() > 0`` rule on the same input to show the first escalation really is the case
 the recording rules exist for.

@@ -27,17 +27,56 @@ PINNED = {
 }
 
 
+#: Type names contrib 0.159.0 still accepts only as deprecated aliases (each logs a warning at start),
+#: with the name it registers instead; None: removed. From the components' metadata.yaml at that
+#: version (`type` / `deprecated_type`), per kind, since a name can be current for one kind only
+#: (the `otlp` receiver is current, the `otlp` exporter is the alias of `otlp_grpc`).
+DEPRECATED_TYPES: dict[str, dict[str, str | None]] = {
+    "exporters": {
+        "otlp": "otlp_grpc",
+        "otlphttp": "otlp_http",
+        "loadbalancing": "load_balancing",
+        "logging": None,
+    },
+    "connectors": {
+        "spanmetrics": "span_metrics",
+        "servicegraph": "service_graph",
+        "roundrobin": "round_robin",
+        "otlpjson": "otlp_json",
+        "signaltometrics": "signal_to_metrics",
+    },
+    "processors": {
+        "resourcedetection": "resource_detection",
+        "metricstransform": "metrics_transform",
+        "cumulativetodelta": "cumulative_to_delta",
+        "deltatocumulative": "delta_to_cumulative",
+        "spanmetrics": None,
+    },
+    "receivers": {},
+    "extensions": {},
+}
+
+
 def compose() -> dict[str, Any]:
     data: dict[str, Any] = sf.load_yaml(sf.COMPOSE)
     return data
 
 
+def port_bindings(service: str, env: dict[str, str] | None = None) -> list[tuple[str, int, int]]:
+    """(host address, host port, container port) of each published port, as Compose reads them."""
+    out = []
+    for entry in sf.compose(env)["services"][service].get("ports", []):
+        parts = str(entry).split(":")
+        assert len(parts) == 3, f"{service}: {entry} names no host address (that binds every interface)"
+        out.append((parts[0], int(parts[1]), int(parts[2])))
+    return out
+
+
 def published(service: str) -> set[int]:
     ports = set()
-    for entry in compose()["services"][service].get("ports", []):
-        host, _, container = str(entry).rpartition(":")
-        assert host == container, f"{service}: host and container port differ in {entry}"
-        ports.add(int(container))
+    for _address, host, container in port_bindings(service):
+        assert host == container, f"{service}: host and container port differ ({host} vs {container})"
+        ports.add(container)
     return ports
 
 
@@ -96,11 +135,11 @@ def test_collector_pipeline_order():
     assert incoming["processors"][0] == "memory_limiter"
     assert {"transform/redact", "redaction"} <= set(incoming["processors"])
     # Span metrics are computed BEFORE tail sampling: both fed from the redacted stream.
-    assert set(incoming["exporters"]) == {"spanmetrics", "forward"}
+    assert set(incoming["exporters"]) == {"span_metrics", "forward"}
     assert "tail_sampling" not in incoming["processors"]
     assert pipelines["traces/export"]["receivers"] == ["forward"]
     assert pipelines["traces/export"]["processors"][0] == "tail_sampling"
-    assert pipelines["metrics/spanmetrics"]["receivers"] == ["spanmetrics"]
+    assert pipelines["metrics/spanmetrics"]["receivers"] == ["span_metrics"]
 
 
 def test_collector_listens_on_all_interfaces():
@@ -132,11 +171,11 @@ def test_compose_passes_every_collector_variable():
 
 def test_loadbalancing_example_routes_by_trace_id():
     config = sf.expand(sf.load_yaml(sf.LOADBALANCING_CONFIG))
-    exporter = config["exporters"]["loadbalancing"]
+    exporter = config["exporters"]["load_balancing"]
     assert exporter["routing_key"] == "traceID"
     assert "endpoint" not in exporter["protocol"]["otlp"]
     used = sf.pipeline_components(config)
-    assert used["exporters"] == {"loadbalancing"} == set(config["exporters"])
+    assert used["exporters"] == {"load_balancing"} == set(config["exporters"])
     assert used["receivers"] == set(config["receivers"]) and used["processors"] == set(config["processors"])
     # It sends to the samplers' OTLP gRPC port, the one config.yaml listens on.
     grpc = sf.collector()["receivers"]["otlp"]["protocols"]["grpc"]["endpoint"]
@@ -229,23 +268,54 @@ def test_startup_is_health_ordered():
                 assert "healthcheck" in services[dependency], f"{name} waits for {dependency}'s healthcheck"
             elif condition == "service_completed_successfully":
                 assert "restart" not in services[dependency]
-    # Shell-less images get no in-container healthcheck; the busybox gate probes them instead.
-    for shell_less in ("otel-collector", "tempo", "jaeger"):
-        assert "healthcheck" not in services[shell_less]
-    gate = " ".join(services["stack-ready"]["command"])
+    # Tempo's distroless image has no shell, but its binary checks itself: `/tempo -health` GETs
+    # http://localhost:3200/ready (tempo v3.0.3 cmd/tempo/health.go), so the exec form, and port 3200.
+    assert services["tempo"]["healthcheck"]["test"] == ["CMD", "/tempo", "-health"]
+    assert sf.load_yaml(sf.TEMPO)["server"]["http_listen_port"] == 3200
+    assert services["otel-collector"]["depends_on"]["tempo"]["condition"] == "service_healthy"
+    # Jaeger's image is Alpine-based (busybox wget); its all-in-one health endpoint is :13133/status.
+    assert services["jaeger"]["healthcheck"]["test"][:2] == ["CMD", "wget"]
+    assert services["jaeger"]["healthcheck"]["test"][-1] == "http://localhost:13133/status"
+    assert services["jaeger"]["profiles"] == ["jaeger"]
+    # The collector image is FROM scratch: nothing in it can run a check, so a busybox gate probes it.
+    assert "healthcheck" not in services["otel-collector"]
+    gate = " ".join(services["collector-ready"]["command"])
     collector = sf.collector()
     assert f"http://otel-collector:{port(collector['extensions']['health_check']['endpoint'])}/" in gate
-    assert f"http://tempo:{sf.load_yaml(sf.TEMPO)['server']['http_listen_port']}/ready" in gate
-    assert services["grafana"]["depends_on"]["stack-ready"]["condition"] == "service_completed_successfully"
-    assert services["jaeger"]["profiles"] == ["jaeger"]
+    grafana = services["grafana"]["depends_on"]
+    assert grafana["collector-ready"]["condition"] == "service_completed_successfully"
+    assert grafana["tempo"]["condition"] == grafana["prometheus"]["condition"] == "service_healthy"
+
+
+def test_every_port_is_published_on_localhost_only():
+    """Grafana runs anonymous Admin and nothing has authentication: no port may face the network."""
+    for name in compose()["services"]:
+        for address, _host, container in port_bindings(name):
+            assert address == "127.0.0.1", f"{name}: port {container} is published on {address}"
+
+
+def test_otlp_opens_to_other_hosts_only_on_purpose():
+    opened = {"WORKLOG_OTLP_BIND": "0.0.0.0"}
+    otlp = {port(e["endpoint"]) for e in sf.collector()["receivers"]["otlp"]["protocols"].values()}
+    for name in compose()["services"]:
+        for address, _host, container in port_bindings(name, opened):
+            expected = "0.0.0.0" if name == "otel-collector" and container in otlp else "127.0.0.1"
+            assert address == expected, (name, container)
+    readme = sf.ROOT.joinpath("README.md").read_text(encoding="utf-8")
+    assert "WORKLOG_OTLP_BIND=0.0.0.0 docker compose up -d" in readme
 
 
 def test_tempo_uses_3_0_keys():
     tempo = sf.load_yaml(sf.TEMPO)
     assert "compactor" not in tempo and "ingester" not in tempo
     assert "metrics_generator_processors" not in tempo.get("overrides", {})
-    retention = tempo["backend_scheduler"]["provider"]["compaction"]["compaction"]["block_retention"]
-    assert retention == tempo["backend_worker"]["compaction"]["block_retention"]
+    # Retention is applied only from the backend worker's compaction config (or the per-tenant
+    # override); the scheduler's compaction block_retention parses but does nothing for it.
+    assert tempo["backend_worker"]["compaction"]["block_retention"] == "168h"
+    assert "block_retention" not in str(tempo.get("backend_scheduler", {}))
+    assert "compaction" not in tempo["overrides"]["defaults"]  # no per-tenant value silently winning
+    readme = sf.ROOT.joinpath("README.md").read_text(encoding="utf-8")
+    assert "Tempo keeps traces for 7 days" in readme
     assert tempo["storage"]["trace"]["backend"] == "local"
     assert set(tempo["overrides"]["defaults"]["metrics_generator"]["processors"]) == {"span-metrics", "service-graphs"}
     assert tempo["overrides"]["defaults"]["read"]["left_pad_trace_ids"] is True
@@ -304,3 +374,14 @@ def test_prometheus_alerts_have_labels_annotations_and_a_trace_link():
         assert {"severity", "category"} <= set(rule["labels"])
         assert {"summary", "description", "traces"} <= set(rule["annotations"])
         assert f"/d/{dashboard_uid}/" in rule["annotations"]["traces"]
+
+
+@pytest.mark.parametrize("path", [sf.COLLECTOR_CONFIG, sf.LOADBALANCING_CONFIG], ids=lambda p: p.name)
+def test_collector_uses_the_current_component_names(path):
+    config = sf.expand(sf.load_yaml(path), sf.ALL_TRACE_EXPORTERS_ENV)
+    for kind in KINDS:
+        for name in config.get(kind) or {}:
+            component_type = name.split("/", 1)[0]
+            assert component_type not in DEPRECATED_TYPES[kind], (
+                f"{path.name}: {kind} {name}: use {DEPRECATED_TYPES[kind][component_type]!r}"
+            )

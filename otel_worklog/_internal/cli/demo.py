@@ -1,4 +1,4 @@
-"""``otel-worklog demo``: the seeds' examples A-D played through the public API.
+"""``otel-worklog demo``: four example workspaces (A-D) played through the public API.
 
 A  #general: an open workspace and a simple query.
 B  #project-refactor: the coordinator delegates, a researcher (in a second process, reached through a
@@ -9,6 +9,7 @@ D  #coordination-website: overnight coordination, parallel bots, a conflict that
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import shlex
@@ -19,12 +20,14 @@ from pathlib import Path
 from typing import Any
 
 import otel_worklog as wl
+from otel_worklog._internal.cli.common import emit_json
+from otel_worklog._internal.cli.options import Command, add_json, add_source
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.query.readers import StoreReader
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.store import resolve_store_path
 
-__all__ = ["run_demo", "run_scenarios"]
+__all__ = ["COMMAND", "run_demo", "run_scenarios"]
 
 SERVICE_NAME = "otel-worklog-demo"
 _PAUSE = 0.01
@@ -283,7 +286,13 @@ def run_scenarios(store: Path) -> list[tuple[str, str]]:
     return found
 
 
+def _options(parser: argparse.ArgumentParser) -> None:
+    add_source(parser, tempo=False)
+    add_json(parser)
+
+
 def run_demo(*, store: str | None = None, as_json: bool = False) -> None:
+    """Play the four example workspaces into the store, then say what to run next."""
     path = resolve_store_path(store if store else ...)
     if path is None:
         raise ReaderError("the embedded store is switched off (OTEL_WORKLOG_STORE=none); pass --store PATH")
@@ -302,17 +311,13 @@ def run_demo(*, store: str | None = None, as_json: bool = False) -> None:
         (f"otel-worklog export -w '#general' -o general.otlp.json{flag}", "OTLP JSON for another backend"),
     ]
     if as_json:
-        sys.stdout.write(
-            json.dumps(
-                {
-                    "store": str(path),
-                    "spans": spans,
-                    "sessions": [{"workspace": w, "trace_id": t} for w, t in sessions],
-                    "next": [cmd for cmd, _ in steps],
-                },
-                indent=2,
-            )
-            + "\n"
+        emit_json(
+            {
+                "store": str(path),
+                "spans": spans,
+                "sessions": [{"workspace": w, "trace_id": t} for w, t in sessions],
+                "next": [cmd for cmd, _ in steps],
+            }
         )
         return
     console = make_console()
@@ -323,3 +328,8 @@ def run_demo(*, store: str | None = None, as_json: bool = False) -> None:
     width = max(len(cmd) for cmd, _ in steps)
     for cmd, why in steps:
         console.print(f"  {cmd:<{width}}   # {why}", markup=False)
+
+
+COMMAND = Command(
+    "Play four example workspaces (A-D) into the store; one handoff crosses a process.", run_demo, _options
+)

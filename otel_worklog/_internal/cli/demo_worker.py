@@ -19,7 +19,7 @@ SERVICE_NAME = "otel-worklog-demo-researcher"
 
 @wl.tool
 def scan_auth_module(path: str, strict: bool = False) -> dict[str, Any]:
-    """A stand-in security scan: reads nothing, returns the seeds' findings."""
+    """A stand-in security scan: reads nothing, returns fixed findings."""
     time.sleep(0.03)
     return {
         "path": path,

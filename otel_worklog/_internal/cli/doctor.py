@@ -3,42 +3,70 @@
 The bundled stack (``docker compose up -d``) has several moving parts: the collector
 redacts, computes span metrics and tail-samples; Tempo stores; Prometheus scrapes and
 alerts. A dashboard that stays empty does not say which part is broken, so the doctor
-walks the path a real escalation takes and prints one PASS/FAIL line per hop:
+walks the path a real escalation takes and prints one PASS/FAIL line per hop, each
+failure with its likely cause:
 
 1. the collector's health_check answers;
-2. a test trace with an escalation, sent through the public API and the OTLP/HTTP exporter,
-   is accepted by the collector;
+2. a test trace with an escalation, recorded through the public API and sent with the
+   OTLP/HTTP exporter, is accepted by the collector;
 3. Tempo returns that trace by id, and
 4. finds it with TraceQL on ``workspace.id``;
 5. Prometheus has the span-metric series of the escalation;
 6. the ``WorklogEscalation`` alert is pending or firing for the test workspace.
 
+Only what may still come (a trace held by tail sampling, a series not scraped yet) is
+polled until the deadline; an address that refuses connections fails its step at once.
+The clock and the sleep are injectable, so tests never wait in real time.
+
+The test trace is recorded on a tracer provider of the doctor's own and exported once,
+directly: the process's OpenTelemetry setup and environment are neither used nor changed,
+and what the SDK logs while exporting becomes the step's reason instead of lines of its own.
 Every run uses a fresh workspace id (``otel-worklog-doctor-<hex>``), so an old run can never
-make a new one pass. Note that step 6 really fires the escalation alert, for that workspace,
-until it resolves ten minutes later.
+make a new one pass. Step 6 really fires the escalation alert, for that workspace, until it
+resolves ten minutes later.
 """
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import functools
 import json
 import logging
 import os
 import secrets
+import socket
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, Final
 
 import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal import settings as params
+from otel_worklog._internal.cli.common import emit_json
+from otel_worklog._internal.cli.options import Command, add_json, at_least
+from otel_worklog._internal.query.ids import normalize_trace_id
+from otel_worklog._internal.query.otlp_json import decode_resource_spans
+from otel_worklog._internal.query.tempo import traceql_string
 
-logger = logging.getLogger("otel_worklog")
+if TYPE_CHECKING:
+    from opentelemetry.sdk.trace import ReadableSpan
 
-__all__ = ["ALERT_ESCALATION", "METRIC_CALLS", "Doctor", "StepResult", "doctor"]
+__all__ = [
+    "ALERT_ESCALATION",
+    "COMMAND",
+    "LIKELY_CAUSES",
+    "METRIC_CALLS",
+    "Doctor",
+    "StepResult",
+    "doctor",
+    "promql_string",
+    "traceql_string",
+]
 
 #: Names the doctor expects from the bundled configs (tests/stack checks them against the files).
 ALERT_ESCALATION = "WorklogEscalation"
@@ -49,10 +77,32 @@ DOCTOR_WORKSPACE_PREFIX = "otel-worklog-doctor-"
 
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
 _HTTP_TIMEOUT_S = 5.0
+_LONGEST_REASON = 300
+
+STEP_HEALTH: Final = "collector health"
+STEP_SEND: Final = "send a trace with an escalation"
+STEP_TEMPO_TRACE: Final = "Tempo: trace by id"
+STEP_TEMPO_SEARCH: Final = f"Tempo: TraceQL on {sc.WORKSPACE_ID}"
+STEP_SERIES: Final = "Prometheus: span-metric series"
+STEP_ALERT: Final = f"Prometheus: alert {ALERT_ESCALATION}"
+
+#: What most often makes each step fail, printed with its FAIL line (the README's table says the same).
+LIKELY_CAUSES: Final = {
+    STEP_HEALTH: "the stack is not up: check `docker compose ps` and `docker compose logs otel-collector`",
+    STEP_SEND: "nothing takes OTLP/HTTP there: check --otlp-endpoint and `docker compose logs otel-collector`",
+    STEP_TEMPO_TRACE: "tail sampling holds traces 30 s, or Tempo is still starting: check `docker compose logs tempo`",
+    STEP_TEMPO_SEARCH: "Tempo has not indexed the trace yet: check `docker compose logs tempo`",
+    STEP_SERIES: "Prometheus cannot scrape the collector's otel-collector:8889: see {prometheus}/targets",
+    STEP_ALERT: "the alert rules did not load: see {prometheus}/rules",
+}
 
 
 class DoctorError(Exception):
     """One step's failure, with the one-line reason shown to the user."""
+
+
+class Unreachable(DoctorError):
+    """Nothing answers at the address: waiting would not help."""
 
 
 @dataclass(frozen=True)
@@ -62,15 +112,15 @@ class StepResult:
     name: str
     ok: bool | None
     detail: str
+    cause: str = ""
+
+    @property
+    def status(self) -> str:
+        return "skip" if self.ok is None else ("pass" if self.ok else "fail")
 
     def line(self) -> str:
-        mark = "SKIP" if self.ok is None else ("PASS" if self.ok else "FAIL")
-        return f"{mark}  {self.name:<38} {self.detail}"
-
-
-def traceql_string(value: str) -> str:
-    """``value`` as a TraceQL string literal (quotes and backslashes escaped)."""
-    return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+        text = f"{self.status.upper():<4}  {self.name:<38} {self.detail}"
+        return f"{text}; likely cause: {self.cause}" if self.ok is False and self.cause else text
 
 
 def promql_string(value: str) -> str:
@@ -78,47 +128,54 @@ def promql_string(value: str) -> str:
     return json.dumps(value)
 
 
-def _get_json(url: str) -> tuple[int, Any]:
-    """GET ``url``; (status, parsed JSON or None). Connection failures raise DoctorError."""
-    request = urllib.request.Request(url, headers={"Accept": "application/json"})
+def _refused(reason: object) -> bool:
+    """Whether a connection failed because nothing listens there (or the name does not resolve)."""
+    return isinstance(reason, ConnectionRefusedError | socket.gaierror)
+
+
+def _refusal(url: str, timeout_s: float) -> str | None:
+    """Why nothing can connect to ``url``'s host and port, known at once; None when something listens."""
+    parts = urllib.parse.urlsplit(url)
+    port = parts.port or (443 if parts.scheme == "https" else 80)
     try:
-        with urllib.request.urlopen(request, timeout=_HTTP_TIMEOUT_S) as response:
-            status, raw = response.status, response.read()
-    except urllib.error.HTTPError as exc:
-        status, raw = exc.code, exc.read()
-    except (urllib.error.URLError, OSError) as exc:
-        reason = getattr(exc, "reason", exc)
-        raise DoctorError(f"cannot reach {url}: {reason}") from None
-    try:
-        return status, json.loads(raw) if raw else None
-    except ValueError:
-        return status, None
-
-
-def _spans(trace_json: Any) -> Iterator[dict[str, Any]]:
-    """Spans of a Tempo trace, whether /api/v2 (``trace.resourceSpans``) or /api (``batches``)."""
-    if not isinstance(trace_json, dict):
-        return
-    root = trace_json.get("trace", trace_json)
-    if not isinstance(root, dict):
-        return
-    for resource_spans in root.get("resourceSpans") or root.get("batches") or []:
-        for scope_spans in resource_spans.get("scopeSpans") or resource_spans.get("instrumentationLibrarySpans") or []:
-            yield from scope_spans.get("spans") or []
-
-
-def _attribute(span: dict[str, Any], key: str) -> Any:
-    for item in span.get("attributes") or []:
-        if item.get("key") == key:
-            value = item.get("value") or {}
-            for kind in ("stringValue", "boolValue", "intValue", "doubleValue"):
-                if kind in value:
-                    return value[kind]
+        socket.create_connection((parts.hostname or "localhost", port), timeout=timeout_s).close()
+    except OSError as exc:
+        return str(exc) if _refused(exc) else None
     return None
 
 
+class _Kept(logging.Handler):
+    """Keeps the messages logged to it, one line each."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.WARNING)
+        self.messages: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.messages.append(" ".join(record.getMessage().split())[:_LONGEST_REASON])
+
+
+@contextlib.contextmanager
+def _sdk_log() -> Iterator[list[str]]:
+    """What the OpenTelemetry SDK logs meanwhile, kept for the step's line instead of printed among them."""
+    sdk = logging.getLogger("opentelemetry")
+    kept = _Kept()
+    propagate = sdk.propagate
+    sdk.addHandler(kept)
+    sdk.propagate = False
+    try:
+        yield kept.messages
+    finally:
+        sdk.removeHandler(kept)
+        sdk.propagate = propagate
+
+
 class Doctor:
-    """Runs the checks in order; ``run()`` prints a line per step and returns True when all pass."""
+    """Runs the checks in order; ``run()`` prints a line per step and returns True when all pass.
+
+    Each ``check_*`` method is one step and may be called on its own, for example against a
+    real Prometheus given by URL with ``workspace_id`` set to a workspace whose series it has.
+    """
 
     def __init__(
         self,
@@ -130,6 +187,9 @@ class Doctor:
         timeout_s: float,
         echo: Callable[[str], None] = print,
         poll_interval_s: float = 2.0,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
+        workspace_id: str | None = None,
     ) -> None:
         self.health_url = health_url
         self.otlp_endpoint = otlp_endpoint.rstrip("/")
@@ -138,22 +198,25 @@ class Doctor:
         self.timeout_s = timeout_s
         self.echo = echo
         self.poll_interval_s = poll_interval_s
-        self.workspace_id = DOCTOR_WORKSPACE_PREFIX + secrets.token_hex(4)
+        self.clock = clock
+        self.sleep = sleep
+        self.workspace_id = workspace_id or DOCTOR_WORKSPACE_PREFIX + secrets.token_hex(4)
         self.trace_id = ""
         self.results: list[StepResult] = []
-        self._deadline = 0.0
+        self._trace_start_s = 0
+        self._deadline = clock() + timeout_s
 
     # --- driver ---------------------------------------------------------------
     def run(self) -> bool:
-        self._deadline = time.monotonic() + self.timeout_s
+        self._deadline = self.clock() + self.timeout_s
         self.echo(f"otel-worklog doctor: test workspace {self.workspace_id}, timeout {self.timeout_s:g}s")
-        self._step("collector health", self.check_health)
-        sent = self._step("send a trace with an escalation", self.send_trace)
+        self._step(STEP_HEALTH, self.check_health)
+        sent = self._step(STEP_SEND, self.send_trace)
         dependent = (
-            ("Tempo: trace by id", self.check_tempo_trace),
-            ("Tempo: TraceQL on " + sc.WORKSPACE_ID, self.check_tempo_search),
-            ("Prometheus: span-metric series", self.check_metrics),
-            (f"Prometheus: alert {ALERT_ESCALATION}", self.check_alert),
+            (STEP_TEMPO_TRACE, self.check_tempo_trace),
+            (STEP_TEMPO_SEARCH, self.check_tempo_search),
+            (STEP_SERIES, self.check_metrics),
+            (STEP_ALERT, self.check_alert),
         )
         for name, check in dependent:
             if sent:
@@ -171,7 +234,8 @@ class Doctor:
         try:
             detail = check()
         except DoctorError as exc:
-            self._record(StepResult(name, False, str(exc)))
+            cause = LIKELY_CAUSES[name].format(prometheus=self.prometheus_url)
+            self._record(StepResult(name, False, str(exc), cause))
             return False
         self._record(StepResult(name, True, detail))
         return True
@@ -180,83 +244,120 @@ class Doctor:
         self.results.append(result)
         self.echo(result.line())
 
+    def _request_timeout(self) -> float:
+        return max(0.5, min(_HTTP_TIMEOUT_S, self._deadline - self.clock()))
+
+    def _get_json(self, url: str) -> tuple[int, Any]:
+        """GET ``url``: (status, parsed JSON or None). Failing to connect raises DoctorError."""
+        request = urllib.request.Request(url, headers={"Accept": "application/json"})
+        try:
+            with urllib.request.urlopen(request, timeout=self._request_timeout()) as response:
+                status, raw = response.status, response.read()
+        except urllib.error.HTTPError as exc:
+            status, raw = exc.code, exc.read()
+        except (urllib.error.URLError, OSError) as exc:
+            reason = getattr(exc, "reason", exc)
+            error = Unreachable if _refused(reason) else DoctorError
+            raise error(f"cannot reach {url}: {reason}") from None
+        try:
+            return status, json.loads(raw) if raw else None
+        except ValueError:
+            return status, None
+
     def _poll(self, attempt: Callable[[], str | None], waiting_for: str) -> str:
-        """Call ``attempt`` until it returns a detail string or the shared deadline passes."""
+        """Call ``attempt`` until it returns a detail string, nothing listens, or the shared deadline passes."""
         last_error = ""
         while True:
             try:
                 detail = attempt()
                 if detail is not None:
                     return detail
+            except Unreachable:
+                raise
             except DoctorError as exc:
                 last_error = f" (last error: {exc})"
-            if time.monotonic() >= self._deadline:
+            remaining = self._deadline - self.clock()
+            if remaining <= 0:
                 raise DoctorError(f"timed out waiting for {waiting_for}{last_error}")
-            time.sleep(min(self.poll_interval_s, max(0.0, self._deadline - time.monotonic())))
+            self.sleep(min(self.poll_interval_s, remaining))
 
     # --- steps ----------------------------------------------------------------
     def check_health(self) -> str:
-        status, body = _get_json(self.health_url)
+        status, body = self._get_json(self.health_url)
         if status != 200:
             raise DoctorError(f"{self.health_url} answered HTTP {status}")
         state = body.get("status") if isinstance(body, dict) else None
         return f"{self.health_url} answered 200" + (f" ({state})" if state else "")
 
     def send_trace(self) -> str:
-        """Send one workspace -> bot -> escalation trace through the public API and OTLP/HTTP."""
-        endpoint = self.otlp_endpoint + "/v1/traces"
-        from opentelemetry import trace
+        """Record one workspace -> bot -> escalation trace through the public API and send it with OTLP/HTTP."""
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+        from opentelemetry.sdk.trace.export import SpanExportResult
+
+        endpoint = self.otlp_endpoint + "/v1/traces"
+        refused = _refusal(endpoint, self._request_timeout())
+        if refused is not None:
+            raise Unreachable(f"{endpoint} did not accept the trace: {refused}")
+        spans = self._record_trace()
+        exporter = OTLPSpanExporter(endpoint=endpoint, timeout=min(10.0, max(1.0, self.timeout_s)))
+        with _sdk_log() as logged:
+            try:
+                result = exporter.export(spans)
+            finally:
+                exporter.shutdown()  # type: ignore[no-untyped-call]
+        if result is not SpanExportResult.SUCCESS:
+            raise DoctorError(f"{endpoint} did not accept the trace: {logged[-1] if logged else 'the export failed'}")
+        return f"trace {self.trace_id}: {len(spans)} spans accepted by {endpoint}"
+
+    def _record_trace(self) -> Sequence[ReadableSpan]:
+        """The test trace, recorded on a tracer provider of the doctor's own."""
+        from opentelemetry.sdk.resources import SERVICE_NAME, Resource
+        from opentelemetry.sdk.trace import TracerProvider
+        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
         from opentelemetry.sdk.trace.sampling import ALWAYS_ON
 
-        exporter = OTLPSpanExporter(endpoint=endpoint, timeout=int(min(10.0, max(1.0, self.timeout_s))))
-        # OTEL_TRACES_EXPORTER=none while configuring: configure() would otherwise add a second OTLP
-        # exporter from OTEL_EXPORTER_OTLP_ENDPOINT and the test trace would arrive twice.
-        saved = os.environ.get("OTEL_TRACES_EXPORTER")
-        os.environ["OTEL_TRACES_EXPORTER"] = "none"
+        memory = InMemorySpanExporter()
+        provider = TracerProvider(
+            resource=Resource.create({SERVICE_NAME: DOCTOR_SERVICE}), sampler=ALWAYS_ON, shutdown_on_exit=False
+        )
+        provider.add_span_processor(SimpleSpanProcessor(memory))
         try:
-            wl.configure(
-                service_name=DOCTOR_SERVICE, exporters=[exporter], store=False, detectors=False, sampler=ALWAYS_ON
-            )
+            with (
+                wl.workspace(
+                    self.workspace_id,
+                    type="coordination",
+                    query="otel-worklog doctor end-to-end check",
+                    tracer_provider=provider,
+                ),
+                wl.bot(DOCTOR_BOT, role="checker", tracer_provider=provider),
+            ):
+                wl.escalate(
+                    "otel-worklog doctor: test escalation, no action needed", target="user", tracer_provider=provider
+                )
         finally:
-            if saved is None:
-                del os.environ["OTEL_TRACES_EXPORTER"]
-            else:
-                os.environ["OTEL_TRACES_EXPORTER"] = saved
-        try:
-            with wl.workspace(self.workspace_id, type="coordination", query="otel-worklog doctor end-to-end check"):
-                with wl.bot(DOCTOR_BOT, role="checker"):
-                    self.trace_id = format(trace.get_current_span().get_span_context().trace_id, "032x")
-                    wl.escalate("otel-worklog doctor: test escalation, no action needed", target="user")
-            flushed = wl.force_flush(min(15.0, self.timeout_s))
-            stats = [s for s in wl.export_stats() if s.exporter == type(exporter).__name__]
-        finally:
-            wl.shutdown()
-        if int(self.trace_id, 16) == 0:
-            raise DoctorError("otel_worklog recorded no span (is OTEL_SDK_DISABLED set?)")
-        exported = sum(s.exported for s in stats)
-        failed = sum(s.failed + s.dropped for s in stats)
-        if not flushed or failed or exported < 3:
-            raise DoctorError(
-                f"{endpoint} did not accept the trace ({exported} spans exported, {failed} failed or dropped)"
-            )
-        return f"trace {self.trace_id}: {exported} spans accepted by {endpoint}"
+            provider.shutdown()
+        spans = memory.get_finished_spans()
+        context = spans[0].context if spans else None
+        if context is None:
+            raise DoctorError("no span was recorded (is OTEL_SDK_DISABLED set?)")
+        self.trace_id = format(context.trace_id, "032x")
+        self._trace_start_s = min(span.start_time or 0 for span in spans) // 1_000_000_000
+        return spans
 
     def check_tempo_trace(self) -> str:
         url = f"{self.tempo_url}/api/v2/traces/{self.trace_id}"
 
         def attempt() -> str | None:
-            status, body = _get_json(url)
+            status, body = self._get_json(url)
             if status == 404:
                 return None
             if status != 200:
                 raise DoctorError(f"{url} answered HTTP {status}")
-            spans = list(_spans(body))
+            spans = decode_resource_spans(body) if isinstance(body, dict) else []
             for span in spans:
-                if span.get("name") == sc.ESCALATION_SPAN_NAME and _attribute(span, sc.WORKLOG_ESCALATION) in (
-                    True,
-                    "true",
-                ):
+                escalation = span.attributes.get(sc.WORKLOG_ESCALATION) in (True, "true")
+                if span.name == sc.ESCALATION_SPAN_NAME and escalation:
                     return f"{len(spans)} spans, including the {sc.ESCALATION_SPAN_NAME!r} span"
             return None
 
@@ -264,19 +365,16 @@ class Doctor:
 
     def check_tempo_search(self) -> str:
         query = f"{{ span.{sc.WORKSPACE_ID} = {traceql_string(self.workspace_id)} }}"
-        now = int(time.time())
-        url = f"{self.tempo_url}/api/search?" + urllib.parse.urlencode(
-            {"q": query, "start": now - 3600, "end": now + 600, "limit": 20}
-        )
-        wanted = self.trace_id.lstrip("0")  # search results may trim leading zeros (tempo#4723)
+        window = {"start": self._trace_start_s - 3600, "end": self._trace_start_s + 600}
+        url = f"{self.tempo_url}/api/search?" + urllib.parse.urlencode({"q": query, **window, "limit": 20})
 
         def attempt() -> str | None:
-            status, body = _get_json(url)
+            status, body = self._get_json(url)
             if status != 200:
                 raise DoctorError(f"Tempo search answered HTTP {status}")
             traces = body.get("traces") if isinstance(body, dict) else None
             for found in traces or []:
-                if str(found.get("traceID", "")).lower().lstrip("0") == wanted:
+                if normalize_trace_id(found.get("traceID")) == self.trace_id:  # search trims leading zeros
                     return f"found by {query}"
             return None
 
@@ -293,7 +391,7 @@ class Doctor:
         url = f"{self.prometheus_url}/api/v1/query?" + urllib.parse.urlencode({"query": selector})
 
         def attempt() -> str | None:
-            status, body = _get_json(url)
+            status, body = self._get_json(url)
             if status != 200 or not isinstance(body, dict) or body.get("status") != "success":
                 raise DoctorError(f"Prometheus query answered HTTP {status}")
             result = (body.get("data") or {}).get("result") or []
@@ -308,7 +406,7 @@ class Doctor:
         label = sc.prometheus_label(sc.WORKSPACE_ID)
 
         def attempt() -> str | None:
-            status, body = _get_json(url)
+            status, body = self._get_json(url)
             if status != 200 or not isinstance(body, dict) or body.get("status") != "success":
                 raise DoctorError(f"Prometheus alerts answered HTTP {status}")
             for alert in (body.get("data") or {}).get("alerts") or []:
@@ -322,21 +420,57 @@ class Doctor:
         return self._poll(attempt, f"alert {ALERT_ESCALATION} for {label}={self.workspace_id}")
 
 
+def _options(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--collector-health", metavar="URL", help="health_check URL [env OTEL_WORKLOG_COLLECTOR_HEALTH_URL]."
+    )
+    parser.add_argument(
+        "--otlp-endpoint",
+        metavar="URL",
+        help="OTLP/HTTP base URL [env OTEL_EXPORTER_OTLP_ENDPOINT, else the local collector].",
+    )
+    parser.add_argument("--tempo", metavar="URL", help="Tempo HTTP API [env OTEL_WORKLOG_TEMPO_URL].")
+    parser.add_argument("--prometheus", metavar="URL", help="Prometheus HTTP API [env OTEL_WORKLOG_PROMETHEUS_URL].")
+    parser.add_argument(
+        "--timeout", type=at_least(0.0), metavar="SECONDS", help="Seconds to wait for trace, series and alert [180]."
+    )
+    add_json(parser, help="Print the steps as one JSON object at the end instead of a line each.")
+
+
 def doctor(
     collector_health: str | None = None,
     otlp_endpoint: str | None = None,
     tempo: str | None = None,
     prometheus: str | None = None,
     timeout: float | None = None,
+    as_json: bool = False,
 ) -> None:
     """Check a running stack end to end: collector, Tempo, Prometheus and the escalation alert."""
-    endpoint = otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_OTLP_ENDPOINT
     checker = Doctor(
         health_url=params.resolve(params.COLLECTOR_HEALTH_URL, collector_health),
-        otlp_endpoint=endpoint,
+        otlp_endpoint=otlp_endpoint or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT") or DEFAULT_OTLP_ENDPOINT,
         tempo_url=params.resolve(params.TEMPO_URL, tempo),
         prometheus_url=params.resolve(params.PROMETHEUS_URL, prometheus),
         timeout_s=params.resolve(params.DOCTOR_TIMEOUT_S, timeout),
+        echo=(lambda line: None) if as_json else functools.partial(print, flush=True),
     )
-    if not checker.run():
+    ok = checker.run()
+    if as_json:
+        emit_json(
+            {
+                "ok": ok,
+                "workspace": checker.workspace_id,
+                "trace_id": checker.trace_id or None,
+                "steps": [
+                    {"step": r.name, "status": r.status, "detail": r.detail, "likely_cause": r.cause or None}
+                    for r in checker.results
+                ],
+            }
+        )
+    if not ok:
         raise SystemExit(1)
+
+
+COMMAND = Command(
+    "Check a running stack end to end: collector, Tempo, Prometheus and the escalation alert.", doctor, _options
+)

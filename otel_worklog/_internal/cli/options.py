@@ -2,29 +2,36 @@
 
 The CLI is run by people and by scripts many times a day, so its start-up counts:
 argparse comes with the standard library and parses in microseconds, and a command's
-module (with rich, SQLite, urllib...) is imported only when that command runs. Each
-command is a plain function whose keyword parameters are the ``dest`` names of its
-options, so it can be called directly too.
+module (with rich, SQLite, urllib...) is imported only when that command runs.
+
+Each command's module declares one :class:`Command`: its summary, the options it adds
+and the function they are passed to. The function's keyword parameters are the ``dest``
+names of its options (tests/cli/test_command_tree.py checks every command), so it can be
+called directly too.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
-from collections.abc import Callable
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final, NoReturn
 
 __all__ = [
     "RUN",
+    "Command",
     "Commands",
     "add_command",
     "add_filters",
     "add_json",
+    "add_limit",
     "add_source",
+    "add_subcommands",
+    "add_trace_id",
     "at_least",
     "inherited",
     "new_parser",
-    "resolve",
     "unit_interval",
 ]
 
@@ -33,12 +40,28 @@ RUN: Final = "_run"
 
 Commands = Any  # argparse's ``_SubParsersAction``, private in typeshed
 
+_BARE_PERCENT = re.compile(r"%(?!\()")
 
-class _Formatter(argparse.RawDescriptionHelpFormatter):
-    """Docstrings keep their line breaks, and each option shows its default."""
+
+def _no_options(parser: argparse.ArgumentParser) -> None:
+    """A command without options of its own."""
+
+
+@dataclass(frozen=True)
+class Command:
+    """One command: the line that lists it, the options it adds, and the function they are passed to."""
+
+    summary: str
+    run: Callable[..., None]
+    options: Callable[[argparse.ArgumentParser], None] = _no_options
+
+
+class _Formatter(argparse.HelpFormatter):
+    """Text wrapped to the terminal, each option shows its default, and ``%`` is just a character."""
 
     def _get_help_string(self, action: argparse.Action) -> str | None:
-        text = action.help or ""
+        # argparse fills help text in with ``%``: a bare one ("success %") would crash ``--help``.
+        text = _BARE_PERCENT.sub("%%", action.help or "")
         if (
             action.default not in (None, False, argparse.SUPPRESS)
             and "%(default)" not in text
@@ -53,6 +76,9 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message: str) -> NoReturn:
         one_line = " ".join(message.split())
+        if one_line.startswith("argument -w/--workspace: expected one argument"):
+            # Unquoted, `-w #general` reaches us as a bare `-w`: the shell took the rest for a comment.
+            one_line += " (quote a name that starts with #: -w '#general')"
         self.exit(2, f"otel-worklog: error: {one_line} (see `{self.prog} --help`)\n")
 
 
@@ -61,22 +87,22 @@ def new_parser(**kwargs: Any) -> argparse.ArgumentParser:
     return _Parser(formatter_class=_Formatter, allow_abbrev=False, **kwargs)
 
 
-def add_command(
-    commands: Commands, name: str, run: str, summary: str, *, hidden: bool = False
-) -> argparse.ArgumentParser:
-    """A subcommand that calls ``run`` (``"module:function"``, imported only when chosen) with its options."""
-    listed = {} if hidden else {"help": summary}  # argparse lists a subcommand only when it has help
+def add_command(commands: Commands, name: str, command: Command, *, hidden: bool = False) -> argparse.ArgumentParser:
+    """Add ``command`` as ``name``: its options, and its function as what the parsed options go to."""
+    listed = {} if hidden else {"help": command.summary}  # argparse lists a subcommand only when it has help
     parser: argparse.ArgumentParser = commands.add_parser(
-        name, description=summary, formatter_class=_Formatter, allow_abbrev=False, **listed
+        name, description=command.summary, formatter_class=_Formatter, allow_abbrev=False, **listed
     )
-    parser.set_defaults(**{RUN: run})
+    command.options(parser)
+    parser.set_defaults(**{RUN: command.run})
     return parser
 
 
-def resolve(run: str) -> Callable[..., None]:
-    """The function a ``"module:function"`` reference names."""
-    module, _, function = run.partition(":")
-    return getattr(importlib.import_module(module), function)  # type: ignore[no-any-return]
+def add_subcommands(parser: argparse.ArgumentParser, title: str, metavar: str, commands: Mapping[str, Command]) -> None:
+    """Subcommands of a command: a subcommand's function replaces the command's own."""
+    subparsers = parser.add_subparsers(title=title, metavar=metavar)
+    for name, command in commands.items():
+        add_command(subparsers, name, command)
 
 
 def inherited(default: Any, keep: bool) -> Any:
@@ -106,14 +132,20 @@ def add_source(parser: argparse.ArgumentParser, *, keep_parent: bool = False, te
         )
 
 
-def add_json(parser: argparse.ArgumentParser, *, keep_parent: bool = False) -> None:
+def add_json(parser: argparse.ArgumentParser, *, keep_parent: bool = False, help: str | None = None) -> None:
+    """``--json``: the command's data, for scripts."""
     parser.add_argument(
         "--json",
         dest="as_json",
         action="store_true",
         default=inherited(False, keep_parent),
-        help="Machine-readable JSON output.",
+        help=help or "Machine-readable JSON output.",
     )
+
+
+def add_trace_id(parser: argparse.ArgumentParser) -> None:
+    """The optional ``TRACE_ID`` argument."""
+    parser.add_argument("trace_id", nargs="?", help="Trace id (default: the most recent session).")
 
 
 def add_filters(parser: argparse.ArgumentParser, *, bot: bool = True, keep_parent: bool = False) -> None:
@@ -123,6 +155,11 @@ def add_filters(parser: argparse.ArgumentParser, *, bot: bool = True, keep_paren
     )
     if bot:
         parser.add_argument("-b", "--bot", default=None, help="Only this bot (@researcher or researcher).")
+
+
+def add_limit(parser: argparse.ArgumentParser, default: int, help: str) -> None:
+    """``-n/--limit``."""
+    parser.add_argument("-n", "--limit", type=at_least(1, int), default=default, help=help)
 
 
 def at_least(minimum: float, kind: Callable[[str], Any] = float) -> Callable[[str], Any]:

@@ -54,17 +54,22 @@ class ContentPolicy:
         count = 0
         out = text
         if self.scrubber.might_contain_secret(text):
+            # Written from the scrubbed copy even when nothing was found: that copy is cut at the depth
+            # limit, and a secret below it is then gone from the copy but still in ``text``.
             scrubbed = self.scrubber.scrub_value(serialize.to_jsonable(value))
             count = scrubbed.redacted
-            if count:
-                value = scrubbed.value
-                out = serialize.clean_text(serialize.dumps(value))
+            value = scrubbed.value
+            out = serialize.clean_text(serialize.dumps(value))
         out, truncated = serialize.truncate_json(value, out, self.max_length)
         if truncated:
             out = serialize.clean_text(out)
         cleaned = Cleaned(out, count, truncated)
         self._remember(text, cleaned)
         return cleaned
+
+    def key(self, key: Any) -> Cleaned:
+        """A mapping key that becomes part of an attribute name (``worklog.details.<key>``): secrets out."""
+        return self.text(key if isinstance(key, str) else serialize.safe_repr(key))
 
     def _remember(self, key: str, cleaned: Cleaned) -> None:
         if len(key) > 1024:

@@ -86,7 +86,8 @@ def _add_details(attributes: dict[str, Any], details: Mapping[Any, Any], content
     redacted = 0
     scrubber = content.scrubber
     for key, value in details.items():
-        name = clean_text(key) if isinstance(key, str) else safe_repr(key)
+        name, key_redactions, _ = content.key(key)
+        redacted += key_redactions
         attribute = sc.WORKLOG_DETAILS_PREFIX + name
         if scrubber.is_sensitive_key(name) and not _is_empty(value):
             attributes[attribute] = "[REDACTED]"

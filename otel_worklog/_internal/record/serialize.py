@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from typing import Any, Final
 
 TRUNCATION_MARK: Final = "…[truncated {n} chars]"
-_MAX_DEPTH: Final = 32
+#: Structure nested deeper than this is cut and marked, here and in the scrubber's walk.
+MAX_DEPTH: Final = 32
+MAX_DEPTH_MARK: Final = "<max depth>"
 _encoder = json.JSONEncoder(ensure_ascii=False, check_circular=True, allow_nan=False, separators=(", ", ": "))
 
 
@@ -73,8 +75,8 @@ def to_jsonable(value: Any, depth: int = 0, seen: frozenset[int] = frozenset()) 
         return value
     if isinstance(value, float):
         return value if math.isfinite(value) else str(value)
-    if depth >= _MAX_DEPTH:
-        return "<max depth>"
+    if depth >= MAX_DEPTH:
+        return MAX_DEPTH_MARK
     ident = id(value)
     if ident in seen:
         return "<recursive reference>"
