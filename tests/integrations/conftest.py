@@ -35,6 +35,11 @@ def require(module: str, extra: str) -> Any:
         pytest.skip(message)
 
 
+def scope_of(span: ReadableSpan) -> str:
+    """The instrumentation scope that recorded ``span`` (``otel_worklog`` for ours)."""
+    return span.instrumentation_scope.name if span.instrumentation_scope is not None else ""
+
+
 def exception_type(span: ReadableSpan) -> str | None:
     for event in span.events:
         if event.name == "exception" and event.attributes:
@@ -95,8 +100,7 @@ class Recording:
         spans = [
             s
             for s in self.spans()
-            if s.instrumentation_scope.name == sc.INSTRUMENTATION_SCOPE
-            and classify(s.name, s.attributes or {}) is not Kind.ALERT
+            if scope_of(s) == sc.INSTRUMENTATION_SCOPE and classify(s.name, s.attributes or {}) is not Kind.ALERT
         ]
         names = {s.context.span_id: s.name for s in spans}
         return [
@@ -108,7 +112,7 @@ class Recording:
         return {s.context.span_id: s for s in self.spans()}
 
     def one(self, name: str, scope: str = sc.INSTRUMENTATION_SCOPE) -> ReadableSpan:
-        found = [s for s in self.spans() if s.name == name and s.instrumentation_scope.name == scope]
+        found = [s for s in self.spans() if s.name == name and scope_of(s) == scope]
         assert len(found) == 1, f"{name}: {[s.name for s in self.spans()]}"
         return found[0]
 

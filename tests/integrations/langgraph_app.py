@@ -18,6 +18,8 @@ with warnings.catch_warnings():  # moved to langchain.agents in LangGraph 1.0; s
     warnings.simplefilter("ignore")
     from langgraph.prebuilt import create_react_agent
 
+__all__ = ["TURNS", "FakeChat", "create_react_agent", "run", "say", "support_app", "two_runs"]
+
 USAGE = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
 
 

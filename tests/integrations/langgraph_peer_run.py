@@ -16,7 +16,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.pipeline.detectors.alerts import Alert
 from otel_worklog._internal.record.scope import current_scope
 from otel_worklog.integrations import langgraph as wl_langgraph
-from tests.integrations.conftest import Recording
+from tests.integrations.conftest import Recording, scope_of
 from tests.integrations.langgraph_app import two_runs
 
 
@@ -47,7 +47,7 @@ def main(peer_name: str, order: str, mode: str, store: str) -> None:
 
     nothing_current = not trace.get_current_span().get_span_context().is_valid and current_scope() is None
     spans = recording.spans()
-    others = [s for s in spans if s.instrumentation_scope.name != sc.INSTRUMENTATION_SCOPE]
+    others = [s for s in spans if scope_of(s) != sc.INSTRUMENTATION_SCOPE]
     peer_tools = [s for s in others if "lookup_invoice" in s.name]
     print(
         json.dumps(

@@ -83,7 +83,7 @@ class TestSupportApp:
         assert restart_attrs[sc.ERROR_TYPE] == "RuntimeError"
         assert recording.failures() == ["execute_tool restart_router"]
         (decision,) = [e for e in lookup.events if e.name == "worklog.decision"]
-        assert decision.attributes[sc.WORKLOG_MESSAGE] == "Invoice found in the ledger"
+        assert (decision.attributes or {})[sc.WORKLOG_MESSAGE] == "Invoice found in the ledger"
         assert recording.attrs(billing)[sc.GEN_AI_USAGE_INPUT_TOKENS] == 20
         assert recording.attrs(billing)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 10
         assert recording.alerts == []
