@@ -16,11 +16,12 @@ from typing import Any, Final
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+from opentelemetry.sdk.trace import Span as SdkSpan
 from opentelemetry.trace import Link, Status, StatusCode
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.integrations.activation import Activation
-from otel_worklog._internal.pipeline.processors import Adoption
+from otel_worklog._internal.pipeline.processors import Adoption, remember
 from otel_worklog._internal.record.entries import warning
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, current_scope, instrumentation_suppressed
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
@@ -147,6 +148,7 @@ class Recorder:
         )
         node = Node(Kind.BOT, name, span, trace.set_span_in_context(span, ctx))
         node.bot = node
+        _remember(node)
         return node
 
     def end_agent(self, node: Node, *, error: BaseException | None = None, failure: str | None = None) -> None:
@@ -208,7 +210,9 @@ class Recorder:
         if arguments is not UNSET:
             attributes.update(content_attributes(sc.GEN_AI_TOOL_CALL_ARGUMENTS, arguments))
         span = tracer.start_span(sc.SPAN_EXECUTE_TOOL.format(name=name), context=parent_ctx, attributes=attributes)
-        return Node(Kind.TOOL, name, span, trace.set_span_in_context(span, parent_ctx), bot=bot)
+        node = Node(Kind.TOOL, name, span, trace.set_span_in_context(span, parent_ctx), bot=bot)
+        _remember(node)
+        return node
 
     def end_tool(
         self,
@@ -322,6 +326,12 @@ class Recorder:
             stamp.update(scope.stamp)
         copy_of = (node.span_id if node is not None else "") if copies else None
         return Adoption(stamp, copy_of, started)
+
+
+def _remember(node: Node) -> None:
+    """Spans others start under this agent turn or tool call take its bot; a copy of it counts once."""
+    if isinstance(node.span, SdkSpan) and node.span.is_recording():
+        remember(node.span, node.kind, node.name)
 
 
 def _fail(span: trace.Span, error: BaseException | None, failure: str | None, failure_type: str) -> None:

@@ -31,13 +31,16 @@ from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
 from otel_worklog._internal.record.state import STATE
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
-from otel_worklog._internal.span_kinds import Kind, classify, tool_name
+from otel_worklog._internal.span_kinds import OPENINFERENCE_SPAN_KIND, TRACELOOP_SPAN_KIND, Kind, classify, tool_name
 
 __all__ = ["Adoption", "WorklogSpanProcessor", "adopting", "flush_children", "mark_copy", "shutdown_children"]
 
 #: Where instrumentations put an agent's name, most specific first (GenAI, then OpenInference).
 _AGENT_NAME_KEYS: Final = (sc.GEN_AI_AGENT_NAME, "agent.name")
 _AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
+_COUNTED_PREFIXES: Final = (_AGENT_PREFIX, sc.SPAN_EXECUTE_TOOL.split("{", 1)[0])
+_GEN_AI_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
+_OUR_SCOPE: Final = sc.INSTRUMENTATION_SCOPE
 
 
 @dataclass(frozen=True, slots=True)
@@ -116,42 +119,52 @@ class WorklogSpanProcessor(SpanProcessor):
         scope = otel_context.get_value(SCOPE_KEY, parent_context)
         if type(scope) is Scope and scope.stamp:
             span.set_attributes(scope.stamp)
-        try:
-            adoption = _ADOPTION.get()
-            if adoption is not None:
-                _adopt(span, adoption)
-            elif _OPEN or not _is_ours(span) or sc.WORKLOG_FRAMEWORK in _attributes(span):
-                self._inherit(span, parent_context, scope if type(scope) is Scope else None)
-        except Exception:
-            log_internal_error()
+        adoption = _ADOPTION.get()
+        ours = _is_ours(span)
+        if adoption is not None or _OPEN or not ours:  # our own spans skip this in apps without frameworks
+            try:
+                if adoption is not None:
+                    _adopt(span, adoption)
+                else:
+                    self._inherit(span, parent_context, scope if type(scope) is Scope else None, ours)
+            except Exception:
+                log_internal_error()
         for child in self._children:
             try:
                 child.on_start(span, parent_context)
             except Exception:
                 log_internal_error()
 
-    def _inherit(self, span: Span, parent_context: otel_context.Context | None, scope: Scope | None) -> None:
+    def _inherit(
+        self, span: Span, parent_context: otel_context.Context | None, scope: Scope | None, ours: bool
+    ) -> None:
         """Spans under an adopted agent get its bot; a copy of its parent agent or tool counts once."""
         parent_id = span.parent.span_id if span.parent is not None else 0
         parent = _OPEN.get(parent_id) if _OPEN else None
-        ours = _is_ours(span)
-        if parent is not None and parent.stamp and not (ours and sc.BOT_NAME in _attributes(span)):
+        attributes = _plain(span)
+        if parent is None and not (
+            _GEN_AI_OPERATION in attributes
+            or OPENINFERENCE_SPAN_KIND in attributes
+            or TRACELOOP_SPAN_KIND in attributes
+            or span.name.startswith(_COUNTED_PREFIXES)
+        ):
+            return  # neither in an adopted agent's work nor an agent or a tool itself (an HTTP client's span)
+        if parent is not None and parent.stamp and not (ours and sc.BOT_NAME in attributes):
             span.set_attributes(parent.stamp)  # a span of ours that names its bot keeps it
-        attributes = _attributes(span)
+            attributes = _plain(span)
         kind = classify(span.name, attributes)
         if kind is Kind.BOT or kind is Kind.TOOL:
-            name = _agent_name(span) if kind is Kind.BOT else tool_name(span.name, attributes)
+            name = _agent_name(span.name, attributes) if kind is Kind.BOT else tool_name(span.name, attributes)
             if parent is not None and parent.kind is kind and _same_name(parent.name, name):
                 span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
             elif kind is Kind.BOT and not ours:
                 self._adopt_agent(span, parent_context, parent, scope, name)
-        elif parent is None and ours:
-            return  # a span of ours in our own scope: nothing under it needs this table
+        elif parent is None:
+            return  # in no adopted agent's work: nothing under it needs this table
         else:
             name = ""
         if span.is_recording():
-            with _OPEN_LOCK:
-                _OPEN[span.context.span_id] = _Open(kind, name, _effective_stamp(span), span, parent_id)
+            remember(span, kind, name, parent_id)
 
     def _adopt_agent(
         self,
@@ -166,7 +179,7 @@ class WorklogSpanProcessor(SpanProcessor):
         if caller is None and scope is not None:
             caller = scope.bot_name
         stamp: dict[str, Any] = {sc.BOT_NAME: name, sc.GEN_AI_AGENT_NAME: name}
-        workspace = _attributes(span).get(sc.WORKSPACE_ID)
+        workspace = _plain(span).get(sc.WORKSPACE_ID)
         if workspace is not None:
             stamp[sc.WORKSPACE_ID] = workspace
         span.set_attributes(stamp)
@@ -191,20 +204,19 @@ class WorklogSpanProcessor(SpanProcessor):
         return flush_children(self._children, timeout_millis / 1000)
 
 
-_NO_ATTRIBUTES: Final[Mapping[str, Any]] = {}
+def _plain(span: Span) -> Mapping[str, Any]:
+    """The span's attributes as a plain dict (the SDK's own, live; else a copy): lookups of absent keys
+    in the SDK's ``BoundedAttributes`` raise and catch a KeyError each, a microsecond apiece."""
+    plain = getattr(getattr(span, "_attributes", None), "_dict", None)
+    return plain if type(plain) is dict else dict(span.attributes or {})
 
 
-def _attributes(span: Span) -> Mapping[str, Any]:
-    return span.attributes or _NO_ATTRIBUTES
-
-
-def _agent_name(span: Span) -> str:
-    attributes = _attributes(span)
+def _agent_name(span_name: str, attributes: Mapping[str, Any]) -> str:
     for key in _AGENT_NAME_KEYS:
         value = attributes.get(key)
         if isinstance(value, str) and value:
             return value
-    return span.name.removeprefix(_AGENT_PREFIX)
+    return span_name.removeprefix(_AGENT_PREFIX)
 
 
 def _same_name(first: str, second: str) -> bool:
@@ -214,11 +226,19 @@ def _same_name(first: str, second: str) -> bool:
 
 def _is_ours(span: Span) -> bool:
     scope = span.instrumentation_scope
-    return scope is not None and scope.name == sc.INSTRUMENTATION_SCOPE
+    return scope is not None and scope.name == _OUR_SCOPE
+
+
+def remember(span: Span, kind: Kind, name: str, parent_id: int | None = None) -> None:
+    """An open agent or tool span that spans started under it copy or take their bot from."""
+    if parent_id is None:
+        parent_id = span.parent.span_id if span.parent is not None else 0
+    with _OPEN_LOCK:
+        _OPEN[span.context.span_id] = _Open(kind, name, _effective_stamp(span), span, parent_id)
 
 
 def _effective_stamp(span: Span) -> dict[str, Any] | None:
-    attributes = _attributes(span)
+    attributes = _plain(span)
     stamp = {key: attributes[key] for key in (sc.BOT_NAME, sc.WORKSPACE_ID) if key in attributes}
     return stamp or None
 
