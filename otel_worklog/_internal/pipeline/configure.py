@@ -28,6 +28,7 @@ from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor, ExportStats
 from otel_worklog._internal.pipeline.processors import WorklogSpanProcessor, flush_children, shutdown_children
 from otel_worklog._internal.pipeline.sampling import WorklogSampler, sampler_from_env
+from otel_worklog._internal.record.ledger import DROPPED
 from otel_worklog._internal.record.state import STATE, RuntimeConfig, tracer_from
 
 logger = logging.getLogger("otel_worklog")
@@ -35,6 +36,7 @@ logger = logging.getLogger("otel_worklog")
 _PROCESSORS: weakref.WeakKeyDictionary[TracerProvider, WorklogSpanProcessor] = weakref.WeakKeyDictionary()
 _OWNED: dict[str, TracerProvider] = {}
 _atexit_registered = False
+_dropped_reported = 0
 
 
 def _env_true(name: str) -> bool:
@@ -252,7 +254,7 @@ def _shutdown_other_providers(current: TracerProvider) -> None:
 
 def force_flush(timeout_s: float | None = None) -> bool:
     """Export everything buffered now; False if the deadline passed first."""
-    timeout = timeout_s if timeout_s is not None else params.resolve(params.SHUTDOWN_TIMEOUT_S)
+    timeout = params.resolve(params.SHUTDOWN_TIMEOUT_S, timeout_s)  # a bad value warns and falls back; never raises
     processors = list(_PROCESSORS.values())
     ok = True
     for processor in processors:
@@ -262,9 +264,22 @@ def force_flush(timeout_s: float | None = None) -> bool:
 
 def shutdown(timeout_s: float | None = None) -> None:
     """Flush and stop every exporter within ``timeout_s``; afterwards every call is a no-op again."""
-    timeout = timeout_s if timeout_s is not None else params.resolve(params.SHUTDOWN_TIMEOUT_S)
+    timeout = params.resolve(params.SHUTDOWN_TIMEOUT_S, timeout_s)  # a bad value warns and falls back; never raises
     with STATE.lock:
         _shutdown_locked(timeout)
+    _report_dropped_entries()
+
+
+def _report_dropped_entries() -> None:
+    """One warning with the number of work-log entries past the SDK's event limit on spans we did not start."""
+    global _dropped_reported
+    dropped = DROPPED.count
+    if dropped > _dropped_reported:
+        logger.warning(
+            "otel_worklog: %d work-log entries were dropped by the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT)",
+            dropped - _dropped_reported,
+        )
+        _dropped_reported = dropped
 
 
 def _shutdown_locked(timeout_s: float) -> None:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import math
 import threading
 import weakref
 from typing import Any, Final
@@ -35,21 +36,21 @@ _RESERVED_FOR_ERROR: Final = 1
 class DroppedEntries:
     """Work-log entries the SDK's event limit pushed out, process-wide; the first one is warned about."""
 
-    __slots__ = ("_count", "_lock")
+    __slots__ = ("_count", "_counter")
 
     def __init__(self) -> None:
+        self._counter = itertools.count(1)  # advanced in C under the GIL: no lock on the entry path
         self._count = 0
-        self._lock = threading.Lock()
 
     @property
     def count(self) -> int:
         return self._count
 
     def add(self, span_name: str, limit: int) -> None:
-        with self._lock:
-            self._count += 1
-            first = self._count == 1
-        if first:
+        number = next(self._counter)
+        if number > self._count:
+            self._count = number
+        if number == 1:
             logger.warning(
                 "otel_worklog: span %r already holds %d events (OTEL_SPAN_EVENT_COUNT_LIMIT), and the SDK keeps "
                 "only the newest; entries past the limit on spans otel_worklog did not start are lost. Log inside "
@@ -66,34 +67,40 @@ DROPPED: Final = DroppedEntries()
 class EventLedger:
     """The events otel_worklog added to one of its own spans, and the continuation spans past the limit."""
 
-    __slots__ = ("_added", "_closed", "_continuations", "_lock", "_name", "_tracer", "span")
+    __slots__ = ("_added", "_closed", "_continuations", "_limit", "_lock", "_name", "_room", "_tracer", "span")
 
     def __init__(self, span: trace.Span, name: str, tracer: trace.Tracer) -> None:
         self.span = span
         self._name = name
         self._tracer = tracer
+        self._limit = STATE.config.event_limit
+        #: Events the span itself takes; one slot stays free for an ``exception`` event.
+        self._room = max(self._limit - _RESERVED_FOR_ERROR, 0) if self._limit is not None else math.inf
         self._added = itertools.count()  # advanced in C under the GIL: safe across threads
         self._continuations: list[trace.Span] = []
         self._closed = False
         self._lock = threading.Lock()
 
     def add(self, ctx: Context, name: str, attributes: dict[str, Any]) -> None:
-        limit = STATE.config.event_limit
         index = next(self._added)
-        if limit is None or self._closed:
+        if index < self._room:
             self.span.add_event(name, attributes)
-            return
-        room = max(limit - _RESERVED_FOR_ERROR, 0)
-        if index < room:
-            self.span.add_event(name, attributes)
-        elif limit == 0:  # no span can hold an event
-            DROPPED.add(self._name, limit)
         else:
-            self._continuation((index - room) // limit, ctx).add_event(name, attributes)
+            self._overflow(index, ctx, name, attributes)
+
+    def _overflow(self, index: int, ctx: Context, name: str, attributes: dict[str, Any]) -> None:
+        limit = self._limit
+        if not limit:  # an event limit of 0: no span can hold an entry
+            DROPPED.add(self._name, 0)
+            return
+        target = self._continuation((index - int(self._room)) // limit, ctx)
+        target.add_event(name, attributes)
 
     def _continuation(self, number: int, ctx: Context) -> trace.Span:
-        """The ``number``-th continuation span (from 0), started on first use."""
+        """The ``number``-th continuation span (from 0), started on first use; the span itself once closed."""
         with self._lock:
+            if self._closed:
+                return self.span
             while len(self._continuations) <= number:
                 scope = ctx.get(SCOPE_KEY)
                 attributes: dict[str, Any] = dict(scope.stamp) if isinstance(scope, Scope) else {}
@@ -120,29 +127,19 @@ def track(span: trace.Span, name: str, tracer: trace.Tracer, ctx: Context) -> Co
     return otel_context.set_value(LEDGER_KEY, EventLedger(span, name, tracer), trace.set_span_in_context(span, ctx))
 
 
-def ledger_of(span: trace.Span, ctx: Context) -> EventLedger | None:
-    """The ledger of ``span`` when otel_worklog started it and ``ctx`` is its context."""
-    ledger = ctx.get(LEDGER_KEY)
-    return ledger if isinstance(ledger, EventLedger) and ledger.span is span else None
-
-
 class _ForeignCount:
-    __slots__ = ("count", "span")
+    __slots__ = ("count", "limit", "span")
 
-    def __init__(self, span: trace.Span) -> None:
-        self.span: weakref.ref[trace.Span] | None = _weak(span)
+    def __init__(self, span: trace.Span | None) -> None:
+        self.span: weakref.ref[trace.Span] | None = None if span is None else weakref.ref(span)
         self.count = 0
-
-
-def _weak(span: trace.Span) -> weakref.ref[trace.Span] | None:
-    try:
-        return weakref.ref(span)
-    except TypeError:
-        return None
+        self.limit = STATE.config.event_limit
 
 
 _FOREIGN: weakref.WeakKeyDictionary[trace.Span, _ForeignCount] = weakref.WeakKeyDictionary()
-_NOT_COUNTED: Final = _ForeignCount(trace.INVALID_SPAN)
+#: For spans that cannot be weakly referenced: never over any limit, so never counted.
+_NOT_COUNTED: Final = _ForeignCount(None)
+_NOT_COUNTED.limit = None
 #: The foreign span counted last: entries mostly come in runs on one span.
 _last: _ForeignCount = _NOT_COUNTED
 
@@ -156,23 +153,20 @@ def _foreign_count(span: trace.Span) -> _ForeignCount:
         found = _FOREIGN.get(span)
         if found is None:
             found = _FOREIGN.setdefault(span, _ForeignCount(span))
-    except TypeError:  # a span that cannot be weakly referenced or hashed: not counted
+    except TypeError:  # a span that cannot be weakly referenced or hashed
         return _NOT_COUNTED
     _last = found
     return found
 
 
 def add_event(span: trace.Span, ctx: Context, name: str, attributes: dict[str, Any]) -> None:
-    """Add an event to the current span ``span`` of ``ctx``; nothing past the event limit is lost silently."""
-    ledger = ctx.get(LEDGER_KEY)
-    if type(ledger) is EventLedger and ledger.span is span:
+    """Add an event to ``span``, the current span of ``ctx``; nothing past the event limit is lost silently."""
+    ledger: EventLedger | None = ctx.get(LEDGER_KEY)  # type: ignore[assignment]  # our own key: only we set it
+    if ledger is not None and ledger.span is span:
         ledger.add(ctx, name, attributes)
         return
-    limit = STATE.config.event_limit
-    if limit is not None:
-        counted = _foreign_count(span)
-        if counted is not _NOT_COUNTED:
-            counted.count += 1
-            if counted.count > limit:
-                DROPPED.add(getattr(span, "name", type(span).__name__), limit)
+    counted = _foreign_count(span)
+    counted.count += 1
+    if counted.limit is not None and counted.count > counted.limit:
+        DROPPED.add(getattr(span, "name", type(span).__name__), counted.limit)
     span.add_event(name, attributes)
