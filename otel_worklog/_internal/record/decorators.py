@@ -30,7 +30,7 @@ from opentelemetry.context import Context
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
-from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger, track
+from otel_worklog._internal.record.ledger import EventLedger, track
 from otel_worklog._internal.record.scope import current_scope, instrumentation_suppressed
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
 from otel_worklog._internal.record.spans import open_bot_span, record_error
@@ -247,12 +247,13 @@ class AgentSpec(Spec):
 class _Call:
     """One traced call: ``with call:`` makes its span current for one step; ``end()`` ends it, once."""
 
-    __slots__ = ("ctx", "done", "items", "span", "spec", "token")
+    __slots__ = ("ctx", "done", "items", "ledger", "span", "spec", "token")
 
-    def __init__(self, spec: Spec, span: trace.Span, ctx: Context) -> None:
+    def __init__(self, spec: Spec, span: trace.Span, ctx: Context, ledger: EventLedger) -> None:
         self.spec = spec
         self.span = span
         self.ctx = ctx
+        self.ledger = ledger
         self.token: object = None
         self.items: list[Any] | None = None
         self.done = False
@@ -277,9 +278,7 @@ class _Call:
             return
         self.done = True
         try:
-            ledger = self.ctx.get(LEDGER_KEY)
-            if type(ledger) is EventLedger:
-                ledger.close()
+            self.ledger.close()
             if exc is None:
                 self.spec.finish(self, result)
             else:
@@ -298,7 +297,7 @@ def _begin(
     try:
         ctx = parent if parent is not None else otel_context.get_current()
         span, ctx = spec.start(tracer, ctx, instance, args, kwargs)
-        return _Call(spec, span, track(span, spec.span_name, tracer, ctx))
+        return _Call(spec, span, *track(span, spec.span_name, tracer, ctx))
     except Exception:
         log_internal_error()
         return None
@@ -311,7 +310,7 @@ def _sync_wrapper(spec: Spec) -> Callable[..., Any]:
             return wrapped(*args, **kwargs)
         with call:
             result = wrapped(*args, **kwargs)
-        if inspect.isawaitable(result):
+        if isinstance(result, Awaitable):
             return _until_done(call, result)
         call.end(result)
         return result

@@ -21,6 +21,7 @@ from opentelemetry import trace
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.content import ContentPolicy
+from otel_worklog._internal.record.current_span import current_span as _current_span
 from otel_worklog._internal.record.ledger import add_event
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, current_scope, next_step
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
@@ -38,7 +39,6 @@ _MESSAGE: Final = sc.WORKLOG_MESSAGE
 _STEP: Final = sc.WORKLOG_STEP
 _CONFIDENCE: Final = sc.WORKLOG_CONFIDENCE
 _get_current: Final = otel_context.get_current
-_get_current_span: Final = trace.get_current_span
 
 
 def _text_of(value: Any) -> str:
@@ -83,15 +83,16 @@ def _is_empty(value: Any) -> bool:
     return value is None or (type(value) in (str, list, dict, tuple) and len(value) == 0)
 
 
-def _add_details(
-    attributes: dict[str, Any], details: Mapping[Any, Any], content: ContentPolicy, limit: int | None
-) -> int:
+def _add_details(attributes: dict[str, Any], details: object, content: ContentPolicy, limit: int | None) -> int:
     """Flatten ``details`` into ``worklog.details.<key>`` attributes; returns the redaction count.
 
     The SDK keeps an event's newest ``limit`` attributes and evicts the oldest, which are the
     entry's own (level, message, step). So only as many keys are kept as fit beside them and the
     flags added after; how many were left out is recorded in ``worklog.details_dropped``.
     """
+    if not isinstance(details, Mapping):
+        logger.warning("otel_worklog: details must be a mapping, got %s", type(details).__name__)
+        return 0
     room = len(details) if limit is None else max(limit - len(attributes) - _TRAILING_ATTRIBUTES, 0)
     redacted = 0
     for key, value in itertools.islice(details.items(), room):
@@ -154,7 +155,7 @@ def log(
 ) -> int:
     """Record a work-log entry on the current span and return its step number (0 when not recording)."""
     ctx = _get_current()
-    span = _get_current_span(ctx)
+    span = _current_span(ctx)
     if not span.is_recording():
         return 0
     try:
@@ -208,17 +209,24 @@ def _entry(
         return step
     content = config.content
     cleaned = content.text(message if type(message) is str else _text_of(message))
-    attributes, level = _core_attributes(span, level, category, confidence, cleaned.text, step, config)
+    if type(category) is not str or not category.isascii():
+        category = _text_of(category)
+    if (
+        type(confidence) is float
+        and 0.0 <= confidence <= 1.0
+        and (level != "decision" or confidence >= config.confidence_threshold)
+    ):
+        # The common entry: one dict literal.
+        attributes = {_LEVEL: level, _CATEGORY: category, _MESSAGE: cleaned.text, _STEP: step, _CONFIDENCE: confidence}
+    else:
+        attributes, level = _checked_core(span, level, category, confidence, cleaned.text, step, config)
     if mentions is not _NO_MENTIONS or response_to is not None:
         _add_references(attributes, mentions, response_to)
     if extra:
         attributes.update(extra)
     redacted = cleaned.redacted
     if details is not None and content.capture_content:
-        if isinstance(details, Mapping):
-            redacted += _add_details(attributes, details, content, config.event_attribute_limit)
-        else:
-            logger.warning("otel_worklog: details must be a mapping, got %s", type(details).__name__)
+        redacted += _add_details(attributes, details, content, config.event_attribute_limit)
     if cleaned.truncated:
         attributes[sc.WORKLOG_TRUNCATED] = True
     if redacted:
@@ -232,21 +240,14 @@ def _sampled_out(level: str, event: str | None, rate: float) -> bool:
     return event is None and level in _SAMPLED_LEVELS and random.random() >= rate
 
 
-def _core_attributes(
-    span: trace.Span, level: str, category: Any, confidence: Any, text: str, step: int, config: RuntimeConfig
+def _checked_core(
+    span: trace.Span, level: str, category: str, confidence: Any, text: str, step: int, config: RuntimeConfig
 ) -> tuple[dict[str, Any], str]:
-    """The entry's own attributes, and its level (a low-confidence decision becomes an uncertainty).
-
-    The common entry (a str category, a valid confidence or none) is one dict literal.
-    """
-    if type(category) is not str or not category.isascii():
-        category = _text_of(category)
-    threshold = config.confidence_threshold
-    if type(confidence) is float and 0.0 <= confidence <= 1.0 and (level != "decision" or confidence >= threshold):
-        return {_LEVEL: level, _CATEGORY: category, _MESSAGE: text, _STEP: step, _CONFIDENCE: confidence}, level
+    """The entry's own attributes when its confidence is missing, invalid or low; and its level, which a
+    low-confidence decision changes to uncertainty."""
     attributes: dict[str, Any] = {_LEVEL: level, _CATEGORY: category, _MESSAGE: text, _STEP: step}
     if confidence is not None:
-        level = _add_confidence(span, attributes, level, confidence, step, threshold)
+        level = _add_confidence(span, attributes, level, confidence, step, config.confidence_threshold)
     return attributes, level
 
 
@@ -297,7 +298,7 @@ def _shortcut(level: str) -> Any:
         response_to: int | None = None,
     ) -> int:
         ctx = _get_current()
-        span = _get_current_span(ctx)
+        span = _current_span(ctx)
         if not span.is_recording():
             return 0
         try:
@@ -391,7 +392,7 @@ class Escalation:
 
     def resolve(self, resolution: str) -> None:
         ctx = _get_current()
-        span = _get_current_span(ctx)
+        span = _current_span(ctx)
         if not span.is_recording() or not self.span_id:
             return
         try:

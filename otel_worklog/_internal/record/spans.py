@@ -24,7 +24,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.entries import _string_list
 from otel_worklog._internal.record.handoff import Handoff, receive
-from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger, track
+from otel_worklog._internal.record.ledger import EventLedger, track
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, WorkspaceState, current_scope
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
 from otel_worklog._internal.record.state import STATE, active_tracer
@@ -89,12 +89,13 @@ _ACTIVATION_KEY: Final = otel_context.create_key("otel_worklog.activation")
 
 
 class _Activation:
-    """One ``start()``: its span, the context current before it, and whether it has ended."""
+    """One ``start()``: its span and ledger, the context current before it, and whether it has ended."""
 
-    __slots__ = ("ended", "previous", "span")
+    __slots__ = ("ended", "ledger", "previous", "span")
 
-    def __init__(self, span: trace.Span, previous: Context) -> None:
+    def __init__(self, span: trace.Span, ledger: EventLedger, previous: Context) -> None:
         self.span = span
+        self.ledger = ledger
         self.previous = previous
         self.ended = False
 
@@ -149,8 +150,9 @@ class _ActiveSpan:
         try:
             previous = otel_context.get_current()
             span, scope_ctx = self._open(tracer, previous)
-            activation = _Activation(span, previous)
-            ctx = otel_context.set_value(_ACTIVATION_KEY, activation, track(span, _span_name(span), tracer, scope_ctx))
+            ctx, ledger = track(span, _span_name(span), tracer, scope_ctx)
+            activation = _Activation(span, ledger, previous)
+            ctx = otel_context.set_value(_ACTIVATION_KEY, activation, ctx)
             self._span, self._ctx, self._activation = span, ctx, activation
             self._ids = span.get_span_context()
             otel_context.attach(ctx)
@@ -171,9 +173,7 @@ class _ActiveSpan:
             if span is not None:
                 if isinstance(exc, Exception):
                     record_error(span, exc)
-                ledger = ctx.get(LEDGER_KEY) if ctx is not None else None
-                if isinstance(ledger, EventLedger):
-                    ledger.close()
+                activation.ledger.close()
                 span.end()
         except Exception:
             log_internal_error()
