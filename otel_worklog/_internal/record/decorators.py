@@ -5,7 +5,8 @@ coroutine, generator or async generator (a callable object counts by its
 ``__call__``). All share one wrapt signature, ``(wrapped, instance, args, kwargs)``,
 so methods, classmethods and staticmethods work in either decorator order, and one
 begin/end path: :func:`_begin` starts the span, and a :class:`_Call` makes it
-current for one step of the call (``with call:``) and ends it once.
+current for one step of the call (``call.run(...)``, or ``with call:`` around an
+``await``) and ends it once.
 
 Generators never keep a span current while suspended: the span is current only
 around each step of the inner generator, and it ends on exhaustion, error,
@@ -30,7 +31,7 @@ from opentelemetry.context import Context
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
-from otel_worklog._internal.record.ledger import EventLedger, track
+from otel_worklog._internal.record.ledger import EventLedger
 from otel_worklog._internal.record.scope import current_scope, instrumentation_suppressed
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
 from otel_worklog._internal.record.spans import open_bot_span, record_error
@@ -61,6 +62,10 @@ _FRAMEWORK_PACKAGES: Final = frozenset(
     }
 )
 _warned_framework_types: set[type] = set()
+#: Result types that are never awaitable: most tools return one, and the ``Awaitable`` check is an ABC's.
+_NO_KWARGS: Final[dict[str, Any]] = {}
+_ENDED_CONTEXT: Final = Context()
+_NEVER_AWAITABLE: Final = frozenset({type(None), bool, int, float, str, bytes, list, tuple, dict, set})
 
 
 class Spec:
@@ -244,19 +249,34 @@ class AgentSpec(Spec):
         )
 
 
-class _Call:
-    """One traced call: ``with call:`` makes its span current for one step; ``end()`` ends it, once."""
+class _Call(EventLedger):
+    """One traced call, the ledger of its span.
 
-    __slots__ = ("ctx", "done", "items", "ledger", "span", "spec", "token")
+    ``call.run(fn, args, kwargs)`` runs one synchronous step with the span current, and ``with call:``
+    one step around an ``await``; a step that fails ends the span. ``end()`` ends it, once.
+    """
 
-    def __init__(self, spec: Spec, span: trace.Span, ctx: Context, ledger: EventLedger) -> None:
+    __slots__ = ("ctx", "done", "items", "spec", "token")
+
+    def __init__(self, spec: Spec, span: trace.Span, tracer: trace.Tracer, parent: Context) -> None:
+        EventLedger.__init__(self, span, spec.span_name, tracer)
         self.spec = spec
-        self.span = span
-        self.ctx = ctx
-        self.ledger = ledger
+        self.ctx = self.context(parent)
         self.token: object = None
         self.items: list[Any] | None = None
         self.done = False
+
+    def run(self, fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        """``fn(*args, **kwargs)`` as one step with the span current (``with call:`` without its two calls)."""
+        token = otel_context.attach(self.ctx)
+        try:
+            result = fn(*args, **kwargs)
+        except BaseException as exc:
+            otel_context.detach(token)
+            self.end(exc=exc)
+            raise
+        otel_context.detach(token)
+        return result
 
     def __enter__(self) -> _Call:
         self.token = otel_context.attach(self.ctx)
@@ -277,8 +297,9 @@ class _Call:
         if self.done:
             return
         self.done = True
+        self.ctx = _ENDED_CONTEXT  # the context holds this call as its ledger: break the cycle, free both now
         try:
-            self.ledger.close()
+            self.close()
             if exc is None:
                 self.spec.finish(self, result)
             else:
@@ -297,7 +318,7 @@ def _begin(
     try:
         ctx = parent if parent is not None else otel_context.get_current()
         span, ctx = spec.start(tracer, ctx, instance, args, kwargs)
-        return _Call(spec, span, *track(span, spec.span_name, tracer, ctx))
+        return _Call(spec, span, tracer, ctx)
     except Exception:
         log_internal_error()
         return None
@@ -308,9 +329,8 @@ def _sync_wrapper(spec: Spec) -> Callable[..., Any]:
         call = _begin(spec, instance, args, kwargs)
         if call is None:
             return wrapped(*args, **kwargs)
-        with call:
-            result = wrapped(*args, **kwargs)
-        if isinstance(result, Awaitable):
+        result = call.run(wrapped, args, kwargs)
+        if type(result) not in _NEVER_AWAITABLE and isinstance(result, Awaitable):
             return _until_done(call, result)
         call.end(result)
         return result
@@ -384,8 +404,7 @@ def _generator_wrapper(spec: Spec) -> Callable[..., Any]:
         sent: Any = None
         thrown: BaseException | None = None
         while True:
-            with call:
-                done, value = _step(inner, sent, thrown)
+            done, value = call.run(_step, (inner, sent, thrown), _NO_KWARGS)
             if done:
                 call.end(value)
                 return value
@@ -393,8 +412,7 @@ def _generator_wrapper(spec: Spec) -> Callable[..., Any]:
             try:
                 sent, thrown = (yield value), None
             except GeneratorExit as exc:
-                with call:
-                    inner.close()
+                call.run(inner.close, (), _NO_KWARGS)
                 call.end(exc=exc)
                 raise
             except BaseException as exc:

@@ -2,7 +2,7 @@
 
 The SDK keeps a span's last ``OTEL_SPAN_EVENT_COUNT_LIMIT`` events (128 by default) and drops
 the oldest without a word, so a long agent run would lose its first work-log entries. Every
-span otel_worklog starts carries an :class:`EventLedger` in its context. The ledger counts the
+span otel_worklog starts has an :class:`EventLedger` in its context. The ledger counts the
 events added through it; once the span is full, the next entries go to a child span
 ``continued: {name}`` with the same workspace and bot scope, ended with its parent. On a span
 otel_worklog did not start (a foreign span) no continuation is possible: entries past the limit
@@ -30,6 +30,7 @@ from otel_worklog._internal.record.state import STATE
 logger = logging.getLogger("otel_worklog")
 
 LEDGER_KEY: Final = otel_context.create_key("otel_worklog.event_ledger")
+_SPAN_KEY_KNOWN: Final = SPAN_KEY != NO_KEY
 #: Slots a span keeps free for the ``exception`` event recorded when it fails.
 _RESERVED_FOR_ERROR: Final = 1
 
@@ -86,7 +87,12 @@ _ENDED: Final[list[trace.Span]] = []
 
 
 class EventLedger:
-    """The events otel_worklog added to one of its own spans, and the continuation spans past the limit."""
+    """The events otel_worklog added to one of its own spans, and the continuation spans past the limit.
+
+    What otel_worklog keeps about a span it started: a traced call and a started bot or workspace
+    are each the ledger of their span. It rides in the span's context (:meth:`context`), and
+    :meth:`close` is called just before the span ends.
+    """
 
     __slots__ = ("_added", "_name", "_state", "_tracer", "span")
 
@@ -99,7 +105,7 @@ class EventLedger:
 
     def context(self, parent: Context) -> Context:
         """``parent`` with the span current and this ledger beside it (one copy of the context)."""
-        if SPAN_KEY == NO_KEY:
+        if not _SPAN_KEY_KNOWN:
             return otel_context.set_value(LEDGER_KEY, self, trace.set_span_in_context(self.span, parent))
         values = parent.copy()  # what set_value does, for both keys at once
         values[SPAN_KEY] = self.span
@@ -142,12 +148,6 @@ class EventLedger:
             self._state[_SPANS] = _ENDED
         for span in continuations:
             span.end()
-
-
-def track(span: trace.Span, name: str, tracer: trace.Tracer, ctx: Context) -> tuple[Context, EventLedger]:
-    """``ctx`` with ``span`` current and a new ledger for it, and the ledger (to close when the span ends)."""
-    ledger = EventLedger(span, name, tracer)
-    return ledger.context(ctx), ledger
 
 
 def _no_span() -> None:

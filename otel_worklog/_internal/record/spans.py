@@ -24,7 +24,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.entries import _string_list
 from otel_worklog._internal.record.handoff import Handoff, receive
-from otel_worklog._internal.record.ledger import EventLedger, track
+from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, WorkspaceState, current_scope
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
 from otel_worklog._internal.record.state import STATE, active_tracer
@@ -85,17 +85,13 @@ def _clean_name(value: Any, what: str) -> str:
     return safe_repr(value) or "unknown"
 
 
-_ACTIVATION_KEY: Final = otel_context.create_key("otel_worklog.activation")
+class _Activation(EventLedger):
+    """One ``start()``, the ledger of its span: the context current before it, and whether it has ended."""
 
+    __slots__ = ("ended", "previous")
 
-class _Activation:
-    """One ``start()``: its span and ledger, the context current before it, and whether it has ended."""
-
-    __slots__ = ("ended", "ledger", "previous", "span")
-
-    def __init__(self, span: trace.Span, ledger: EventLedger, previous: Context) -> None:
-        self.span = span
-        self.ledger = ledger
+    def __init__(self, span: trace.Span, tracer: trace.Tracer, previous: Context) -> None:
+        EventLedger.__init__(self, span, _span_name(span), tracer)
         self.previous = previous
         self.ended = False
 
@@ -104,7 +100,7 @@ def _resume_point(previous: Context) -> Context:
     """``previous``, or, when an ended start() made it, the nearest context before it whose span is live."""
     ctx = previous
     while True:
-        activation = ctx.get(_ACTIVATION_KEY)
+        activation = ctx.get(LEDGER_KEY)
         if (
             not isinstance(activation, _Activation)
             or not activation.ended
@@ -150,9 +146,8 @@ class _ActiveSpan:
         try:
             previous = otel_context.get_current()
             span, scope_ctx = self._open(tracer, previous)
-            ctx, ledger = track(span, _span_name(span), tracer, scope_ctx)
-            activation = _Activation(span, ledger, previous)
-            ctx = otel_context.set_value(_ACTIVATION_KEY, activation, ctx)
+            activation = _Activation(span, tracer, previous)
+            ctx = activation.context(scope_ctx)
             self._span, self._ctx, self._activation = span, ctx, activation
             self._ids = span.get_span_context()
             otel_context.attach(ctx)
@@ -173,7 +168,7 @@ class _ActiveSpan:
             if span is not None:
                 if isinstance(exc, Exception):
                     record_error(span, exc)
-                activation.ledger.close()
+                activation.close()
                 span.end()
         except Exception:
             log_internal_error()
