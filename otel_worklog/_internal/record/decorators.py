@@ -221,7 +221,7 @@ class AgentSpec(Spec):
         super().__init__(fn, name, provider)
         self.role = role
         self.triggered_by = triggered_by
-        self.new_trace = new_trace is True
+        self.new_trace = new_trace
         self.span_name = sc.SPAN_INVOKE_AGENT.format(name=self.name)
         if handoff is not None and not isinstance(handoff, str):
             logger.warning(
