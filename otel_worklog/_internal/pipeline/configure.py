@@ -19,10 +19,11 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 
+from otel_worklog._internal import semconv as sc
 from otel_worklog._internal import settings as params
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor, ExportStats
@@ -121,8 +122,21 @@ def _store(store: Any) -> tuple[SpanExporter | None, Path | None]:
         return None, None
 
 
+class _EventLimitWatch(SpanProcessor):
+    """Counts the events the SDK's event limit dropped from ending spans that hold work-log entries.
+
+    otel_worklog's own spans continue on a child span instead of dropping any (record/ledger.py);
+    spans other code started cannot, and the recording side does not count their events per entry.
+    """
+
+    def on_end(self, span: ReadableSpan) -> None:
+        dropped = span.dropped_events
+        if dropped and any(sc.WORKLOG_LEVEL in (event.attributes or {}) for event in span.events):
+            DROPPED.add(dropped, span.name, STATE.config.event_limit)
+
+
 def _extension_processors(detectors: Any, provider: TracerProvider, store_path: Path | None) -> list[Any]:
-    found: list[Any] = []
+    found: list[Any] = [_EventLimitWatch()]
     try:
         from otel_worklog._internal.pipeline.detectors import create_detector_processor
 
@@ -276,7 +290,7 @@ def _report_dropped_entries() -> None:
     dropped = DROPPED.count
     if dropped > _dropped_reported:
         logger.warning(
-            "otel_worklog: %d work-log entries were dropped by the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT)",
+            "otel_worklog: %d work-log entries were lost to the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT)",
             dropped - _dropped_reported,
         )
         _dropped_reported = dropped

@@ -1,12 +1,14 @@
-"""Events past a span's event limit: kept on a continuation span, or counted and warned about.
+"""Events past a span's event limit: kept on a continuation span.
 
 The SDK keeps a span's last ``OTEL_SPAN_EVENT_COUNT_LIMIT`` events (128 by default) and drops
 the oldest without a word, so a long agent run would lose its first work-log entries. Every
 span otel_worklog starts has an :class:`EventLedger` in its context. The ledger counts the
 events added through it; once the span is full, the next entries go to a child span
-``continued: {name}`` with the same workspace and bot scope, ended with its parent. On a span
-otel_worklog did not start (a foreign span) no continuation is possible: entries past the limit
-are counted, and the first one is warned about.
+``continued: {name}`` with the same workspace and bot scope, ended with its parent.
+
+A span otel_worklog did not start (a foreign span) cannot continue, and counting its events
+here would tax every entry: the pipeline counts what the SDK dropped from such spans when they
+end, into :data:`DROPPED`, which warns about the first loss and which ``wl.shutdown()`` reports.
 """
 
 from __future__ import annotations
@@ -14,8 +16,6 @@ from __future__ import annotations
 import itertools
 import logging
 import threading
-import weakref
-from collections.abc import Callable
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
@@ -36,43 +36,31 @@ _RESERVED_FOR_ERROR: Final = 1
 
 
 class DroppedEntries:
-    """Work-log entries the SDK's event limit pushed out, process-wide; the first one is warned about.
+    """Work-log entries lost to the SDK's event limit, process-wide; the first loss is warned about."""
 
-    Entries are counted per foreign span on the entry path (one increment); the total is summed
-    only when asked for, from the spans still alive and those already collected.
-    """
-
-    __slots__ = ("_collected", "_lock", "_warned")
+    __slots__ = ("_count", "_lock")
 
     def __init__(self) -> None:
-        self._collected = 0
-        self._warned = False
+        self._count = 0
         self._lock = threading.Lock()
 
     @property
     def count(self) -> int:
-        live = sum(counted.dropped() for counted in list(_FOREIGN.values()))
-        with self._lock:
-            return self._collected + live
+        return self._count
 
-    def add(self, dropped: int) -> None:
-        """Count entries of a span that is gone (or that no span could hold)."""
+    def add(self, dropped: int, span_name: str, limit: int | None) -> None:
         with self._lock:
-            self._collected += dropped
-
-    def warn(self, span_name: str, limit: int) -> None:
-        """The first loss of the process, said once."""
-        if self._warned:
-            return
-        self._warned = True
-        logger.warning(
-            "otel_worklog: span %r already holds %d events (OTEL_SPAN_EVENT_COUNT_LIMIT), and the SDK keeps "
-            "only the newest; entries past the limit on spans otel_worklog did not start are lost. Log inside "
-            "wl.bot()/wl.workspace()/@wl.tool, whose entries continue on a new span, or raise the limit. "
-            "The number lost is reported at shutdown.",
-            span_name,
-            limit,
-        )
+            first = self._count == 0
+            self._count += dropped
+        if first and dropped:
+            logger.warning(
+                "otel_worklog: span %r lost %d work-log entries to the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT"
+                "=%s): only spans otel_worklog starts continue on a new span. Log inside wl.bot(), wl.workspace() "
+                "or @wl.tool, or raise the limit. The number lost is reported at shutdown.",
+                span_name,
+                dropped,
+                limit,
+            )
 
 
 DROPPED: Final = DroppedEntries()
@@ -118,8 +106,7 @@ class EventLedger:
         if limit is None or index < limit - _RESERVED_FOR_ERROR:
             self.span.add_event(name, attributes)
         elif limit == 0:  # no span can hold an event
-            DROPPED.warn(self._name, 0)
-            DROPPED.add(1)
+            DROPPED.add(1, self._name, limit)
         else:
             room = max(limit - _RESERVED_FOR_ERROR, 0)
             self._continuation((index - room) // limit, ctx).add_event(name, attributes)
@@ -150,58 +137,10 @@ class EventLedger:
             span.end()
 
 
-def _no_span() -> None:
-    return None
-
-
-class _ForeignCount:
-    """Entries added to one span otel_worklog did not start; the span is weakly held."""
-
-    __slots__ = ("count", "first_lost", "limit", "span")
-
-    def __init__(self, span: trace.Span | None, limit: int | None) -> None:
-        self.span: Callable[[], trace.Span | None] = _no_span if span is None else weakref.ref(span, self._collected)
-        self.count = 0
-        self.limit = limit
-        #: The count at which the first entry is lost (never, without a limit).
-        self.first_lost = -1 if limit is None else limit + 1
-
-    def dropped(self) -> int:
-        return max(self.count - self.limit, 0) if self.limit is not None else 0
-
-    def _collected(self, _: object) -> None:
-        DROPPED.add(self.dropped())
-
-
-_FOREIGN: weakref.WeakKeyDictionary[trace.Span, _ForeignCount] = weakref.WeakKeyDictionary()
-#: For spans that cannot be weakly referenced: never counted.
-_NOT_COUNTED: Final = _ForeignCount(None, None)
-#: The foreign span counted last: entries mostly come in runs on one span.
-_last: _ForeignCount = _NOT_COUNTED
-
-
-def _foreign_count(span: trace.Span) -> _ForeignCount:
-    global _last
-    try:
-        found = _FOREIGN.get(span)
-        if found is None:
-            found = _FOREIGN.setdefault(span, _ForeignCount(span, STATE.config.event_limit))
-    except TypeError:  # a span that cannot be weakly referenced or hashed
-        return _NOT_COUNTED
-    _last = found
-    return found
-
-
 def add_event(span: trace.Span, ctx: Context, name: str, attributes: dict[str, Any]) -> None:
-    """Add an event to ``span``, the current span of ``ctx``; nothing past the event limit is lost silently."""
+    """Add an event to ``span``, the current span of ``ctx``, through its ledger when otel_worklog started it."""
     ledger: EventLedger | None = ctx.get(LEDGER_KEY)  # type: ignore[assignment]  # our own key: only we set it
     if ledger is not None and ledger.span is span:
         ledger.add(ctx, name, attributes)
-        return
-    counted = _last
-    if counted.span() is not span:
-        counted = _foreign_count(span)
-    counted.count += 1
-    if counted.count == counted.first_lost:
-        DROPPED.warn(getattr(span, "name", type(span).__name__), counted.first_lost - 1)
-    span.add_event(name, attributes)
+    else:
+        span.add_event(name, attributes)
