@@ -140,6 +140,8 @@ def call_cases(calls: int, rounds: int) -> dict[str, float]:
         try:
             # The span's event list is a bounded deque (128 by default): past that, each add
             # drops the oldest event at the same cost, for the baseline and for wl.decision alike.
+            # This span is not otel_worklog's, so no entry continues on a new span: past the limit
+            # they are lost like the baseline's events, and counted when the span ends.
             results.update(
                 interleaved(
                     {

@@ -50,6 +50,7 @@ __all__ = [
     "OPERATION_INVOKE_WORKFLOW",
     "SAMPLED_LEVELS",
     "SPAN_ALERT",
+    "SPAN_CONTINUATION",
     "SPAN_EXECUTE_TOOL",
     "SPAN_HANDOFF",
     "SPAN_INVOKE_AGENT",
@@ -64,7 +65,9 @@ __all__ = [
     "WORKLOG_CATEGORY",
     "WORKLOG_CONFIDENCE",
     "WORKLOG_CONFIDENCE_INVALID",
+    "WORKLOG_CONTINUATION",
     "WORKLOG_COST",
+    "WORKLOG_DETAILS_DROPPED",
     "WORKLOG_DETAILS_PREFIX",
     "WORKLOG_DUPLICATE_OF",
     "WORKLOG_ESCALATION",
@@ -159,6 +162,10 @@ WORKLOG_LOW_CONFIDENCE: Final = "worklog.low_confidence"
 WORKLOG_FLAGGED_FROM: Final = "worklog.flagged_from"
 WORKLOG_REDACTED_COUNT: Final = "worklog.redacted_count"
 WORKLOG_TRUNCATED: Final = "worklog.truncated"
+#: Detail keys left out of an entry so that its core attributes fit the event attribute limit.
+WORKLOG_DETAILS_DROPPED: Final = "worklog.details_dropped"
+#: On a span that holds the entries past its parent's event limit: 1 for the first such span, then 2...
+WORKLOG_CONTINUATION: Final = "worklog.continuation"
 WORKLOG_COST: Final = "worklog.cost"
 
 EVENT_PREFIX: Final = "worklog."
@@ -245,6 +252,8 @@ SPAN_EXECUTE_TOOL: Final = "execute_tool {name}"
 SPAN_INVOKE_WORKFLOW: Final = "invoke_workflow {name}"
 SPAN_HANDOFF: Final = "handoff {from_bot} -> {to_bot}"
 SPAN_ALERT: Final = "alert {kind}"
+#: Holds the entries past the event limit of the span ``name``; named so no view counts it as a bot or tool.
+SPAN_CONTINUATION: Final = "continued: {name}"
 
 #: The instrumentation scope every otel_worklog span is created under.
 INSTRUMENTATION_SCOPE: Final = "otel_worklog"

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
+import logging
+import threading
 import traceback
 
 import pytest
@@ -270,3 +273,249 @@ class TestCapture:
         wl.shutdown()
         assert weather_lookup("Paris")["location"] == "Paris"
         assert list(paginate(2))[1]["page"] == 1
+
+
+class AsyncTool:
+    """A tool object whose ``__call__`` is a coroutine function."""
+
+    def __init__(self, fail: bool) -> None:
+        self.fail = fail
+
+    async def __call__(self, query: str) -> dict:
+        await asyncio.sleep(0.01)
+        wl.info("searching")
+        if self.fail:
+            raise ConnectionError(f"backend down for {query}")
+        return {"hits": [query]}
+
+
+async def _delayed(value: str, fail: bool) -> str:
+    await asyncio.sleep(0.01)
+    if fail:
+        raise TimeoutError("too slow")
+    return value
+
+
+class TestAwaitables:
+    @pytest.mark.parametrize("fail", [False, True])
+    def test_a_callable_object_with_an_async_call_is_traced_to_completion(
+        self, worklog: WorklogCapture, fail: bool
+    ) -> None:
+        search = wl.tool(name="search")(AsyncTool(fail))
+
+        async def main() -> object:
+            with wl.workspace("#w"), wl.bot("researcher"):
+                return await search("otel")
+
+        if fail:
+            with pytest.raises(ConnectionError):
+                asyncio.run(main())
+        else:
+            assert asyncio.run(main()) == {"hits": ["otel"]}
+        span = _tool_span(worklog, "search")
+        assert (span.end_time - span.start_time) >= 10_000_000  # the span covers the await
+        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"query": "otel"}
+        assert [e.attributes[sc.WORKLOG_MESSAGE] for e in span.events if e.name == "worklog.info"] == ["searching"]
+        if fail:
+            assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "error"
+            assert span.status.status_code is StatusCode.ERROR
+            assert span.attributes[sc.ERROR_TYPE] == "ConnectionError"
+            assert sc.GEN_AI_TOOL_CALL_RESULT not in span.attributes
+        else:
+            assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "success"
+            assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"hits": ["otel"]}
+
+    @pytest.mark.parametrize("fail", [False, True])
+    def test_a_plain_function_returning_a_coroutine_is_traced_until_it_completes(
+        self, worklog: WorklogCapture, fail: bool
+    ) -> None:
+        @wl.tool(name="fetch")
+        def fetch(value: str):  # type: ignore[no-untyped-def]
+            return _delayed(value, fail)
+
+        async def main() -> str:
+            return await fetch("page")
+
+        if fail:
+            with pytest.raises(TimeoutError):
+                asyncio.run(main())
+        else:
+            assert asyncio.run(main()) == "page"
+        span = _tool_span(worklog, "fetch")
+        assert (span.end_time - span.start_time) >= 10_000_000
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == ("error" if fail else "success")
+        if not fail:
+            assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == "page"
+
+    def test_a_returned_task_keeps_its_identity_and_ends_the_span_when_done(self, worklog: WorklogCapture) -> None:
+        created: list[asyncio.Task[str]] = []
+
+        @wl.tool(name="spawn")
+        def spawn() -> asyncio.Task[str]:
+            task = asyncio.ensure_future(_delayed("done", False))
+            created.append(task)
+            return task
+
+        async def main() -> str:
+            task = spawn()
+            assert task is created[0]
+            return await task
+
+        assert asyncio.run(main()) == "done"
+        span = _tool_span(worklog, "spawn")
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "success"
+        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == "done"
+
+    def test_instrument_traces_an_async_call_object(self, worklog: WorklogCapture) -> None:
+        import types
+
+        module = types.ModuleType("tools")
+        module.search = AsyncTool(fail=True)  # type: ignore[attr-defined]
+        assert wl.instrument(module, "search", name="search") == ["search"]
+        with pytest.raises(ConnectionError):
+            asyncio.run(module.search("otel"))
+        span = _tool_span(worklog, "search")
+        assert span.attributes[sc.WORKLOG_TOOL_STATUS] == "error"
+        assert span.attributes[sc.ERROR_TYPE] == "ConnectionError"
+
+
+class TestDecoratingTwice:
+    def test_tool_of_a_tool_records_one_span(self, worklog: WorklogCapture) -> None:
+        def lookup(city: str) -> str:
+            return city
+
+        traced = wl.tool(wl.tool(lookup))
+        assert traced("Oslo") == "Oslo"
+        assert [s.name for s in worklog.spans()] == [f"execute_tool {lookup.__qualname__}"]
+
+    def test_agent_around_a_tool_is_two_spans(self, worklog: WorklogCapture) -> None:
+        @wl.agent(name="coder")
+        @wl.tool(name="write")
+        def write() -> None:
+            return None
+
+        write()
+        assert sorted(s.name for s in worklog.spans()) == ["execute_tool write", "invoke_agent coder"]
+
+
+class TestFrameworkToolObjects:
+    """``@wl.tool`` written above a framework's tool decorator wraps the framework's object, not the function."""
+
+    def _fake_framework_tool(self, module: str, callable_object: bool) -> object:
+        # A stand-in for a framework's tool class (OpenAI Agents' FunctionTool lives in agents.tool,
+        # LangChain's StructuredTool in langchain_core.tools): otel_worklog must tell it apart without
+        # importing any framework.
+        namespace: dict[str, object] = {"__module__": module}
+        if callable_object:
+            namespace["__call__"] = lambda self, *args: None
+        return type("FunctionTool", (), namespace)()
+
+    @pytest.mark.parametrize(
+        ("module", "callable_object"), [("agents.tool", False), ("langchain_core.tools.structured", True)]
+    )
+    def test_warns_once_with_the_right_order(
+        self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture, module: str, callable_object: bool
+    ) -> None:
+        framework_tool = self._fake_framework_tool(module, callable_object)
+        other = type(framework_tool)()
+        with caplog.at_level(logging.WARNING, "otel_worklog"):
+            wl.tool(framework_tool)
+            wl.tool(other)
+        warnings = [r.getMessage() for r in caplog.records if "not a function" in r.getMessage()]
+        assert len(warnings) == 1
+        assert f"{module}.FunctionTool" in warnings[0]
+        assert "below the framework's decorator" in warnings[0]
+
+    def test_a_plain_callable_object_is_no_framework_tool(
+        self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        with caplog.at_level(logging.WARNING, "otel_worklog"):
+            wl.tool(AsyncTool(fail=False))
+            wl.tool(functools.partial(weather_lookup, "Paris"))
+        assert "not a function" not in caplog.text
+
+    def test_the_real_openai_agents_function_tool(
+        self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        agents = pytest.importorskip("agents")
+
+        def lookup(city: str) -> str:
+            """Look a city up."""
+            return city
+
+        with caplog.at_level(logging.WARNING, "otel_worklog"):
+            wl.tool(agents.function_tool(lookup))
+        assert "@function_tool, then @wl.tool" in caplog.text
+
+
+class TestAgentOptions:
+    def test_agent_takes_the_options_of_bot(self, worklog: WorklogCapture) -> None:
+        @wl.agent(name="coder", role="specialist", triggered_by="user", new_trace=True)
+        def code() -> None:
+            wl.decision("write it", confidence=0.9)
+
+        with wl.workspace("#p") as ws:
+            code()
+        span = worklog.span("invoke_agent coder")
+        assert span.attributes[sc.BOT_ROLE] == "specialist"
+        assert span.attributes[sc.BOT_TRIGGERED_BY] == "user"
+        assert span.parent is None  # new_trace: a root of its own trace
+        assert span.context.trace_id != int(ws.trace_id, 16)
+        assert span.attributes[sc.WORKSPACE_ID] == "#p"
+
+    def test_agent_defaults_its_trigger_to_the_calling_bot(self, worklog: WorklogCapture) -> None:
+        @wl.agent(name="coder")
+        def code() -> None:
+            return None
+
+        with wl.workspace("#p"), wl.bot("nanobot"):
+            code()
+        assert worklog.span("invoke_agent coder").attributes[sc.BOT_TRIGGERED_BY] == "nanobot"
+
+    @pytest.mark.parametrize("form", ["object", "carrier", "json"])
+    def test_agent_receives_a_handoff_from_its_argument(self, worklog: WorklogCapture, form: str) -> None:
+        @wl.agent(name="coder", handoff="handoff")
+        def code(task: str, handoff: object = None) -> str:
+            wl.info(f"picked up {task}")
+            return task
+
+        with wl.workspace("#p"), wl.bot("nanobot"):
+            sent = wl.handoff("coder", reason="implement it")
+        value = {"object": sent, "carrier": sent.carrier, "json": sent.to_json()}[form]
+        worker = threading.Thread(target=code, args=("rate limiter",), kwargs={"handoff": value})
+        worker.start()
+        worker.join()
+        handoff_span = worklog.span("handoff nanobot -> coder")
+        coder = worklog.span("invoke_agent coder")
+        assert coder.parent.span_id == handoff_span.context.span_id
+        assert coder.context.trace_id == handoff_span.context.trace_id
+        (link,) = coder.links
+        assert link.context.span_id == handoff_span.context.span_id
+        assert link.attributes[sc.WORKLOG_LINK_TYPE] == "handoff"
+        assert coder.attributes[sc.BOT_TRIGGERED_BY] == "nanobot"
+        assert coder.attributes[sc.WORKSPACE_ID] == "#p"
+        (entry,) = coder.events
+        assert entry.attributes[sc.WORKLOG_MESSAGE] == "picked up rate limiter"
+
+    def test_agent_with_no_handoff_in_this_call_starts_plainly(self, worklog: WorklogCapture) -> None:
+        @wl.agent(name="coder", handoff="handoff")
+        def code(handoff: object = None) -> None:
+            return None
+
+        code()
+        coder = worklog.span("invoke_agent coder")
+        assert coder.links == ()
+        assert sc.WORKLOG_HANDOFF_INVALID not in coder.attributes
+
+    def test_agent_handoff_positional_and_on_a_method(self, worklog: WorklogCapture) -> None:
+        class Worker:
+            @wl.agent(name="coder", handoff="carrier", new_trace=True)
+            def run(self, carrier: dict) -> None:
+                return None
+
+        with wl.workspace("#p"), wl.bot("nanobot"):
+            sent = wl.handoff("coder")
+        Worker().run(sent.carrier)
+        coder = worklog.span("invoke_agent coder")
+        assert coder.parent is None
+        assert coder.links[0].context.span_id == worklog.span("handoff nanobot -> coder").context.span_id

@@ -592,7 +592,8 @@ def test_hostile_values_are_really_generated() -> None:
     """The strategies reach the values this module promises (guards against a silently narrowed strategy)."""
     seen: set[str] = set()
 
-    @settings(max_examples=400, deadline=None, database=None)
+    # derandomize: the same 400 examples every run, so the check cannot flake on an unlucky draw
+    @settings(max_examples=400, deadline=None, database=None, derandomize=True)
     @given(values)
     def collect(value: Any) -> None:
         if isinstance(value, float) and math.isnan(value):

@@ -19,15 +19,17 @@ from typing import Any
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
-from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter
 from opentelemetry.sdk.trace.sampling import Sampler
 
+from otel_worklog._internal import semconv as sc
 from otel_worklog._internal import settings as params
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor, ExportStats
 from otel_worklog._internal.pipeline.processors import WorklogSpanProcessor, flush_children, shutdown_children
 from otel_worklog._internal.pipeline.sampling import WorklogSampler, sampler_from_env
+from otel_worklog._internal.record.ledger import DROPPED
 from otel_worklog._internal.record.state import STATE, RuntimeConfig, tracer_from
 
 logger = logging.getLogger("otel_worklog")
@@ -35,6 +37,7 @@ logger = logging.getLogger("otel_worklog")
 _PROCESSORS: weakref.WeakKeyDictionary[TracerProvider, WorklogSpanProcessor] = weakref.WeakKeyDictionary()
 _OWNED: dict[str, TracerProvider] = {}
 _atexit_registered = False
+_dropped_reported = 0
 
 
 def _env_true(name: str) -> bool:
@@ -119,8 +122,21 @@ def _store(store: Any) -> tuple[SpanExporter | None, Path | None]:
         return None, None
 
 
+class _EventLimitWatch(SpanProcessor):
+    """Counts the events the SDK's event limit dropped from ending spans that hold work-log entries.
+
+    otel_worklog's own spans continue on a child span instead of dropping any (record/ledger.py);
+    spans other code started cannot, and the recording side does not count their events per entry.
+    """
+
+    def on_end(self, span: ReadableSpan) -> None:
+        dropped = span.dropped_events
+        if dropped and any(sc.WORKLOG_LEVEL in (event.attributes or {}) for event in span.events):
+            DROPPED.add(dropped, span.name, STATE.config.event_limit)
+
+
 def _extension_processors(detectors: Any, provider: TracerProvider, store_path: Path | None) -> list[Any]:
-    found: list[Any] = []
+    found: list[Any] = [_EventLimitWatch()]
     try:
         from otel_worklog._internal.pipeline.detectors import create_detector_processor
 
@@ -252,7 +268,7 @@ def _shutdown_other_providers(current: TracerProvider) -> None:
 
 def force_flush(timeout_s: float | None = None) -> bool:
     """Export everything buffered now; False if the deadline passed first."""
-    timeout = timeout_s if timeout_s is not None else params.resolve(params.SHUTDOWN_TIMEOUT_S)
+    timeout = params.resolve(params.SHUTDOWN_TIMEOUT_S, timeout_s)  # a bad value warns and falls back; never raises
     processors = list(_PROCESSORS.values())
     ok = True
     for processor in processors:
@@ -262,9 +278,22 @@ def force_flush(timeout_s: float | None = None) -> bool:
 
 def shutdown(timeout_s: float | None = None) -> None:
     """Flush and stop every exporter within ``timeout_s``; afterwards every call is a no-op again."""
-    timeout = timeout_s if timeout_s is not None else params.resolve(params.SHUTDOWN_TIMEOUT_S)
+    timeout = params.resolve(params.SHUTDOWN_TIMEOUT_S, timeout_s)  # a bad value warns and falls back; never raises
     with STATE.lock:
         _shutdown_locked(timeout)
+    _report_dropped_entries()
+
+
+def _report_dropped_entries() -> None:
+    """One warning with the number of work-log entries past the SDK's event limit on spans we did not start."""
+    global _dropped_reported
+    dropped = DROPPED.count
+    if dropped > _dropped_reported:
+        logger.warning(
+            "otel_worklog: %d work-log entries were lost to the span event limit (OTEL_SPAN_EVENT_COUNT_LIMIT)",
+            dropped - _dropped_reported,
+        )
+        _dropped_reported = dropped
 
 
 def _shutdown_locked(timeout_s: float) -> None:

@@ -1,9 +1,9 @@
 """The current span, read without the API's abstract-class check on every call.
 
-``trace.get_current_span`` ends with ``isinstance(span, Span)`` against an ABC,
-about 120 ns: a quarter of what ``wl.decision`` may add to an event. The span's
-context key is found once through the public API, and each concrete span type is
-checked with that same ``isinstance`` the first time it is seen.
+``trace.get_current_span`` ends with ``isinstance(span, Span)`` against an ABC, which is a
+measurable share of what ``wl.decision`` adds to an event (``benchmarks/bench_core.py``). The
+span's context key is found once through the public API, and each concrete span type is checked
+with that same ``isinstance`` the first time it is seen.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 #: Never a key in any context: with it, every lookup takes the API's path.
-_NO_KEY: Final = "otel_worklog.span-key-unknown"
+NO_KEY: Final = "otel_worklog.span-key-unknown"
 
 
 def _find_span_key() -> str:
@@ -22,8 +22,8 @@ def _find_span_key() -> str:
     try:
         keys = list(trace.set_span_in_context(trace.INVALID_SPAN, Context()))
     except Exception:  # a context implementation we do not know: use the API every time
-        return _NO_KEY
-    return keys[0] if len(keys) == 1 and isinstance(keys[0], str) else _NO_KEY
+        return NO_KEY
+    return keys[0] if len(keys) == 1 and isinstance(keys[0], str) else NO_KEY
 
 
 SPAN_KEY: Final = _find_span_key()
@@ -36,6 +36,8 @@ def current_span(ctx: Context) -> trace.Span:
     span = ctx.get(SPAN_KEY)
     if type(span) in KNOWN_SPAN_TYPES:
         return span  # type: ignore[return-value]  # its type passed the API's isinstance check
+    if span is None:  # no span at all, as in an app that never called configure()
+        return trace.INVALID_SPAN
     return slow_current_span(ctx)
 
 

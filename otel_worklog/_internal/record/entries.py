@@ -7,6 +7,7 @@ which the sampler always keeps.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import math
 import random
@@ -20,12 +21,11 @@ from opentelemetry import trace
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.content import ContentPolicy
-from otel_worklog._internal.record.current_span import KNOWN_SPAN_TYPES as _KNOWN_SPAN_TYPES
-from otel_worklog._internal.record.current_span import SPAN_KEY as _SPAN_KEY
-from otel_worklog._internal.record.current_span import slow_current_span
+from otel_worklog._internal.record.current_span import current_span as _current_span
+from otel_worklog._internal.record.ledger import add_event
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, current_scope, next_step
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
-from otel_worklog._internal.record.state import STATE, active_tracer
+from otel_worklog._internal.record.state import STATE, RuntimeConfig, active_tracer
 
 logger = logging.getLogger("otel_worklog")
 
@@ -72,6 +72,8 @@ def _string_list(values: Any) -> list[str]:
         return [safe_repr(values)]
 
 
+#: Attributes an entry may get after its details: truncated, redacted count, details dropped.
+_TRAILING_ATTRIBUTES: Final = 3
 _INT64_MIN: Final = -(2**63)
 _INT64_MAX: Final = 2**63 - 1
 
@@ -81,30 +83,58 @@ def _is_empty(value: Any) -> bool:
     return value is None or (type(value) in (str, list, dict, tuple) and len(value) == 0)
 
 
-def _add_details(attributes: dict[str, Any], details: Mapping[Any, Any], content: ContentPolicy) -> int:
-    """Flatten ``details`` into ``worklog.details.<key>`` attributes; returns the redaction count."""
+def _add_details(attributes: dict[str, Any], details: object, content: ContentPolicy, limit: int | None) -> int:
+    """Flatten ``details`` into ``worklog.details.<key>`` attributes; returns the redaction count.
+
+    The SDK keeps an event's newest ``limit`` attributes and evicts the oldest, which are the
+    entry's own (level, message, step). So only as many keys are kept as fit beside them and the
+    flags added after; how many were left out is recorded in ``worklog.details_dropped``.
+    """
+    if not isinstance(details, Mapping):
+        logger.warning("otel_worklog: details must be a mapping, got %s", type(details).__name__)
+        return 0
+    room = len(details) if limit is None else max(limit - len(attributes) - _TRAILING_ATTRIBUTES, 0)
     redacted = 0
-    scrubber = content.scrubber
-    for key, value in details.items():
+    for key, value in itertools.islice(details.items(), room):
         name, key_redactions, _ = content.key(key)
         redacted += key_redactions
-        attribute = sc.WORKLOG_DETAILS_PREFIX + name
-        if scrubber.is_sensitive_key(name) and not _is_empty(value):
-            attributes[attribute] = "[REDACTED]"
-            redacted += 1
-        elif type(value) is bool or (type(value) is float and math.isfinite(value)):
-            attributes[attribute] = value
-        elif type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
-            attributes[attribute] = value  # OTLP carries 64-bit integers; larger ones go as text below
-        elif isinstance(value, str):
-            cleaned = content.text(value)
-            attributes[attribute] = cleaned.text
-            redacted += cleaned.redacted
-        else:
-            cleaned_json = content.json(value)
-            attributes[attribute] = cleaned_json.text
-            redacted += cleaned_json.redacted
+        redacted += _add_detail(attributes, sc.WORKLOG_DETAILS_PREFIX + name, name, value, content)
+    if len(details) > room:
+        attributes[sc.WORKLOG_DETAILS_DROPPED] = len(details) - room
+        _warn_details_dropped(len(details), room)
     return redacted
+
+
+def _add_detail(attributes: dict[str, Any], attribute: str, name: str, value: Any, content: ContentPolicy) -> int:
+    """Add one detail as the attribute type OTLP carries for it; returns how many values were redacted."""
+    if content.scrubber.is_sensitive_key(name) and not _is_empty(value):
+        attributes[attribute] = "[REDACTED]"
+        return 1
+    if type(value) is bool or (type(value) is float and math.isfinite(value)):
+        attributes[attribute] = value
+        return 0
+    if type(value) is int and _INT64_MIN <= value <= _INT64_MAX:
+        attributes[attribute] = value  # OTLP carries 64-bit integers; larger ones go as text below
+        return 0
+    cleaned = content.text(value) if isinstance(value, str) else content.json(value)
+    attributes[attribute] = cleaned.text
+    return cleaned.redacted
+
+
+_details_warned = False
+
+
+def _warn_details_dropped(given: int, kept: int) -> None:
+    global _details_warned
+    if not _details_warned:
+        _details_warned = True
+        logger.warning(
+            "otel_worklog: an entry had %d details keys and kept the first %d, so that its level, message and step "
+            "fit the event attribute limit (OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT); worklog.details_dropped counts the "
+            "rest on each such entry",
+            given,
+            kept,
+        )
 
 
 def _note_redactions(span: trace.Span, count: int) -> None:
@@ -126,9 +156,7 @@ def log(
 ) -> int:
     """Record a work-log entry on the current span and return its step number (0 when not recording)."""
     ctx = _get_current()
-    span: trace.Span = ctx.get(_SPAN_KEY)  # type: ignore[assignment]  # its type is checked next
-    if type(span) not in _KNOWN_SPAN_TYPES:
-        span = slow_current_span(ctx)
+    span = _current_span(ctx)
     if not span.is_recording():
         return 0
     try:
@@ -137,7 +165,18 @@ def log(
             logger.warning("otel_worklog: unknown work-log level %s; recorded as info", safe_repr(level))
             extra = {sc.WORKLOG_LEVEL_INVALID: safe_repr(level)}
             level = "info"
-        return _entry(span, ctx, level, message, category, confidence, details, mentions, response_to, extra)
+        return _entry(
+            span,
+            ctx,
+            level,
+            message,
+            category=category,
+            confidence=confidence,
+            details=details,
+            mentions=mentions,
+            response_to=response_to,
+            extra=extra,
+        )
     except Exception:
         log_internal_error()
         return 0
@@ -148,30 +187,26 @@ def _entry(
     ctx: otel_context.Context,
     level: str,
     message: Any,
-    category: Any,
-    confidence: Any,
-    details: Mapping[str, Any] | None,
-    mentions: Iterable[str],
-    response_to: Any,
+    *,
+    category: Any = sc.CATEGORY_GENERAL,
+    confidence: Any = None,
+    details: Mapping[str, Any] | None = None,
+    mentions: Iterable[str] | None = _NO_MENTIONS,
+    response_to: Any = None,
     extra: dict[str, Any] | None = None,
     event: str | None = None,
 ) -> int:
-    """Build and add one entry event for a known ``level``.
+    """Build and add one entry event for a known ``level``; returns its step.
 
-    ``event`` names a special entry (an insight), which is never sampled out. This
-    runs on every log call: the common entry (a str message, a str category, a valid
-    confidence or none) is built as one dict literal and takes no other branch.
+    ``event`` names a special entry (an insight), which is never sampled out. The entry's own
+    attributes come first and always fit: details get only the room the event limit leaves.
     """
     scope: Scope | None = ctx.get(SCOPE_KEY)  # type: ignore[assignment]  # our own key: only we set it
     workspace = scope.workspace if scope is not None else None
     step = next(workspace.steps) if workspace is not None else next_step(None)
     config = STATE.config
-    if (
-        config.info_sample_rate < 1.0  # first: it is almost always 1.0, and a float compare is cheapest
-        and event is None
-        and level in _SAMPLED_LEVELS
-        and random.random() >= config.info_sample_rate
-    ):
+    # The rate is almost always 1.0, and a float compare is the cheapest test.
+    if config.info_sample_rate < 1.0 and _sampled_out(level, event, config.info_sample_rate):
         return step
     content = config.content
     cleaned = content.text(message if type(message) is str else _text_of(message))
@@ -182,17 +217,43 @@ def _entry(
         and 0.0 <= confidence <= 1.0
         and (level != "decision" or confidence >= config.confidence_threshold)
     ):
-        attributes: dict[str, Any] = {
-            _LEVEL: level,
-            _CATEGORY: category,
-            _MESSAGE: cleaned.text,
-            _STEP: step,
-            _CONFIDENCE: confidence,
-        }
+        # The common entry: one dict literal.
+        attributes = {_LEVEL: level, _CATEGORY: category, _MESSAGE: cleaned.text, _STEP: step, _CONFIDENCE: confidence}
     else:
-        attributes = {_LEVEL: level, _CATEGORY: category, _MESSAGE: cleaned.text, _STEP: step}
-        if confidence is not None:
-            level = _add_confidence(span, attributes, level, confidence, step, config.confidence_threshold)
+        attributes, level = _checked_core(span, level, category, confidence, cleaned.text, step, config)
+    if mentions is not _NO_MENTIONS or response_to is not None:
+        _add_references(attributes, mentions, response_to)
+    if extra:
+        attributes.update(extra)
+    redacted = cleaned.redacted
+    if details is not None and content.capture_content:
+        redacted += _add_details(attributes, details, content, config.event_attribute_limit)
+    if cleaned.truncated:
+        attributes[sc.WORKLOG_TRUNCATED] = True
+    if redacted:
+        attributes[sc.WORKLOG_REDACTED_COUNT] = redacted
+        _note_redactions(span, redacted)
+    add_event(span, ctx, event or _EVENT_NAMES[level], attributes)
+    return step
+
+
+def _sampled_out(level: str, event: str | None, rate: float) -> bool:
+    return event is None and level in _SAMPLED_LEVELS and random.random() >= rate
+
+
+def _checked_core(
+    span: trace.Span, level: str, category: str, confidence: Any, text: str, step: int, config: RuntimeConfig
+) -> tuple[dict[str, Any], str]:
+    """The entry's own attributes when its confidence is missing, invalid or low; and its level, which a
+    low-confidence decision changes to uncertainty."""
+    attributes: dict[str, Any] = {_LEVEL: level, _CATEGORY: category, _MESSAGE: text, _STEP: step}
+    if confidence is not None:
+        level = _add_confidence(span, attributes, level, confidence, step, config.confidence_threshold)
+    return attributes, level
+
+
+def _add_references(attributes: dict[str, Any], mentions: Iterable[str] | None, response_to: Any) -> None:
+    """``worklog.mentions`` and ``worklog.response_to``, when given."""
     if mentions is not _NO_MENTIONS and mentions is not None:
         mention_list = _string_list(mentions)
         if mention_list:
@@ -202,21 +263,6 @@ def _entry(
             attributes[sc.WORKLOG_RESPONSE_TO] = response_to
         else:
             logger.warning("otel_worklog: response_to must be a step number, got %s", safe_repr(response_to))
-    redacted = cleaned.redacted
-    if details is not None and content.capture_content:
-        if isinstance(details, Mapping):
-            redacted += _add_details(attributes, details, content)
-        else:
-            logger.warning("otel_worklog: details must be a mapping, got %s", type(details).__name__)
-    if extra:
-        attributes.update(extra)
-    if cleaned.truncated:
-        attributes[sc.WORKLOG_TRUNCATED] = True
-    if redacted:
-        attributes[sc.WORKLOG_REDACTED_COUNT] = redacted
-        _note_redactions(span, redacted)
-    span.add_event(event or _EVENT_NAMES[level], attributes)
-    return step
 
 
 def _add_confidence(
@@ -253,15 +299,21 @@ def _shortcut(level: str) -> Any:
         response_to: int | None = None,
     ) -> int:
         ctx = _get_current()
-        span: trace.Span = ctx.get(_SPAN_KEY)  # type: ignore[assignment]  # its type is checked next
-        if type(span) not in _KNOWN_SPAN_TYPES:
-            if span is None:  # no span at all: the path of an app that never called configure()
-                return 0
-            span = slow_current_span(ctx)
+        span = _current_span(ctx)
         if not span.is_recording():
             return 0
         try:
-            return _entry(span, ctx, level, message, category, confidence, details, mentions, response_to)
+            return _entry(
+                span,
+                ctx,
+                level,
+                message,
+                category=category,
+                confidence=confidence,
+                details=details,
+                mentions=mentions,
+                response_to=response_to,
+            )
         except Exception:
             log_internal_error()
             return 0
@@ -314,11 +366,8 @@ def insight(
             ctx,
             "info",
             text,
-            category,
-            confidence,
-            None,
-            (),
-            None,
+            category=category,
+            confidence=confidence,
             extra={
                 sc.WORKLOG_INSIGHT_CATEGORY: clean_text(category) if isinstance(category, str) else safe_repr(category),
                 sc.WORKLOG_INSIGHT_SCOPE: scope,
@@ -343,12 +392,15 @@ class Escalation:
     step: int
 
     def resolve(self, resolution: str) -> None:
-        span = trace.get_current_span()
+        ctx = _get_current()
+        span = _current_span(ctx)
         if not span.is_recording() or not self.span_id:
             return
         try:
             cleaned = STATE.config.content.text(resolution if isinstance(resolution, str) else safe_repr(resolution))
-            span.add_event(
+            add_event(
+                span,
+                ctx,
                 sc.EVENT_ESCALATION_RESOLVED,
                 {sc.WORKLOG_ESCALATION_SPAN_ID: self.span_id, sc.WORKLOG_ESCALATION_RESOLUTION: cleaned.text},
             )
@@ -389,11 +441,8 @@ def escalate(
             span_ctx,
             "coordination",
             f"Escalation: {reason_text}",
-            sc.CATEGORY_ESCALATION,
-            None,
-            details,
-            (),
-            None,
+            category=sc.CATEGORY_ESCALATION,
+            details=details,
         )
         span.end()
         ids = span.get_span_context()

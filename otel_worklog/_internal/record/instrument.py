@@ -14,7 +14,7 @@ import wrapt
 from opentelemetry import trace
 
 from otel_worklog._internal.faults import log_internal_error
-from otel_worklog._internal.record.decorators import _MARKER, AgentSpec, ToolSpec, _Spec, make_wrapper
+from otel_worklog._internal.record.decorators import AgentSpec, Spec, ToolSpec, make_wrapper, mark, spec_of
 from otel_worklog._internal.record.serialize import safe_repr
 
 logger = logging.getLogger("otel_worklog")
@@ -44,6 +44,27 @@ def _raw_attribute(owner: Any, attribute: str) -> tuple[Any, bool]:
     return getattr(owner, attribute), False
 
 
+def _spec(kind: str, fn: Any, attribute: str, provider: trace.TracerProvider | None, options: dict[str, Any]) -> Spec:
+    if kind == "tool":
+        return ToolSpec(
+            fn,
+            options.get("name") or getattr(fn, "__qualname__", attribute),
+            provider,
+            capture_content=options.get("capture_content"),
+            description=options.get("description"),
+            tool_type=options.get("tool_type", "function"),
+        )
+    return AgentSpec(
+        fn,
+        options.get("name") or attribute,
+        provider,
+        role=options.get("role"),
+        triggered_by=options.get("triggered_by"),
+        handoff=options.get("handoff"),
+        new_trace=options.get("new_trace", False),
+    )
+
+
 def instrument(
     target: Any,
     *names: str,
@@ -64,24 +85,13 @@ def instrument(
             logger.warning("otel_worklog: cannot instrument %r: %s has no such attribute", name, safe_repr(target))
             continue
         try:
-            if getattr(current, _MARKER, None) is not None:
+            if spec_of(current) is not None:
                 logger.debug("otel_worklog: %s is already instrumented", name)
                 continue
             fn = getattr(current, "__func__", current)
-            spec: _Spec
-            if kind == "tool":
-                spec = ToolSpec(
-                    fn,
-                    options.get("name") or getattr(fn, "__qualname__", attribute),
-                    tracer_provider,
-                    options.get("capture_content"),
-                    options.get("description"),
-                    options.get("tool_type", "function"),
-                )
-            else:
-                spec = AgentSpec(fn, options.get("name") or attribute, tracer_provider, options.get("role"))
+            spec = _spec(kind, fn, attribute, tracer_provider, options)
             proxy = wrapt.wrap_function_wrapper(owner, attribute, make_wrapper(spec, current))
-            setattr(proxy, _MARKER, spec)
+            mark(proxy, spec)
             setattr(proxy, _ORIGINAL_OWNED, owned)
             wrapped_names.append(name)
         except Exception:
@@ -100,7 +110,7 @@ def uninstrument(target: Any, *names: str) -> list[str]:
             logger.warning("otel_worklog: cannot uninstrument %r: %s has no such attribute", name, safe_repr(target))
             continue
         try:
-            if getattr(current, _MARKER, None) is None or not hasattr(current, "__wrapped__"):
+            if spec_of(current) is None or not hasattr(current, "__wrapped__"):
                 continue
             if getattr(current, _ORIGINAL_OWNED, True):
                 setattr(owner, attribute, current.__wrapped__)

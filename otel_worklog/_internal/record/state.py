@@ -6,6 +6,8 @@ what makes every call a cheap no-op before then.
 
 from __future__ import annotations
 
+import logging
+import os
 import threading
 import weakref
 from dataclasses import dataclass
@@ -19,12 +21,44 @@ from otel_worklog._internal.record.scrubbing import DEFAULT_SCRUBBER, NOOP_SCRUB
 from otel_worklog._internal.semconv import INSTRUMENTATION_SCOPE
 from otel_worklog._internal.version import __version__
 
+logger = logging.getLogger("otel_worklog")
+
+#: The SDK's defaults for the limits below (``opentelemetry.sdk.trace.SpanLimits``).
+_SDK_DEFAULT_LIMIT = 128
+
+
+def sdk_limit(variable: str, fallback: str | None = None) -> int | None:
+    """A span limit as the SDK reads it from the environment; None means unlimited.
+
+    Recording uses only the API, so it reads the standard variables the SDK's ``SpanLimits``
+    reads, with the same fallback (``OTEL_ATTRIBUTE_COUNT_LIMIT``) and default (128).
+    """
+    for name in (variable, fallback):
+        if name is None or name not in os.environ:
+            continue
+        raw = os.environ[name].strip()
+        if raw == "":
+            return None
+        try:
+            value = int(raw)
+        except ValueError:
+            value = -1
+        if value >= 0:
+            return value
+        logger.warning("otel_worklog: %s=%r is not a whole number; assuming %d", name, raw, _SDK_DEFAULT_LIMIT)
+        return _SDK_DEFAULT_LIMIT
+    return _SDK_DEFAULT_LIMIT
+
 
 @dataclass(frozen=True, slots=True)
 class RuntimeConfig:
     content: ContentPolicy
     info_sample_rate: float
     confidence_threshold: float
+    #: Events a span keeps (``OTEL_SPAN_EVENT_COUNT_LIMIT``); None: no limit.
+    event_limit: int | None = _SDK_DEFAULT_LIMIT
+    #: Attributes an event keeps (``OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT``); None: no limit.
+    event_attribute_limit: int | None = _SDK_DEFAULT_LIMIT
 
     @staticmethod
     def resolve(
@@ -45,6 +79,8 @@ class RuntimeConfig:
             content=content,
             info_sample_rate=params.resolve(params.INFO_SAMPLE_RATE, info_sample_rate),
             confidence_threshold=params.resolve(params.CONFIDENCE_THRESHOLD, confidence_threshold),
+            event_limit=sdk_limit("OTEL_SPAN_EVENT_COUNT_LIMIT"),
+            event_attribute_limit=sdk_limit("OTEL_EVENT_ATTRIBUTE_COUNT_LIMIT", "OTEL_ATTRIBUTE_COUNT_LIMIT"),
         )
 
 
