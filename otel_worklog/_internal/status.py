@@ -16,7 +16,22 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
-__all__ = ["ERROR", "ESCALATED", "OK", "RECOVERED", "STATUSES", "STATUS_MEANINGS", "Outcome", "status_of", "succeeded"]
+from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.span_kinds import Kind
+
+__all__ = [
+    "ERROR",
+    "ERROR_ENTRY_EVENT",
+    "ESCALATED",
+    "FAILING_KINDS",
+    "OK",
+    "RECOVERED",
+    "STATUSES",
+    "STATUS_MEANINGS",
+    "Outcome",
+    "status_of",
+    "succeeded",
+]
 
 ESCALATED: Final = "escalated"
 ERROR: Final = "error"
@@ -30,6 +45,12 @@ STATUS_MEANINGS: Final = {
     RECOVERED: "a tool or another step failed, and the bots went on without failing",
     OK: "nothing failed",
 }
+
+#: The spans whose failure is the session's failure; any other span that fails is a step the bots may
+#: recover from (a tool, a model call, a handoff, a foreign span).
+FAILING_KINDS: Final = frozenset({Kind.BOT, Kind.WORKSPACE})
+#: The event a bot's ``error`` entry is recorded as.
+ERROR_ENTRY_EVENT: Final = sc.event_name("error")
 
 
 @dataclass(frozen=True, slots=True)
