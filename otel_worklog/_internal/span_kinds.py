@@ -18,8 +18,16 @@ from typing import Any, Final
 from otel_worklog._internal import semconv as sc
 
 __all__ = [
+    "ALERT",
+    "BOT",
+    "ESCALATION",
+    "HANDOFF",
+    "LLM",
     "OPENINFERENCE_SPAN_KIND",
+    "OTHER",
+    "TOOL",
     "TRACELOOP_SPAN_KIND",
+    "WORKSPACE",
     "Kind",
     "classify",
     "is_handoff_tool_name",
@@ -38,6 +46,18 @@ class Kind(StrEnum):
     ALERT = "alert"
     LLM = "llm"
     OTHER = "other"
+
+
+# The kinds as plain module globals, for code that compares kinds on every span: ``Kind.BOT`` is an
+# enum lookup that costs ten times what reading a global does. ``kind is BOT`` is ``kind is Kind.BOT``.
+WORKSPACE: Final = Kind.WORKSPACE
+BOT: Final = Kind.BOT
+TOOL: Final = Kind.TOOL
+HANDOFF: Final = Kind.HANDOFF
+ESCALATION: Final = Kind.ESCALATION
+ALERT: Final = Kind.ALERT
+LLM: Final = Kind.LLM
+OTHER: Final = Kind.OTHER
 
 
 #: OpenInference's span-kind attribute (AGENT, TOOL, LLM, CHAIN, ...).
@@ -63,20 +83,13 @@ _WORKSPACE_PREFIX: Final = sc.SPAN_WORKSPACE.split("{", 1)[0]
 _HANDOFF_TOOL_PREFIXES: Final = ("transfer_to_", "handoff to ", "handoff_to_")
 #: Tool-name attributes, most specific first (GenAI, then OpenInference).
 _TOOL_NAME_KEYS: Final = (sc.GEN_AI_TOOL_NAME, "tool.name")
-# Plain module globals: reading an enum member off its class costs ten times more, on every span.
+# The keys read on every span, as plain module globals (a global is cheaper than a module attribute).
 _ESCALATION_KEY: Final = sc.WORKLOG_ESCALATION
 _ALERT_KEY: Final = sc.WORKLOG_ALERT_KIND
 _HANDOFF_KEY: Final = sc.WORKLOG_HANDOFF_TO
 _WORKSPACE_TYPE_KEY: Final = sc.WORKSPACE_TYPE
 _OPERATION_KEY: Final = sc.GEN_AI_OPERATION_NAME
 _GEN_AI_TOOL_NAME_KEY: Final = sc.GEN_AI_TOOL_NAME
-_WORKSPACE: Final = Kind.WORKSPACE
-_BOT: Final = Kind.BOT
-_TOOL: Final = Kind.TOOL
-_HANDOFF: Final = Kind.HANDOFF
-_ESCALATION: Final = Kind.ESCALATION
-_ALERT: Final = Kind.ALERT
-_OTHER: Final = Kind.OTHER
 
 
 def is_handoff_tool_name(name: str) -> bool:
@@ -100,13 +113,13 @@ def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
     (GenAI, OpenInference, OpenLLMetry), then the span name; a tool that hands work over is a handoff.
     """
     if attributes.get(_ESCALATION_KEY) is True:
-        return _ESCALATION
+        return ESCALATION
     if _ALERT_KEY in attributes:
-        return _ALERT
+        return ALERT
     if _HANDOFF_KEY in attributes:
-        return _HANDOFF
+        return HANDOFF
     if _WORKSPACE_TYPE_KEY in attributes and name.startswith(_WORKSPACE_PREFIX):
-        return _WORKSPACE
+        return WORKSPACE
     operation = attributes.get(_OPERATION_KEY)
     kind = _GEN_AI_OPERATIONS.get(operation) if isinstance(operation, str) else None
     if kind is None:
@@ -114,16 +127,16 @@ def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
             kind = _by_other_convention(attributes)
         if kind is None:
             if name.startswith(_BOT_PREFIX):
-                return _BOT
+                return BOT
             if not name.startswith(_TOOL_PREFIX):
-                return _OTHER
-            kind = _TOOL
-    if kind is _TOOL:
+                return OTHER
+            kind = TOOL
+    if kind is TOOL:
         tool = attributes.get(_GEN_AI_TOOL_NAME_KEY)  # the common case, without a call
         if not isinstance(tool, str) or not tool:
             tool = tool_name(name, attributes)
         if tool.startswith(_HANDOFF_TOOL_PREFIXES):
-            return _HANDOFF
+            return HANDOFF
     return kind
 
 

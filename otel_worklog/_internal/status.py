@@ -28,7 +28,9 @@ __all__ = [
     "RECOVERED",
     "STATUSES",
     "STATUS_MEANINGS",
+    "SUCCEEDED",
     "Outcome",
+    "status_from_counts",
     "status_of",
     "succeeded",
 ]
@@ -38,6 +40,8 @@ ERROR: Final = "error"
 RECOVERED: Final = "recovered"
 OK: Final = "ok"
 STATUSES: Final = (ESCALATED, ERROR, RECOVERED, OK)
+#: The statuses of work that succeeded (for analytics): nothing left for a human, nothing failed for good.
+SUCCEEDED: Final = frozenset({RECOVERED, OK})
 #: What each status means, for the README and the CLI's help.
 STATUS_MEANINGS: Final = {
     ESCALATED: "an escalation still waits for a human (a resolved one no longer counts)",
@@ -70,15 +74,22 @@ class Outcome:
 
 def status_of(outcome: Outcome) -> str:
     """``escalated`` beats ``error`` beats ``recovered`` beats ``ok``."""
-    if outcome.open_escalations:
+    return status_from_counts(
+        outcome.open_escalations, outcome.failed_bots, outcome.error_entries, outcome.failed_steps
+    )
+
+
+def status_from_counts(open_escalations: int, failed_bots: int, error_entries: int, failed_steps: int) -> str:
+    """:func:`status_of` for counts at hand, without building an :class:`Outcome` (analytics asks per session)."""
+    if open_escalations:
         return ESCALATED
-    if outcome.failed_bots or outcome.error_entries:
+    if failed_bots or error_entries:
         return ERROR
-    if outcome.failed_steps:
+    if failed_steps:
         return RECOVERED
     return OK
 
 
 def succeeded(outcome: Outcome) -> bool:
     """A bot session or workflow succeeded: nothing left for a human, no failure it did not recover from."""
-    return status_of(outcome) in (RECOVERED, OK)
+    return status_of(outcome) in SUCCEEDED

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import SessionSummary, SpanRecord
-from otel_worklog._internal.span_kinds import Kind, classify
+from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 
 __all__ = ["span_kind", "summarize_trace"]
@@ -34,7 +34,7 @@ class _Counts:
 
     def add(self, span: SpanRecord) -> None:
         kind = span_kind(span)
-        if kind is Kind.ESCALATION:
+        if kind is ESCALATION:
             self.escalation_spans += 1
             self.escalations.add(span.span_id)
         if span.is_error:

@@ -16,7 +16,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import SpanRecord
 from otel_worklog._internal.query.summary import span_kind, summarize_trace
 from otel_worklog._internal.settings import CONFIDENCE_THRESHOLD, resolve
-from otel_worklog._internal.span_kinds import Kind, tool_name
+from otel_worklog._internal.span_kinds import ESCALATION, HANDOFF, TOOL, tool_name
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS, Outcome, status_of
 
 __all__ = ["Entry", "EscalationItem", "HandoffItem", "ToolCall", "WorkLogView", "build_worklog", "parse_json_value"]
@@ -265,7 +265,7 @@ class _Parts:
 
     def add(self, span: SpanRecord) -> None:
         kind = span_kind(span)
-        if kind is Kind.HANDOFF:
+        if kind is HANDOFF:
             self._handoff(span)
         if self.bot is not None and span.bot_name != self.bot:
             return
@@ -275,9 +275,9 @@ class _Parts:
             entry = _entry(span, event.name, event.time_ns, dict(event.attributes))
             if entry is not None:
                 self.entries.append(entry)
-        if kind is Kind.TOOL:
+        if kind is TOOL:
             self.tools.append(_tool_call(span))
-        elif kind is Kind.ESCALATION:
+        elif kind is ESCALATION:
             self.escalations.append(_escalation(span, self.resolutions.get(span.span_id)))
 
     def _handoff(self, span: SpanRecord) -> None:

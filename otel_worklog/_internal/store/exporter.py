@@ -28,7 +28,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
-from otel_worklog._internal.span_kinds import Kind, classify
+from otel_worklog._internal.span_kinds import ESCALATION, classify
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
@@ -106,7 +106,6 @@ def _str_or_none(value: Any) -> str | None:
 
 _KIND_NAMES = {kind: kind.name for kind in SpanKind}
 _STATUS_NAMES = {code: code.name for code in StatusCode}
-_ESCALATION: Final = Kind.ESCALATION
 _LEVEL, _STEP, _MESSAGE = sc.WORKLOG_LEVEL, sc.WORKLOG_STEP, sc.WORKLOG_MESSAGE
 
 
@@ -167,7 +166,7 @@ class _Batch:
         status = span.status
         status_name = _STATUS_NAMES.get(status.status_code, "UNSET")
         failed = 1 if status_name == "ERROR" else 0
-        escalation = 1 if kind is _ESCALATION else 0
+        escalation = 1 if kind is ESCALATION else 0
         if escalation:
             self.escalations.append((trace_id, span_id))
         start = span.start_time or 0

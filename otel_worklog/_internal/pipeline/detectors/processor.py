@@ -44,7 +44,7 @@ from otel_worklog._internal.sdk_compat import (
     span_context,
 )
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
-from otel_worklog._internal.span_kinds import Kind, classify, tool_name
+from otel_worklog._internal.span_kinds import ALERT, BOT, TOOL, classify, tool_name
 
 logger = logging.getLogger("otel_worklog")
 
@@ -58,9 +58,6 @@ _BUBBLE_NS: Final = 1_000_000_000
 _BOT: Final = sc.BOT_NAME
 _WORKSPACE: Final = sc.WORKSPACE_ID
 _TOOL: Final = sc.GEN_AI_TOOL_NAME
-_KIND_BOT: Final = Kind.BOT
-_KIND_TOOL: Final = Kind.TOOL
-_KIND_ALERT: Final = Kind.ALERT
 _COST: Final = sc.WORKLOG_COST
 _TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
 _TOKENS_OUT: Final = sc.GEN_AI_USAGE_OUTPUT_TOKENS
@@ -178,7 +175,7 @@ class DetectorProcessor(SpanProcessor):
         try:
             if self._stuck_on:
                 attrs = attributes_of(span)
-                if classify(span.name, attrs) is _KIND_BOT:
+                if classify(span.name, attrs) is BOT:
                     self._bot_started(span, attrs)
         except Exception:
             _internal_error()
@@ -253,12 +250,12 @@ class DetectorProcessor(SpanProcessor):
             try:
                 name, attrs, context, parent, events = ended_span(span)
                 kind = classify(name, attrs)
-                if kind is _KIND_ALERT:
+                if kind is ALERT:
                     continue
                 bot = attrs.get(_BOT)
                 record = self._activity(context, parent, bot, open_bots, active) if open_bots else None
                 fired: list[Alert] | None = None
-                if tool_loops and kind is _KIND_TOOL:
+                if tool_loops and kind is TOOL:
                     fired = self._tool_called(span, name, bot, attrs, now)
                 if events_on and events:
                     seen = record.events_seen if record is not None else 0
