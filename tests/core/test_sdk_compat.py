@@ -18,8 +18,6 @@ import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.sdk.trace import Event, ReadableSpan, TracerProvider
-from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import Link
 
 from otel_worklog import semconv as sc
@@ -28,6 +26,7 @@ from otel_worklog._internal.pipeline.detectors import DetectorProcessor, resolve
 from otel_worklog._internal.pipeline.detectors.alerts import Alert, clear_alert_callbacks, on_alert
 from otel_worklog._internal.query.readers import StoreReader
 from otel_worklog._internal.store.exporter import StoreSpanExporter
+from tests.sdk_spans import finished_spans
 
 
 class PublicOnly:
@@ -76,21 +75,17 @@ def _odd_types(span: ReadableSpan) -> ReadableSpan:
 @pytest.fixture
 def finished() -> list[ReadableSpan]:
     """A workspace > bot > tool trace with entries and a link, made by the real SDK."""
-    memory = InMemorySpanExporter()
-    provider = TracerProvider()
-    provider.add_span_processor(SimpleSpanProcessor(memory))
-    tracer = provider.get_tracer(sc.INSTRUMENTATION_SCOPE)
     base = {sc.WORKSPACE_ID: "#compat"}
-    with tracer.start_as_current_span("workspace #compat", attributes={**base, sc.WORKSPACE_TYPE: "project"}):
-        bot_attrs = {**base, sc.BOT_NAME: "a", sc.GEN_AI_OPERATION_NAME: sc.OPERATION_INVOKE_AGENT}
-        with tracer.start_as_current_span("invoke_agent a", attributes=bot_attrs) as bot:
-            link = Link(bot.get_span_context(), {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF})
-            for step in range(3):
-                tool_attrs = {**base, sc.BOT_NAME: "a", sc.GEN_AI_OPERATION_NAME: "execute_tool", "tool.name": "poll"}
-                with tracer.start_as_current_span("poll", attributes=tool_attrs, links=[link]) as tool:
-                    tool.add_event(sc.event_name("error"), {sc.WORKLOG_LEVEL: "error", sc.WORKLOG_MESSAGE: f"e{step}"})
-    spans = list(memory.get_finished_spans())
-    provider.shutdown()
+    with finished_spans() as (tracer, spans):
+        with tracer.start_as_current_span("workspace #compat", attributes={**base, sc.WORKSPACE_TYPE: "project"}):
+            bot_attrs = {**base, sc.BOT_NAME: "a", sc.GEN_AI_OPERATION_NAME: sc.OPERATION_INVOKE_AGENT}
+            with tracer.start_as_current_span("invoke_agent a", attributes=bot_attrs) as bot:
+                link = Link(bot.get_span_context(), {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF})
+                for step in range(3):
+                    attrs = {**base, sc.BOT_NAME: "a", sc.GEN_AI_OPERATION_NAME: "execute_tool", "tool.name": "poll"}
+                    with tracer.start_as_current_span("poll", attributes=attrs, links=[link]) as tool:
+                        entry = {sc.WORKLOG_LEVEL: "error", sc.WORKLOG_MESSAGE: f"e{step}"}
+                        tool.add_event(sc.event_name("error"), entry)
     return spans
 
 
