@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify
 from otel_worklog._internal.status import Outcome, status_of
 
 
@@ -72,8 +73,13 @@ class SpanRecord:
         return value if isinstance(value, str) else None
 
     @property
+    def part(self) -> Kind:
+        """The part the span plays in a work log (bot, tool, escalation...), whoever recorded it."""
+        return classify(self.name, self.attributes)
+
+    @property
     def is_escalation(self) -> bool:
-        return self.attributes.get(sc.WORKLOG_ESCALATION) is True
+        return self.part is ESCALATION
 
     @property
     def is_error(self) -> bool:

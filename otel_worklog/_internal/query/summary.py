@@ -1,7 +1,7 @@
 """Session summaries computed from a trace's spans (for sources without a summary table).
 
 The counts are the ones the store's exporter keeps in its ``traces`` table at ingest, counted the
-same way (:func:`span_kind`, ``status.FAILING_KINDS``, ``status.ERROR_ENTRY_EVENT``), so ``logs``
+same way (``SpanRecord.part``, ``status.FAILING_KINDS``, ``status.ERROR_ENTRY_EVENT``), so ``logs``
 gives a session the same status on the store and on Tempo.
 """
 
@@ -12,15 +12,10 @@ from dataclasses import dataclass, field
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import SessionSummary, SpanRecord
-from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify
+from otel_worklog._internal.span_kinds import ESCALATION
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 
-__all__ = ["span_kind", "summarize_trace"]
-
-
-def span_kind(span: SpanRecord) -> Kind:
-    """What ``span`` is (bot, tool, escalation...), whichever instrumentation recorded it."""
-    return classify(span.name, span.attributes)
+__all__ = ["summarize_trace"]
 
 
 @dataclass(slots=True)
@@ -33,7 +28,7 @@ class _Counts:
     error_entries: int = 0
 
     def add(self, span: SpanRecord) -> None:
-        kind = span_kind(span)
+        kind = span.part
         if kind is ESCALATION:
             self.escalation_spans += 1
             self.escalations.add(span.span_id)

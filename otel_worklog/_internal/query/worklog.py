@@ -14,7 +14,7 @@ from typing import Any
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import SpanRecord
-from otel_worklog._internal.query.summary import span_kind, summarize_trace
+from otel_worklog._internal.query.summary import summarize_trace
 from otel_worklog._internal.settings import CONFIDENCE_THRESHOLD, resolve
 from otel_worklog._internal.span_kinds import ESCALATION, HANDOFF, TOOL, tool_name
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS, Outcome, status_of
@@ -135,7 +135,7 @@ class WorkLogView:
     @property
     def outcome(self) -> Outcome:
         """What happened in the work shown (one bot's part of it when the view is filtered to a bot)."""
-        failed_bots = sum(1 for span in self.errors if span_kind(span) in FAILING_KINDS)
+        failed_bots = sum(1 for span in self.errors if span.part in FAILING_KINDS)
         return Outcome(
             escalations=len(self.escalations),
             resolved_escalations=sum(1 for item in self.escalations if item.resolution is not None),
@@ -264,7 +264,7 @@ class _Parts:
         self.errors: list[SpanRecord] = []
 
     def add(self, span: SpanRecord) -> None:
-        kind = span_kind(span)
+        kind = span.part
         if kind is HANDOFF:
             self._handoff(span)
         if self.bot is not None and span.bot_name != self.bot:
