@@ -65,7 +65,7 @@ OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
 #: OpenLLMetry's span-kind attribute (agent, tool, workflow, task).
 TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
 
-_GEN_AI_OPERATIONS: Final[Mapping[str, Kind]] = {
+_GEN_AI_OPERATIONS: Final[Mapping[Any, Kind]] = {  # looked up with whatever value a span holds
     sc.OPERATION_INVOKE_AGENT: Kind.BOT,
     "create_agent": Kind.BOT,
     sc.OPERATION_EXECUTE_TOOL: Kind.TOOL,
@@ -112,7 +112,7 @@ def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
     Our own markers (escalation, alert, handoff, workspace) come first, then the conventions
     (GenAI, OpenInference, OpenLLMetry), then the span name; a tool that hands work over is a handoff.
     """
-    if attributes.get(_ESCALATION_KEY) is True:
+    if _ESCALATION_KEY in attributes and attributes[_ESCALATION_KEY] is True:
         return ESCALATION
     if _ALERT_KEY in attributes:
         return ALERT
@@ -120,8 +120,10 @@ def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
         return HANDOFF
     if _WORKSPACE_TYPE_KEY in attributes and name.startswith(_WORKSPACE_PREFIX):
         return WORKSPACE
-    operation = attributes.get(_OPERATION_KEY)
-    kind = _GEN_AI_OPERATIONS.get(operation) if isinstance(operation, str) else None
+    try:
+        kind = _GEN_AI_OPERATIONS.get(attributes.get(_OPERATION_KEY))
+    except TypeError:  # an unhashable value (a list): no operation we know
+        kind = None
     if kind is None:
         if OPENINFERENCE_SPAN_KIND in attributes or TRACELOOP_SPAN_KIND in attributes:
             kind = _by_other_convention(attributes)

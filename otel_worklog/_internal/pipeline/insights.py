@@ -76,24 +76,29 @@ class InsightProcessor(SpanProcessor):
         self.ledger = ledger
         self._lock = threading.Lock()
         self._workspace_bots: OrderedDict[str, set[str]] = OrderedDict()
+        # The workspace and bot of the last workspace or bot span remembered (what its inner spans carry).
+        self._last_workspace: object = None
+        self._last_bot: object = None
         _processors.add(self)
         for bot in INSIGHT_CALLBACKS.keys_snapshot():
             self.deliver_pending(bot)
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        # Hot path (every span): only workspace and bot spans tell which bots work in which workspace.
+        # Hot path (every span): workspace and bot spans tell which bots work in which workspace. Every span
+        # inside a bot carries the bot's own stamp: once its bot span is remembered, they are skipped at once.
         attrs = attributes_of(span)
-        if not attrs or classify(span.name, attrs) not in _MEMBERSHIP_KINDS:
-            return
         workspace = attrs.get(sc.WORKSPACE_ID)
-        if not isinstance(workspace, str):
+        bot = attrs.get(sc.BOT_NAME)
+        if workspace is self._last_workspace and bot is self._last_bot:
+            return
+        if not isinstance(workspace, str) or classify(span.name, attrs) not in _MEMBERSHIP_KINDS:
             return
         bots = as_names(attrs.get(sc.WORKSPACE_PARTICIPANTS))
-        bot = attrs.get(sc.BOT_NAME)
         if isinstance(bot, str):
             bots = (*bots, bot)
         if bots:
             self._remember(workspace, bots)
+        self._last_workspace, self._last_bot = workspace, bot
 
     def on_end(self, span: ReadableSpan) -> None:
         events = span_events(span)  # hot path: the public property copies the events

@@ -13,7 +13,7 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
@@ -171,12 +171,14 @@ class DetectorProcessor(SpanProcessor):
 
     # --- SpanProcessor ---------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        # Only a bot span that starts matters (to the stuck-agent detector), whoever recorded it.
+        # Only a bot span that starts matters (to the stuck-agent detector), whoever recorded it, and only
+        # one that names its bot.
         try:
             if self._stuck_on:
                 attrs = attributes_of(span)
-                if classify(span.name, attrs) is BOT:
-                    self._bot_started(span, attrs)
+                bot = attrs.get(_BOT)
+                if bot is not None and classify(span.name, attrs) is BOT:
+                    self._bot_started(span, bot, attrs)
         except Exception:
             _internal_error()
 
@@ -223,11 +225,8 @@ class DetectorProcessor(SpanProcessor):
         return len(self._pending)
 
     # --- The pass over finished spans ---------------------------------------------------------------
-    def _bot_started(self, span: Span, attrs: Any) -> None:
+    def _bot_started(self, span: Span, bot: Any, attrs: Any) -> None:
         """Note a bot span as open: the stuck-agent detector watches it until it ends."""
-        bot = attrs.get(_BOT)
-        if bot is None:
-            return
         context = span_context(span)
         record = _OpenBot(span, bot, attrs.get(_WORKSPACE), context.trace_id, context.span_id, self._clock())
         with self._lock:
@@ -238,14 +237,15 @@ class DetectorProcessor(SpanProcessor):
     def examine_ended(self, spans: Iterable[ReadableSpan]) -> None:
         """Every detector's look at ``spans``, in the order they ended; the clock is read once for all.
 
-        The loop is written out flat, with what it reads hoisted out of it: every span pays for it.
+        The loop is written out flat, with what it reads hoisted out of it: every span pays for it. Tool
+        calls are counted after it, all together.
         """
         open_bots = self._open
-        tool_loops = self._tool_on
         events_on = self._events_on
         cost_on = self._cost_on
         now = self._clock()
-        active: set[tuple[int, Any]] = set()  # (trace id, bot) of every span seen: activity of that bot
+        active: set[Any] = set()  # (trace id, bot) of every span seen: activity of that bot
+        tool_calls: list[tuple[ReadableSpan, str, Any, Any]] | None = [] if self._tool_on else None
         for span in spans:
             try:
                 name, attrs, context, parent, events = ended_span(span)
@@ -253,60 +253,51 @@ class DetectorProcessor(SpanProcessor):
                 if kind is ALERT:
                     continue
                 bot = attrs.get(_BOT)
-                record = self._activity(context, parent, bot, open_bots, active) if open_bots else None
+                record = None
+                if open_bots:  # stuck agents: the end of any span of an open bot is activity
+                    # SpanContext is a tuple (trace_id, span_id, ...): indexing skips two property calls.
+                    record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
+                    if record is not None:
+                        self._closed(record)
+                    else:  # the bots are looked up once per batch, in _note_activity
+                        active.add((context[0], bot) if bot is not None else _parent_bot(parent, open_bots))
+                if kind is TOOL and tool_calls is not None:
+                    tool_calls.append((span, name, bot, attrs))
                 fired: list[Alert] | None = None
-                if tool_loops and kind is TOOL:
-                    fired = self._tool_called(span, name, bot, attrs, now)
                 if events_on and events:
-                    seen = record.events_seen if record is not None else 0
-                    fired = self._scan(span, bot, attrs, list(events)[seen:] if seen else events, fired)
+                    fired = self._scan(span, bot, attrs, _unseen(events, record), fired)
                 if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None):
                     fired = self._cost(span, bot, attrs, fired)
                 if fired:
                     self._raise(fired)
             except Exception:
                 _internal_error()
+        if tool_calls:
+            self._tool_calls(tool_calls, now)
         if active:
             self._note_activity(active, now)
 
-    def _activity(
-        self,
-        context: SpanContext,
-        parent: SpanContext | None,
-        bot: Any,
-        open_bots: dict[int, _OpenBot],
-        active: set[tuple[int, Any]],
-    ) -> _OpenBot | None:
-        """Stuck agents: the end of any span of an open bot is activity. Returns the bot span's record if it ended."""
-        # SpanContext is a tuple (trace_id, span_id, ...): indexing skips two property calls.
-        record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
-        if record is not None:
-            self._closed(record)
-        elif bot is not None:
-            active.add((context[0], bot))  # the bots are looked up once per batch, in _note_activity
-        elif parent is not None:  # not stamped with a bot: its parent may be one
-            owner = open_bots.get(parent[1])
-            if owner is not None:
-                active.add((owner.trace_id, owner.bot))
-        return record
-
-    def _tool_called(self, span: ReadableSpan, name: str, bot: Any, attrs: Any, now: float) -> list[Alert] | None:
-        """Tool loops: one more call of this bot's tool, an alert when the window holds too many."""
+    def _tool_calls(self, calls: list[tuple[ReadableSpan, str, Any, Any]], now: float) -> None:
+        """Tool loops: count each call of a bot's tool; an alert when the window holds too many."""
+        tools = self._tools
         threshold = self._tool_threshold
-        tool = attrs.get(_TOOL)  # the common case, without a call
-        key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
-        window = self._tools.get(key)
-        if window is None:
-            window = self._bounded(self._tools, key, threshold)
-        times = window.times
-        times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
-        if len(times) < threshold or times[0] <= now - self._tool_window_s:
-            window.alerted = False  # the condition has cleared (or never held)
-            return None
-        if window.alerted:
-            return None
-        window.alerted = True
-        return self._tool_alert(span, key, attrs, len(times), None)
+        edge = now - self._tool_window_s
+        for span, name, bot, attrs in calls:
+            try:
+                tool = attrs.get(_TOOL)  # the common case, without a call
+                key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
+                window = tools.get(key)
+                if window is None:
+                    window = self._bounded(tools, key, threshold)
+                times = window.times
+                times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
+                if len(times) < threshold or times[0] <= edge:
+                    window.alerted = False  # the condition has cleared (or never held)
+                elif not window.alerted:
+                    window.alerted = True
+                    self._raise([self._tool_alert(span, key, attrs, len(times))])
+            except Exception:
+                _internal_error()
 
     def _note_activity(self, active: set[tuple[int, Any]], now: float) -> None:
         open_by_bot = self._open_by_bot
@@ -422,9 +413,7 @@ class DetectorProcessor(SpanProcessor):
                         del table[key]
 
     # --- Tool loops ------------------------------------------------------------------------------
-    def _tool_alert(
-        self, span: ReadableSpan, key: tuple[Any, Any], attrs: Any, count: int, fired: list[Alert] | None
-    ) -> list[Alert] | None:
+    def _tool_alert(self, span: ReadableSpan, key: tuple[Any, Any], attrs: Any, count: int) -> Alert:
         cfg = self.config
         bot = key[0] if key[0] is None or isinstance(key[0], str) else str(key[0])
         tool = str(key[1])
@@ -446,7 +435,7 @@ class DetectorProcessor(SpanProcessor):
                 "threshold": cfg.tool_loop_threshold,
             },
         )
-        return [*(fired or ()), alert]
+        return alert
 
     # --- Errors and low-confidence decisions --------------------------------------------------------
     def _scan(
@@ -677,6 +666,18 @@ def _number(value: Any) -> float:
 
 def _internal_error() -> None:
     log_internal_error()
+
+
+def _parent_bot(parent: SpanContext | None, open_bots: dict[int, _OpenBot]) -> tuple[int, str] | None:
+    """(trace id, bot) of the open bot span that is ``parent``, for a span not stamped with a bot."""
+    owner = open_bots.get(parent[1]) if parent is not None else None
+    return (owner.trace_id, owner.bot) if owner is not None else None
+
+
+def _unseen(events: Sequence[Any], record: _OpenBot | None) -> Sequence[Any]:
+    """The events of an ended span the watchdog has not examined yet (it looks at open bot spans)."""
+    seen = record.events_seen if record is not None else 0
+    return list(events)[seen:] if seen else events
 
 
 def _take(queue: deque[ReadableSpan]) -> list[ReadableSpan]:
