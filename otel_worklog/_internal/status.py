@@ -3,12 +3,15 @@
 ``logs``, ``explain``, the HTML view, ``format_response`` and the analytics all count what happened
 into an :class:`Outcome` and ask :func:`status_of`, so no two views can disagree:
 
-- ``escalated``: an escalation still waits for a human (resolved ones no longer count);
+- ``escalated``: an escalation still waits for a human (one resolved by ``Escalation.resolve()`` in the
+  same session no longer counts, whichever export batch brought the resolution);
 - ``error``: a bot (or the workspace) failed, or a bot logged an ``error`` entry;
 - ``recovered``: a tool or another step failed, and the bots went on without failing;
 - ``ok``: nothing failed.
 
-A bot session "succeeds" (for analytics) when its status is ``ok`` or ``recovered``.
+A bot session "succeeds" (for analytics) when its status is ``ok`` or ``recovered``. What counts as a
+bot, a workspace or a tool is ``span_kinds.classify``'s answer: a failed bot or workspace span is
+``error``, any other failed span (a tool, a model call, another instrumentation's span) a step.
 """
 
 from __future__ import annotations

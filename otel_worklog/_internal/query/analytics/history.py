@@ -101,7 +101,9 @@ class BotSession:
     @property
     def success(self) -> bool:
         """No escalation left open, the bot did not fail and logged no error (a caught tool error is fine)."""
-        return self.status in SUCCEEDED
+        # status_from_counts directly, not through .status: analytics asks this of every session, several times.
+        status = status_from_counts(self.unresolved_escalations, self.failed, self.error_entries, self.error_spans)
+        return status in SUCCEEDED
 
     @property
     def first_shot(self) -> bool:
