@@ -18,9 +18,17 @@ from typing import Any, Final
 from otel_worklog._internal import semconv as sc
 
 __all__ = [
+    "ALERT",
+    "BOT",
     "CONTROL_FLOW_EXCEPTIONS",
+    "ESCALATION",
+    "HANDOFF",
+    "LLM",
     "OPENINFERENCE_SPAN_KIND",
+    "OTHER",
+    "TOOL",
     "TRACELOOP_SPAN_KIND",
+    "WORKSPACE",
     "Kind",
     "classify",
     "counts_usage",
@@ -45,12 +53,24 @@ class Kind(StrEnum):
     OTHER = "other"
 
 
+# The kinds as plain module globals, for code that compares kinds on every span: ``Kind.BOT`` is an
+# enum lookup that costs ten times what reading a global does. ``kind is BOT`` is ``kind is Kind.BOT``.
+WORKSPACE: Final = Kind.WORKSPACE
+BOT: Final = Kind.BOT
+TOOL: Final = Kind.TOOL
+HANDOFF: Final = Kind.HANDOFF
+ESCALATION: Final = Kind.ESCALATION
+ALERT: Final = Kind.ALERT
+LLM: Final = Kind.LLM
+OTHER: Final = Kind.OTHER
+
+
 #: OpenInference's span-kind attribute (AGENT, TOOL, LLM, CHAIN, ...).
 OPENINFERENCE_SPAN_KIND: Final = "openinference.span.kind"
 #: OpenLLMetry's span-kind attribute (agent, tool, workflow, task).
 TRACELOOP_SPAN_KIND: Final = "traceloop.span.kind"
 
-_GEN_AI_OPERATIONS: Final[Mapping[str, Kind]] = {
+_GEN_AI_OPERATIONS: Final[Mapping[Any, Kind]] = {  # looked up with whatever value a span holds
     sc.OPERATION_INVOKE_AGENT: Kind.BOT,
     "create_agent": Kind.BOT,
     sc.OPERATION_EXECUTE_TOOL: Kind.TOOL,
@@ -61,15 +81,21 @@ _GEN_AI_OPERATIONS: Final[Mapping[str, Kind]] = {
 }
 _OPENINFERENCE: Final[Mapping[str, Kind]] = {"AGENT": Kind.BOT, "TOOL": Kind.TOOL, "LLM": Kind.LLM}
 _TRACELOOP: Final[Mapping[str, Kind]] = {"agent": Kind.BOT, "tool": Kind.TOOL}
-_NAME_PREFIXES: Final = (
-    (sc.SPAN_INVOKE_AGENT.split("{", 1)[0], Kind.BOT),
-    (sc.SPAN_EXECUTE_TOOL.split("{", 1)[0], Kind.TOOL),
-    (sc.SPAN_WORKSPACE.split("{", 1)[0], Kind.WORKSPACE),
-)
+_BOT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
+_TOOL_PREFIX: Final = sc.SPAN_EXECUTE_TOOL.split("{", 1)[0]
+_WORKSPACE_PREFIX: Final = sc.SPAN_WORKSPACE.split("{", 1)[0]
 #: Tool names frameworks give the tools that hand work to another agent.
 _HANDOFF_TOOL_PREFIXES: Final = ("transfer_to_", "handoff to ", "handoff_to_")
 #: Tool-name attributes, most specific first (GenAI, then OpenInference).
 _TOOL_NAME_KEYS: Final = (sc.GEN_AI_TOOL_NAME, "tool.name")
+# The keys read on every span, as plain module globals (a global is cheaper than a module attribute).
+_DUPLICATE_KEY: Final = sc.WORKLOG_DUPLICATE_OF
+_ESCALATION_KEY: Final = sc.WORKLOG_ESCALATION
+_ALERT_KEY: Final = sc.WORKLOG_ALERT_KIND
+_HANDOFF_KEY: Final = sc.WORKLOG_HANDOFF_TO
+_WORKSPACE_TYPE_KEY: Final = sc.WORKSPACE_TYPE
+_OPERATION_KEY: Final = sc.GEN_AI_OPERATION_NAME
+_GEN_AI_TOOL_NAME_KEY: Final = sc.GEN_AI_TOOL_NAME
 
 
 def is_handoff_tool_name(name: str) -> bool:
@@ -83,40 +109,49 @@ def tool_name(name: str, attributes: Mapping[str, Any]) -> str:
         value = attributes.get(key)
         if isinstance(value, str) and value:
             return value
-    return name.removeprefix(sc.SPAN_EXECUTE_TOOL.split("{", 1)[0])
+    return name.removeprefix(_TOOL_PREFIX)
 
 
 def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
-    """The kind of the span called ``name`` with these ``attributes``."""
-    if sc.WORKLOG_DUPLICATE_OF in attributes:
-        return Kind.OTHER  # another span already records this agent turn, tool call or handoff
-    if attributes.get(sc.WORKLOG_ESCALATION) is True:
-        return Kind.ESCALATION
-    if sc.WORKLOG_ALERT_KIND in attributes:
-        return Kind.ALERT
-    if sc.WORKLOG_HANDOFF_TO in attributes:
-        return Kind.HANDOFF
-    if sc.WORKSPACE_TYPE in attributes and name.startswith(_NAME_PREFIXES[2][0]):
-        return Kind.WORKSPACE
-    kind = _by_convention(attributes)
+    """The kind of the span called ``name`` with these ``attributes``.
+
+    Our own markers (escalation, alert, handoff, workspace) come first, then the conventions
+    (GenAI, OpenInference, OpenLLMetry), then the span name; a tool that hands work over is a handoff.
+    """
+    if _DUPLICATE_KEY in attributes:
+        return OTHER  # another span already records this agent turn, tool call or handoff
+    if _ESCALATION_KEY in attributes and attributes[_ESCALATION_KEY] is True:
+        return ESCALATION
+    if _ALERT_KEY in attributes:
+        return ALERT
+    if _HANDOFF_KEY in attributes:
+        return HANDOFF
+    if _WORKSPACE_TYPE_KEY in attributes and name.startswith(_WORKSPACE_PREFIX):
+        return WORKSPACE
+    try:
+        kind = _GEN_AI_OPERATIONS.get(attributes.get(_OPERATION_KEY))
+    except TypeError:  # an unhashable value (a list): no operation we know
+        kind = None
     if kind is None:
-        for prefix, by_name in _NAME_PREFIXES[:2]:
-            if name.startswith(prefix):
-                kind = by_name
-                break
-        else:
-            return Kind.OTHER
-    if kind is Kind.TOOL and is_handoff_tool_name(tool_name(name, attributes)):
-        return Kind.HANDOFF
+        if OPENINFERENCE_SPAN_KIND in attributes or TRACELOOP_SPAN_KIND in attributes:
+            kind = _by_other_convention(attributes)
+        if kind is None:
+            if name.startswith(_BOT_PREFIX):
+                return BOT
+            if not name.startswith(_TOOL_PREFIX):
+                return OTHER
+            kind = TOOL
+    if kind is TOOL:
+        tool = attributes.get(_GEN_AI_TOOL_NAME_KEY)  # the common case, without a call
+        if not isinstance(tool, str) or not tool:
+            tool = tool_name(name, attributes)
+        if tool.startswith(_HANDOFF_TOOL_PREFIXES):
+            return HANDOFF
     return kind
 
 
-def _by_convention(attributes: Mapping[str, Any]) -> Kind | None:
-    operation = attributes.get(sc.GEN_AI_OPERATION_NAME)
-    if operation is not None:
-        found = _GEN_AI_OPERATIONS.get(operation) if isinstance(operation, str) else None
-        if found is not None:
-            return found
+def _by_other_convention(attributes: Mapping[str, Any]) -> Kind | None:
+    """The kind an OpenInference or OpenLLMetry span declares, if it declares one we know."""
     openinference = attributes.get(OPENINFERENCE_SPAN_KIND)
     if openinference is not None:
         found = _OPENINFERENCE.get(openinference) if isinstance(openinference, str) else None

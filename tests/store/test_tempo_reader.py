@@ -12,6 +12,7 @@ bodies come from real spans written through the public API.
 from __future__ import annotations
 
 import base64
+import contextlib
 import dataclasses
 import json
 import threading
@@ -108,6 +109,35 @@ class FakeTempo:
         return 404, "404 page not found"
 
 
+@contextlib.contextmanager
+def serve(fake: FakeTempo) -> Iterator[str]:
+    """``fake`` answering HTTP on 127.0.0.1, as Tempo's API would; yields its base URL."""
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            url = urllib.parse.urlsplit(self.path)
+            params = dict(urllib.parse.parse_qsl(url.query))
+            status, body = fake.answer(url.path, params)
+            data = (json.dumps(body) if not isinstance(body, str) else body).encode()
+            self.send_response(status)
+            self.send_header("Content-Type", "application/json" if not isinstance(body, str) else "text/plain")
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_address[1]}"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
 @pytest.fixture(scope="module")
 def tempo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeTempo, dict[str, str]]]:
     store = tmp_path_factory.mktemp("tempo") / "w.db"
@@ -129,29 +159,8 @@ def tempo(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, FakeT
         '{ event.worklog.message =~ "(?i).*limit.*" }': [PADDED_ID],
     }
 
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            url = urllib.parse.urlsplit(self.path)
-            params = dict(urllib.parse.parse_qsl(url.query))
-            status, body = fake.answer(url.path, params)
-            data = (json.dumps(body) if not isinstance(body, str) else body).encode()
-            self.send_response(status)
-            self.send_header("Content-Type", "application/json" if not isinstance(body, str) else "text/plain")
-            self.send_header("Content-Length", str(len(data)))
-            self.end_headers()
-            self.wfile.write(data)
-
-        def log_message(self, *args: object) -> None:
-            pass
-
-    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}", fake, ids
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(fake) as url:
+        yield url, fake, ids
 
 
 class TestReader:

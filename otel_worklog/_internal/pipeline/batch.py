@@ -24,6 +24,8 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otel_worklog._internal.sdk_compat import suppressed_context
+
 logger = logging.getLogger("otel_worklog")
 
 _DROP_REPORT_INTERVAL_S = 10.0
@@ -178,7 +180,7 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         return [queue.popleft() for _ in range(count)]
 
     def _export(self, batch: Sequence[ReadableSpan]) -> None:
-        token = otel_context.attach(otel_context.set_value(otel_context._SUPPRESS_INSTRUMENTATION_KEY, True))
+        token = otel_context.attach(suppressed_context())
         try:
             result = self.exporter.export(batch)
         except Exception:

@@ -14,16 +14,17 @@ import weakref
 from collections import OrderedDict
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import Final
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
-from opentelemetry.sdk.util import BoundedList
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.callbacks import CallbackRegistry
 from otel_worklog._internal.record.insights import Insight, InsightCallback, as_names, insight_from_event
+from otel_worklog._internal.sdk_compat import attributes_of, name_of, span_events
+from otel_worklog._internal.span_kinds import Kind, classify
 from otel_worklog._internal.store.ledger import InsightLedger
 
 __all__ = [
@@ -40,6 +41,8 @@ logger = logging.getLogger("otel_worklog")
 
 _MAX_WORKSPACES: Final = 10_000
 _MAX_BOTS_PER_WORKSPACE: Final = 256
+#: The spans that say which bots work in a workspace: its root (participants) and its bots.
+_MEMBERSHIP_KINDS: Final = frozenset({Kind.WORKSPACE, Kind.BOT})
 
 #: Insight callbacks, by the bot they deliver to.
 INSIGHT_CALLBACKS: Final[CallbackRegistry[Insight]] = CallbackRegistry("on_insight")
@@ -73,42 +76,41 @@ class InsightProcessor(SpanProcessor):
         self.ledger = ledger
         self._lock = threading.Lock()
         self._workspace_bots: OrderedDict[str, set[str]] = OrderedDict()
+        # The workspace and bot of the last workspace or bot span remembered (what its inner spans carry).
+        self._last_workspace: object = None
+        self._last_bot: object = None
         _processors.add(self)
         for bot in INSIGHT_CALLBACKS.keys_snapshot():
             self.deliver_pending(bot)
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        # Hot path (every span): read the attribute dict directly and only look at workspace and bot spans.
-        bounded = span._attributes
-        attrs = getattr(bounded, "_dict", bounded) if bounded is not None else None
-        if not attrs:
-            return
-        participants = attrs.get(sc.WORKSPACE_PARTICIPANTS)
-        if participants is None and attrs.get(sc.GEN_AI_OPERATION_NAME) != sc.OPERATION_INVOKE_AGENT:
-            return
+        # Hot path (every span): workspace and bot spans tell which bots work in which workspace. Every span
+        # inside a bot carries the bot's own stamp: once its bot span is remembered, they are skipped at once.
+        attrs = attributes_of(span)
         workspace = attrs.get(sc.WORKSPACE_ID)
-        if not isinstance(workspace, str):
-            return
-        bots = as_names(participants)
         bot = attrs.get(sc.BOT_NAME)
+        if workspace is self._last_workspace and bot is self._last_bot:
+            return
+        if not isinstance(workspace, str) or classify(span.name, attrs) not in _MEMBERSHIP_KINDS:
+            return
+        bots = as_names(attrs.get(sc.WORKSPACE_PARTICIPANTS))
         if isinstance(bot, str):
             bots = (*bots, bot)
         if bots:
             self._remember(workspace, bots)
+        self._last_workspace, self._last_bot = workspace, bot
 
     def on_end(self, span: ReadableSpan) -> None:
-        events: Any = span._events  # hot path: the public property copies the events
-        if type(events) is BoundedList:
-            events = events._dq  # type: ignore[attr-defined]  # an ended span never changes again
+        events = span_events(span)  # hot path: the public property copies the events
         if not events:
             return
         try:
-            attrs = span.attributes or {}
+            attrs = attributes_of(span)
             found: list[Insight] = []
             for event in events:
-                if event.name != sc.EVENT_INSIGHT:
+                if name_of(event) != sc.EVENT_INSIGHT:
                     continue
-                event_attrs = event.attributes or {}
+                event_attrs = attributes_of(event)
                 names = (*as_names(event_attrs.get(sc.WORKLOG_INSIGHT_APPLIES_TO)), attrs.get(sc.WORKSPACE_ID))
                 with self._lock:
                     known = {

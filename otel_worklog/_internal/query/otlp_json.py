@@ -150,44 +150,52 @@ def decode_resource_spans(payload: Mapping[str, Any]) -> list[SpanRecord]:
     spans: list[SpanRecord] = []
     for group in groups or ():
         resource = decode_attributes(((group or {}).get("resource") or {}).get("attributes"))
-        scope_groups = group.get("scopeSpans") or group.get("instrumentationLibrarySpans") or ()
-        for scope_group in scope_groups:
+        for scope_group in group.get("scopeSpans") or group.get("instrumentationLibrarySpans") or ():
             scope = scope_group.get("scope") or scope_group.get("instrumentationLibrary") or {}
+            scope_name = str(scope.get("name", "") or "")
             for raw in scope_group.get("spans") or ():
-                trace_id = normalize_trace_id(raw.get("traceId"))
-                span_id = normalize_span_id(raw.get("spanId"))
-                if trace_id is None or span_id is None:
-                    continue
-                status = raw.get("status") or {}
-                spans.append(
-                    SpanRecord(
-                        trace_id=trace_id,
-                        span_id=span_id,
-                        parent_span_id=normalize_span_id(raw.get("parentSpanId")),
-                        name=str(raw.get("name", "")),
-                        kind=_enum(raw.get("kind"), _KINDS, "SPAN_KIND_", "INTERNAL"),
-                        start_ns=_int(raw.get("startTimeUnixNano")),
-                        end_ns=_int(raw.get("endTimeUnixNano")),
-                        status_code=_enum(status.get("code"), _STATUS, "STATUS_CODE_", "UNSET"),
-                        status_message=str(status.get("message", "") or ""),
-                        attributes=decode_attributes(raw.get("attributes")),
-                        events=tuple(
-                            EventRecord(
-                                name=str(e.get("name", "")),
-                                time_ns=_int(e.get("timeUnixNano")),
-                                attributes=decode_attributes(e.get("attributes")),
-                            )
-                            for e in raw.get("events") or ()
-                        ),
-                        links=tuple(
-                            LinkRecord(trace_id=lt, span_id=ls, attributes=decode_attributes(link.get("attributes")))
-                            for link in raw.get("links") or ()
-                            if (lt := normalize_trace_id(link.get("traceId")))
-                            and (ls := normalize_span_id(link.get("spanId")))
-                        ),
-                        resource=resource,
-                        scope=str(scope.get("name", "") or ""),
-                    )
-                )
+                span = _decode_span(raw, resource, scope_name)
+                if span is not None:
+                    spans.append(span)
     spans.sort(key=lambda s: (s.start_ns, s.span_id))
     return spans
+
+
+def _decode_span(raw: Mapping[str, Any], resource: Mapping[str, Any], scope: str) -> SpanRecord | None:
+    """One OTLP/JSON span; None without a valid trace and span id."""
+    trace_id = normalize_trace_id(raw.get("traceId"))
+    span_id = normalize_span_id(raw.get("spanId"))
+    if trace_id is None or span_id is None:
+        return None
+    status = raw.get("status") or {}
+    return SpanRecord(
+        trace_id=trace_id,
+        span_id=span_id,
+        parent_span_id=normalize_span_id(raw.get("parentSpanId")),
+        name=str(raw.get("name", "")),
+        kind=_enum(raw.get("kind"), _KINDS, "SPAN_KIND_", "INTERNAL"),
+        start_ns=_int(raw.get("startTimeUnixNano")),
+        end_ns=_int(raw.get("endTimeUnixNano")),
+        status_code=_enum(status.get("code"), _STATUS, "STATUS_CODE_", "UNSET"),
+        status_message=str(status.get("message", "") or ""),
+        attributes=decode_attributes(raw.get("attributes")),
+        events=tuple(
+            EventRecord(
+                name=str(e.get("name", "")),
+                time_ns=_int(e.get("timeUnixNano")),
+                attributes=decode_attributes(e.get("attributes")),
+            )
+            for e in raw.get("events") or ()
+        ),
+        links=tuple(_decode_links(raw.get("links"))),
+        resource=resource,
+        scope=scope,
+    )
+
+
+def _decode_links(links: Iterable[Any] | None) -> Iterable[LinkRecord]:
+    for link in links or ():
+        trace_id = normalize_trace_id(link.get("traceId"))
+        span_id = normalize_span_id(link.get("spanId"))
+        if trace_id and span_id:
+            yield LinkRecord(trace_id=trace_id, span_id=span_id, attributes=decode_attributes(link.get("attributes")))

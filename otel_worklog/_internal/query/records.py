@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify
+from otel_worklog._internal.status import Outcome, status_of
 
 
 @dataclass(slots=True)
@@ -71,8 +73,13 @@ class SpanRecord:
         return value if isinstance(value, str) else None
 
     @property
+    def part(self) -> Kind:
+        """The part the span plays in a work log (bot, tool, escalation...), whoever recorded it."""
+        return classify(self.name, self.attributes)
+
+    @property
     def is_escalation(self) -> bool:
-        return self.attributes.get(sc.WORKLOG_ESCALATION) is True
+        return self.part is ESCALATION
 
     @property
     def is_error(self) -> bool:
@@ -91,21 +98,31 @@ class SessionSummary:
     start_ns: int
     end_ns: int
     escalations: int
+    #: Spans that failed, of any kind (``failed_bots`` of them bot or workspace spans).
     errors: int
     span_count: int
+    failed_bots: int = 0
+    error_entries: int = 0
+    resolved_escalations: int = 0
 
     @property
     def duration_ms(self) -> float:
         return max(0, self.end_ns - self.start_ns) / 1e6
 
     @property
+    def outcome(self) -> Outcome:
+        return Outcome(
+            escalations=self.escalations,
+            resolved_escalations=self.resolved_escalations,
+            failed_bots=self.failed_bots,
+            error_entries=self.error_entries,
+            failed_steps=max(0, self.errors - self.failed_bots),
+        )
+
+    @property
     def status(self) -> str:
-        """``escalated`` beats ``error`` beats ``ok``."""
-        if self.escalations:
-            return "escalated"
-        if self.errors:
-            return "error"
-        return "ok"
+        """The session's status by the one rule (:func:`~otel_worklog._internal.status.status_of`)."""
+        return status_of(self.outcome)
 
 
 @dataclass(frozen=True, slots=True)

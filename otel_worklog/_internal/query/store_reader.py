@@ -154,7 +154,8 @@ class StoreReader:
         sql = (
             "SELECT t.trace_id, t.workspace_id, t.workspace_type, t.query, t.start_ns, t.end_ns, t.escalations,"
             " t.errors, t.span_count,"
-            " (SELECT group_concat(b.bot_name, char(31)) FROM trace_bots b WHERE b.trace_id = t.trace_id)"
+            " (SELECT group_concat(b.bot_name, char(31)) FROM trace_bots b WHERE b.trace_id = t.trace_id),"
+            " t.failed_bots, t.error_entries, t.resolved_escalations"
             " FROM traces t" + (" WHERE " + " AND ".join(where) if where else "") + " ORDER BY t.start_ns DESC LIMIT ?"
         )
         params.append(max(0, int(limit)))
@@ -170,6 +171,9 @@ class StoreReader:
                 escalations=row[6],
                 errors=row[7],
                 span_count=row[8],
+                failed_bots=row[10],
+                error_entries=row[11],
+                resolved_escalations=row[12],
             )
             for row in self._query(sql, params)
         ]

@@ -15,6 +15,9 @@ from typing import Any
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import SpanRecord
 from otel_worklog._internal.query.summary import summarize_trace
+from otel_worklog._internal.settings import CONFIDENCE_THRESHOLD, resolve
+from otel_worklog._internal.span_kinds import ESCALATION, HANDOFF, TOOL, tool_name
+from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS, Outcome, status_of
 
 __all__ = ["Entry", "EscalationItem", "HandoffItem", "ToolCall", "WorkLogView", "build_worklog", "parse_json_value"]
 
@@ -130,12 +133,21 @@ class WorkLogView:
         return max(0, self.end_ns - self.start_ns) / 1e6
 
     @property
+    def outcome(self) -> Outcome:
+        """What happened in the work shown (one bot's part of it when the view is filtered to a bot)."""
+        failed_bots = sum(1 for span in self.errors if span.part in FAILING_KINDS)
+        return Outcome(
+            escalations=len(self.escalations),
+            resolved_escalations=sum(1 for item in self.escalations if item.resolution is not None),
+            failed_bots=failed_bots,
+            error_entries=sum(1 for e in self.entries if e.name == ERROR_ENTRY_EVENT),
+            failed_steps=len(self.errors) - failed_bots,
+        )
+
+    @property
     def status(self) -> str:
-        if self.escalations:
-            return "escalated"
-        if self.errors or any(e.level == "error" for e in self.entries):
-            return "error"
-        return "ok"
+        """The status by the one rule that ``logs``, the HTML view and the analytics use too."""
+        return status_of(self.outcome)
 
     @property
     def decisions(self) -> list[Entry]:
@@ -143,7 +155,8 @@ class WorkLogView:
 
     @property
     def low_confidence(self) -> list[Entry]:
-        threshold = 0.7
+        """Entries flagged low-confidence, or with a confidence under ``OTEL_WORKLOG_CONFIDENCE_THRESHOLD``."""
+        threshold = resolve(CONFIDENCE_THRESHOLD)
         return [e for e in self.entries if e.low_confidence or (e.confidence is not None and e.confidence < threshold)]
 
 
@@ -192,16 +205,37 @@ def build_worklog(spans: Sequence[SpanRecord], *, bot: str | None = None) -> Wor
     if summary is None:
         raise ValueError("a work log needs at least one span")
     root = next((s for s in ordered if s.parent_span_id is None), ordered[0])
-    participants = _strs(root.attributes.get(sc.WORKSPACE_PARTICIPANTS))
     coordinator = root.attributes.get(sc.WORKSPACE_COORDINATOR)
-    entries: list[Entry] = []
-    tools: list[ToolCall] = []
-    handoffs: dict[str, HandoffItem] = {}
-    escalations: list[EscalationItem] = []
-    resolutions: dict[str, str] = {}
-    errors: list[SpanRecord] = []
-    receivers: dict[str, list[tuple[str | None, str]]] = {}
+    parts = _Parts(bot, *_cross_references(ordered))
     for span in ordered:
+        parts.add(span)
+    parts.entries.sort(key=lambda e: (e.time_ns, e.step if e.step is not None else 0))
+    return WorkLogView(
+        trace_id=summary.trace_id,
+        workspace_id=summary.workspace_id,
+        workspace_type=summary.workspace_type,
+        query=summary.query,
+        participants=_strs(root.attributes.get(sc.WORKSPACE_PARTICIPANTS)),
+        coordinator=str(coordinator) if isinstance(coordinator, str) else None,
+        bots=summary.bots,
+        start_ns=summary.start_ns,
+        end_ns=summary.end_ns,
+        spans=ordered,
+        entries=parts.entries,
+        tools=parts.tools,
+        handoffs=sorted(parts.handoffs.values(), key=lambda h: h.time_ns),
+        escalations=parts.escalations,
+        errors=parts.errors,
+    )
+
+
+def _cross_references(
+    spans: Sequence[SpanRecord],
+) -> tuple[dict[str, list[tuple[str | None, str]]], dict[str, str]]:
+    """What points across spans: the receivers of each handoff (by its span id), and each escalation's resolution."""
+    receivers: dict[str, list[tuple[str | None, str]]] = {}
+    resolutions: dict[str, str] = {}
+    for span in spans:
         for link in span.links:
             if link.attributes.get(sc.WORKLOG_LINK_TYPE) == sc.LINK_TYPE_HANDOFF:
                 receivers.setdefault(link.span_id, []).append((span.bot_name, span.span_id))
@@ -210,81 +244,91 @@ def build_worklog(spans: Sequence[SpanRecord], *, bot: str | None = None) -> Wor
                 target = event.attributes.get(sc.WORKLOG_ESCALATION_SPAN_ID)
                 resolution = event.attributes.get(sc.WORKLOG_ESCALATION_RESOLUTION)
                 if isinstance(target, str):
-                    resolutions[target] = str(resolution) if resolution is not None else ""
-    for span in ordered:
-        keep = bot is None or span.bot_name == bot
-        if span.is_error and keep:
-            errors.append(span)
-        if keep:
-            for event in span.events:
-                entry = _entry(span, event.name, event.time_ns, dict(event.attributes))
-                if entry is not None:
-                    entries.append(entry)
+                    resolutions[target.lower()] = str(resolution) if resolution is not None else ""
+    return receivers, resolutions
+
+
+class _Parts:
+    """The parts of a work log, gathered span by span (each span is classified once, by span_kinds)."""
+
+    def __init__(
+        self, bot: str | None, receivers: dict[str, list[tuple[str | None, str]]], resolutions: dict[str, str]
+    ) -> None:
+        self.bot = bot
+        self.receivers = receivers
+        self.resolutions = resolutions
+        self.entries: list[Entry] = []
+        self.tools: list[ToolCall] = []
+        self.handoffs: dict[str, HandoffItem] = {}
+        self.escalations: list[EscalationItem] = []
+        self.errors: list[SpanRecord] = []
+
+    def add(self, span: SpanRecord) -> None:
+        kind = span.part
+        if kind is HANDOFF:
+            self._handoff(span)
+        if self.bot is not None and span.bot_name != self.bot:
+            return
+        if span.is_error:
+            self.errors.append(span)
+        for event in span.events:
+            entry = _entry(span, event.name, event.time_ns, dict(event.attributes))
+            if entry is not None:
+                self.entries.append(entry)
+        if kind is TOOL:
+            self.tools.append(_tool_call(span))
+        elif kind is ESCALATION:
+            self.escalations.append(_escalation(span, self.resolutions.get(span.span_id)))
+
+    def _handoff(self, span: SpanRecord) -> None:
         attrs = span.attributes
-        if attrs.get(sc.GEN_AI_OPERATION_NAME) == sc.OPERATION_EXECUTE_TOOL and keep:
-            exc = next((e for e in span.events if e.name == _EXCEPTION_EVENT), None)
-            status = attrs.get(sc.WORKLOG_TOOL_STATUS)
-            tools.append(
-                ToolCall(
-                    name=str(attrs.get(sc.GEN_AI_TOOL_NAME, span.name)),
-                    bot=span.bot_name,
-                    status=str(status) if status else ("error" if span.is_error else "success"),
-                    start_ns=span.start_ns,
-                    duration_ms=span.duration_ms,
-                    arguments=parse_json_value(attrs.get(sc.GEN_AI_TOOL_CALL_ARGUMENTS)),
-                    result=parse_json_value(attrs.get(sc.GEN_AI_TOOL_CALL_RESULT)),
-                    error_type=str(attrs[sc.ERROR_TYPE]) if sc.ERROR_TYPE in attrs else None,
-                    error_message=(
-                        str(exc.attributes.get("exception.message", "")) if exc else span.status_message or None
-                    ),
-                    span_id=span.span_id,
-                )
-            )
-        if sc.WORKLOG_HANDOFF_TO in attrs:
-            from_bot = str(attrs.get(sc.WORKLOG_HANDOFF_FROM, span.bot_name or "?"))
-            to_bot = str(attrs.get(sc.WORKLOG_HANDOFF_TO))
-            if bot is None or bot in (from_bot, to_bot):
-                reason = attrs.get(sc.WORKLOG_HANDOFF_REASON)
-                step = attrs.get(sc.WORKLOG_STEP)
-                handoffs[span.span_id] = HandoffItem(
-                    step=step if isinstance(step, int) and not isinstance(step, bool) else None,
-                    from_bot=from_bot,
-                    to_bot=to_bot,
-                    artifacts=_strs(attrs.get(sc.WORKLOG_HANDOFF_ARTIFACTS)),
-                    reason=str(reason) if reason is not None else None,
-                    time_ns=span.start_ns,
-                    span_id=span.span_id,
-                    receivers=tuple(receivers.get(span.span_id, ())),
-                )
-        if span.is_escalation and keep:
-            target = attrs.get(sc.WORKLOG_ESCALATION_TARGET)
-            escalations.append(
-                EscalationItem(
-                    reason=str(attrs.get(sc.WORKLOG_ESCALATION_REASON, "")),
-                    target=str(target) if target is not None else None,
-                    bot=span.bot_name,
-                    time_ns=span.start_ns,
-                    span_id=span.span_id,
-                    trace_id=span.trace_id,
-                    workspace_id=span.workspace_id,
-                    resolution=resolutions.get(span.span_id),
-                )
-            )
-    entries.sort(key=lambda e: (e.time_ns, e.step if e.step is not None else 0))
-    return WorkLogView(
-        trace_id=summary.trace_id,
-        workspace_id=summary.workspace_id,
-        workspace_type=summary.workspace_type,
-        query=summary.query,
-        participants=participants,
-        coordinator=str(coordinator) if isinstance(coordinator, str) else None,
-        bots=summary.bots,
-        start_ns=summary.start_ns,
-        end_ns=summary.end_ns,
-        spans=ordered,
-        entries=entries,
-        tools=tools,
-        handoffs=sorted(handoffs.values(), key=lambda h: h.time_ns),
-        escalations=escalations,
-        errors=errors,
+        from_bot = str(attrs.get(sc.WORKLOG_HANDOFF_FROM, span.bot_name or "?"))
+        # A framework's handoff is a tool call (transfer_to_billing): its tool name says where the work went.
+        to_bot = str(attrs[sc.WORKLOG_HANDOFF_TO]) if sc.WORKLOG_HANDOFF_TO in attrs else tool_name(span.name, attrs)
+        if self.bot is not None and self.bot not in (from_bot, to_bot):
+            return
+        reason = attrs.get(sc.WORKLOG_HANDOFF_REASON)
+        step = attrs.get(sc.WORKLOG_STEP)
+        self.handoffs[span.span_id] = HandoffItem(
+            step=step if isinstance(step, int) and not isinstance(step, bool) else None,
+            from_bot=from_bot,
+            to_bot=to_bot,
+            artifacts=_strs(attrs.get(sc.WORKLOG_HANDOFF_ARTIFACTS)),
+            reason=str(reason) if reason is not None else None,
+            time_ns=span.start_ns,
+            span_id=span.span_id,
+            receivers=tuple(self.receivers.get(span.span_id, ())),
+        )
+
+
+def _tool_call(span: SpanRecord) -> ToolCall:
+    attrs = span.attributes
+    exc = next((e for e in span.events if e.name == _EXCEPTION_EVENT), None)
+    status = attrs.get(sc.WORKLOG_TOOL_STATUS)
+    return ToolCall(
+        name=tool_name(span.name, attrs),
+        bot=span.bot_name,
+        status=str(status) if status else ("error" if span.is_error else "success"),
+        start_ns=span.start_ns,
+        duration_ms=span.duration_ms,
+        arguments=parse_json_value(attrs.get(sc.GEN_AI_TOOL_CALL_ARGUMENTS)),
+        result=parse_json_value(attrs.get(sc.GEN_AI_TOOL_CALL_RESULT)),
+        error_type=str(attrs[sc.ERROR_TYPE]) if sc.ERROR_TYPE in attrs else None,
+        error_message=str(exc.attributes.get("exception.message", "")) if exc else span.status_message or None,
+        span_id=span.span_id,
+    )
+
+
+def _escalation(span: SpanRecord, resolution: str | None) -> EscalationItem:
+    attrs = span.attributes
+    target = attrs.get(sc.WORKLOG_ESCALATION_TARGET)
+    return EscalationItem(
+        reason=str(attrs.get(sc.WORKLOG_ESCALATION_REASON, "")),
+        target=str(target) if target is not None else None,
+        bot=span.bot_name,
+        time_ns=span.start_ns,
+        span_id=span.span_id,
+        trace_id=span.trace_id,
+        workspace_id=span.workspace_id,
+        resolution=resolution,
     )

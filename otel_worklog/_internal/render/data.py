@@ -27,7 +27,9 @@ def session_dict(s: SessionSummary) -> dict[str, Any]:
         "duration_ms": round(s.duration_ms, 3),
         "status": s.status,
         "escalations": s.escalations,
+        "open_escalations": s.outcome.open_escalations,
         "errors": s.errors,
+        "error_entries": s.error_entries,
         "spans": s.span_count,
     }
 

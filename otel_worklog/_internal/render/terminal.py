@@ -104,7 +104,12 @@ def render_sessions(sessions: Sequence[SessionSummary]) -> RenderableType:
     table.add_column("Err.", justify="right")
     table.add_column("Trace", style="dim", no_wrap=True)
     for s in sessions:
-        status = {"ok": ("✓ ok", "green"), "error": ("✗ error", "red"), "escalated": ("🚨 escalated", "bold red")}
+        status = {
+            "ok": ("✓ ok", "green"),
+            "recovered": ("↻ recovered", "yellow"),
+            "error": ("✗ error", "red"),
+            "escalated": ("🚨 escalated", "bold red"),
+        }
         label, style = status[s.status]
         bots = ", ".join(s.bots[:4]) + (f" +{len(s.bots) - 4}" if len(s.bots) > 4 else "")
         table.add_row(
@@ -137,7 +142,7 @@ def _header(view: WorkLogView, bot: str | None) -> RenderableType:
     if view.coordinator:
         meta += Text("   Coordinator: ", style="dim") + _t(view.coordinator, "yellow")
     lines.append(meta)
-    status_style = {"ok": "green", "error": "red", "escalated": "bold red"}[view.status]
+    status_style = {"ok": "green", "recovered": "yellow", "error": "red", "escalated": "bold red"}[view.status]
     lines.append(
         Text("Started: ", style="dim")
         + Text(_when(view.start_ns))

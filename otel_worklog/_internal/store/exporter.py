@@ -17,9 +17,9 @@ import random
 import sqlite3
 import threading
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
@@ -27,9 +27,12 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
+from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
+from otel_worklog._internal.span_kinds import ESCALATION, classify
+from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
-from otel_worklog._internal.store.schema import connect
+from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS, connect
 
 __all__ = ["StoreSpanExporter"]
 
@@ -70,8 +73,8 @@ _INDEX_MESSAGES = (
 _INSERT_LINK = "INSERT INTO links (span_rowid, trace_id, span_id, attributes) VALUES (?,?,?,?)"
 _UPSERT_TRACE = """
 INSERT INTO traces (trace_id, workspace_id, workspace_type, query, root_name, start_ns, end_ns,
-                    span_count, escalations, errors)
-VALUES (?,?,?,?,?,?,?,?,?,?)
+                    span_count, escalations, errors, failed_bots, error_entries)
+VALUES (?,?,?,?,?,?,?,?,?,?,?,?)
 ON CONFLICT (trace_id) DO UPDATE SET
   workspace_id = CASE WHEN excluded.root_name IS NOT NULL
                       THEN COALESCE(excluded.workspace_id, traces.workspace_id)
@@ -83,140 +86,176 @@ ON CONFLICT (trace_id) DO UPDATE SET
   end_ns = MAX(traces.end_ns, excluded.end_ns),
   span_count = traces.span_count + excluded.span_count,
   escalations = traces.escalations + excluded.escalations,
-  errors = traces.errors + excluded.errors
+  errors = traces.errors + excluded.errors,
+  failed_bots = traces.failed_bots + excluded.failed_bots,
+  error_entries = traces.error_entries + excluded.error_entries
 """
 _INSERT_BOT = "INSERT OR IGNORE INTO trace_bots (trace_id, bot_name) VALUES (?,?)"
+_RESOLVED_BEFORE = f"SELECT 1 FROM {TABLE_RESOLUTIONS} WHERE trace_id = ? AND span_id = ?"
+_INSERT_RESOLUTION = f"INSERT OR IGNORE INTO {TABLE_RESOLUTIONS} (trace_id, span_id) VALUES (?,?)"
+_IS_ESCALATION = "SELECT 1 FROM spans WHERE trace_id = ? AND span_id = ? AND escalation = 1"
+_ADD_RESOLVED = "UPDATE traces SET resolved_escalations = resolved_escalations + ? WHERE trace_id = ?"
+
+# Positions in a span row (the columns of _INSERT_SPAN).
+_ROW_TRACE, _ROW_SPAN, _ROW_START, _ROW_END, _ROW_WORKSPACE, _ROW_BOT, _ROW_RESOURCE = 1, 2, 6, 7, 10, 11, 16
 
 
 def _str_or_none(value: Any) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _plain(attributes: Any) -> dict[str, Any]:
-    """The attributes as a plain dict; reads the SDK's BoundedAttributes storage directly when it can."""
-    inner = getattr(attributes, "_dict", None)
-    if isinstance(inner, dict):
-        return inner
-    return dict(attributes or {})
-
-
 _KIND_NAMES = {kind: kind.name for kind in SpanKind}
 _STATUS_NAMES = {code: code.name for code in StatusCode}
+_LEVEL, _STEP, _MESSAGE = sc.WORKLOG_LEVEL, sc.WORKLOG_STEP, sc.WORKLOG_MESSAGE
+
+
+def _new_summary(trace_id: str, start: int, end: int) -> list[Any]:
+    """A session summary row: trace, workspace, type, query, root name, start, end, then the counts."""
+    return [trace_id, None, None, None, None, start, end, 0, 0, 0, 0, 0]
+
+
+def _add_to_summary(summary: list[Any], row: list[Any], root: tuple[Any, ...] | None, counts: tuple[int, ...]) -> None:
+    """Fold one span (its row, its root fields if it is the root, its counts) into its session's summary."""
+    if root is not None:
+        summary[1:5] = root
+    elif summary[1] is None:
+        summary[1] = row[_ROW_WORKSPACE]
+    if row[_ROW_START] < summary[5]:
+        summary[5] = row[_ROW_START]
+    if row[_ROW_END] > summary[6]:
+        summary[6] = row[_ROW_END]
+    escalation, failed, failed_bot, error_entries = counts
+    summary[7] += 1
+    summary[8] += escalation
+    summary[9] += failed
+    summary[10] += failed_bot
+    summary[11] += error_entries
 
 
 class _Batch:
     """One export batch as rows, built before the write lock is taken (the hot loop: keep it lean)."""
 
-    __slots__ = ("bots", "events", "links", "sanitized", "spans", "traces")
+    __slots__ = ("counts", "escalations", "events", "links", "resolutions", "roots", "sanitized", "spans")
 
     def __init__(self, spans: Sequence[ReadableSpan]) -> None:
         self.sanitized = False
         self.spans: list[list[Any]] = []
         self.events: list[list[tuple[Any, ...]]] = []
         self.links: list[list[tuple[Any, ...]]] = []
-        self.traces: dict[str, list[Any]] = {}
-        self.bots: set[tuple[str, str]] = set()
-        dumps = _dumps
-        resource_json: dict[int, str] = {}
-        add_span, add_events, add_links, traces = self.spans.append, self.events.append, self.links.append, self.traces
-        ws_key, bot_key, esc_key = sc.WORKSPACE_ID, sc.BOT_NAME, sc.WORKLOG_ESCALATION
-        level_key, step_key, msg_key = sc.WORKLOG_LEVEL, sc.WORKLOG_STEP, sc.WORKLOG_MESSAGE
+        #: Per span row: what it adds to its session's counts, and the root fields of a root span.
+        self.counts: list[tuple[int, ...]] = []
+        self.roots: list[tuple[Any, ...] | None] = []
+        #: (trace id, span id) of the escalation spans, and of the escalations resolved, in this batch.
+        self.escalations: list[tuple[str, str]] = []
+        self.resolutions: set[tuple[str, str]] = set()
+        resources: dict[int, str] = {}
         for span in spans:
-            ctx = span.context
-            if ctx is None:
-                continue
-            trace_id = format(ctx.trace_id, "032x")
-            parent = span.parent
-            attrs = _plain(getattr(span, "_attributes", None) or span.attributes)
-            workspace = attrs.get(ws_key)
-            if not isinstance(workspace, str):
-                workspace = None
-            bot = attrs.get(bot_key)
-            if not isinstance(bot, str):
-                bot = None
-            escalation = 1 if attrs.get(esc_key) is True else 0
-            status = span.status
-            status_name = _STATUS_NAMES.get(status.status_code, "UNSET")
-            error = 1 if status_name == "ERROR" else 0
-            start = span.start_time or 0
-            end = span.end_time or start
-            resource = span.resource
-            text = resource_json.get(id(resource))
-            if text is None:
-                text = dumps(dict(resource.attributes)) if resource is not None else "{}"
-                resource_json[id(resource)] = text
-            scope = span.instrumentation_scope
-            add_span(
-                [
-                    0,  # the row id, assigned under the write lock
-                    trace_id,
-                    format(ctx.span_id, "016x"),
-                    format(parent.span_id, "016x") if parent is not None else None,
-                    span.name,
-                    _KIND_NAMES.get(span.kind, "INTERNAL"),
-                    start,
-                    end,
-                    status_name,
-                    status.description or "",
-                    workspace,
-                    bot,
-                    escalation,
-                    error,
-                    dumps(attrs),
-                    scope.name if scope is not None else "",
-                    text,  # replaced by the resource row id under the lock
-                ]
-            )
-            events = []
-            span_events = getattr(span, "_events", None)
-            for event in span.events if span_events is None else span_events:
-                eattrs = _plain(event.attributes)
-                step = eattrs.get(step_key)
-                level = eattrs.get(level_key)
-                message = eattrs.get(msg_key)
-                events.append(
-                    (
-                        event.name,
-                        event.timestamp,
-                        level if isinstance(level, str) else None,
-                        step if type(step) is int else None,
-                        message if isinstance(message, str) else None,
-                        dumps(eattrs),
-                    )
+            if span.context is not None:
+                self._add(span, resources)
+
+    def bots(self, kept: Iterable[int] | None = None) -> set[tuple[str, str]]:
+        """(trace id, bot) of the span rows at offsets ``kept`` (every row when None)."""
+        rows = self.spans if kept is None else [self.spans[offset] for offset in kept]
+        return {(row[_ROW_TRACE], row[_ROW_BOT]) for row in rows if row[_ROW_BOT] is not None}
+
+    def _add(self, span: ReadableSpan, resources: dict[int, str]) -> None:
+        name, attrs, context, parent, events = ended_span(span)
+        trace_id = format(context.trace_id, "032x")
+        span_id = format(context.span_id, "016x")
+        kind = classify(name, attrs)
+        status = span.status
+        status_name = _STATUS_NAMES.get(status.status_code, "UNSET")
+        failed = 1 if status_name == "ERROR" else 0
+        escalation = 1 if kind is ESCALATION else 0
+        if escalation:
+            self.escalations.append((trace_id, span_id))
+        start = span.start_time or 0
+        resource = span.resource
+        text = resources.get(id(resource))
+        if text is None:
+            text = resources[id(resource)] = _dumps(dict(resource.attributes)) if resource is not None else "{}"
+        scope = span.instrumentation_scope
+        self.spans.append(
+            [
+                0,  # the row id, assigned under the write lock
+                trace_id,
+                span_id,
+                format(parent.span_id, "016x") if parent is not None else None,
+                name,
+                _KIND_NAMES.get(span.kind, "INTERNAL"),
+                start,
+                span.end_time or start,
+                status_name,
+                status.description or "",
+                _str_or_none(attrs.get(sc.WORKSPACE_ID)),
+                _str_or_none(attrs.get(sc.BOT_NAME)),
+                escalation,
+                failed,
+                _dumps(attrs),
+                scope.name if scope is not None else "",
+                text,  # replaced by the resource row id under the lock
+            ]
+        )
+        error_entries = self._add_events(events, trace_id)
+        self.links.append(
+            [
+                (
+                    format(link.context.trace_id, "032x"),
+                    format(link.context.span_id, "016x"),
+                    _dumps(attributes_of(link)),
                 )
-            add_events(events)
-            span_links = getattr(span, "_links", None)
-            add_links(
-                [
-                    (
-                        format(link.context.trace_id, "032x"),
-                        format(link.context.span_id, "016x"),
-                        dumps(_plain(link.attributes)),
-                    )
-                    for link in (span.links if span_links is None else span_links)
-                ]
+                for link in span_links(span)
+            ]
+        )
+        self.counts.append((escalation, failed, failed if kind in FAILING_KINDS else 0, error_entries))
+        self.roots.append(
+            None
+            if parent is not None
+            else (
+                self.spans[-1][_ROW_WORKSPACE],
+                _str_or_none(attrs.get(sc.WORKSPACE_TYPE)),
+                _str_or_none(attrs.get(sc.WORKLOG_QUERY)),
+                name,
             )
-            if bot is not None:
-                self.bots.add((trace_id, bot))
-            summary = traces.get(trace_id)
+        )
+
+    def _add_events(self, events: Sequence[Any], trace_id: str) -> int:
+        """A span's events as rows; returns how many are error entries, and notes escalations resolved."""
+        rows = []
+        error_entries = 0
+        for event in events:
+            name = name_of(event)
+            attrs = attributes_of(event)
+            if name == ERROR_ENTRY_EVENT:
+                error_entries += 1
+            elif name == _RESOLVED_EVENT:
+                target = attrs.get(sc.WORKLOG_ESCALATION_SPAN_ID)
+                if isinstance(target, str):
+                    self.resolutions.add((trace_id, target.lower()))
+            step = attrs.get(_STEP)
+            rows.append(
+                (
+                    name,
+                    event.timestamp,
+                    _str_or_none(attrs.get(_LEVEL)),
+                    step if type(step) is int else None,
+                    _str_or_none(attrs.get(_MESSAGE)),
+                    _dumps(attrs),
+                )
+            )
+        self.events.append(rows)
+        return error_entries
+
+    def summaries(self, kept: Iterable[int] | None = None) -> list[list[Any]]:
+        """One summary row per session for the span rows at offsets ``kept`` (every row when None)."""
+        traces: dict[str, list[Any]] = {}
+        for offset in range(len(self.spans)) if kept is None else kept:
+            row = self.spans[offset]
+            summary = traces.get(row[_ROW_TRACE])
             if summary is None:
-                summary = traces[trace_id] = [trace_id, None, None, None, None, start, end, 0, 0, 0]
-            if parent is None:
-                wtype = attrs.get(sc.WORKSPACE_TYPE)
-                query = attrs.get(sc.WORKLOG_QUERY)
-                summary[1] = workspace
-                summary[2] = wtype if isinstance(wtype, str) else None
-                summary[3] = query if isinstance(query, str) else None
-                summary[4] = span.name
-            elif summary[1] is None:
-                summary[1] = workspace
-            if start < summary[5]:
-                summary[5] = start
-            if end > summary[6]:
-                summary[6] = end
-            summary[7] += 1
-            summary[8] += escalation
-            summary[9] += error
+                summary = traces[row[_ROW_TRACE]] = _new_summary(row[_ROW_TRACE], row[_ROW_START], row[_ROW_END])
+            _add_to_summary(summary, row, self.roots[offset], self.counts[offset])
+        return list(traces.values())
 
     def sanitize(self) -> None:
         """Make every value bindable: SQLite wants valid UTF-8 and 64-bit integers."""
@@ -224,8 +263,15 @@ class _Batch:
         self.spans = [[_bindable(v) for v in row] for row in self.spans]
         self.events = [[tuple(_bindable(v) for v in e) for e in events] for events in self.events]
         self.links = [[tuple(_bindable(v) for v in li) for li in links] for links in self.links]
-        self.traces = {_bindable(k): [_bindable(v) for v in row] for k, row in self.traces.items()}
-        self.bots = {(_bindable(t), _bindable(b)) for t, b in self.bots}
+        self.roots = [None if root is None else tuple(_bindable(v) for v in root) for root in self.roots]
+
+
+_RESOLVED_EVENT: Final = sc.EVENT_ESCALATION_RESOLVED
+
+
+def _with_row_ids(rows: list[list[Any]], children: list[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
+    """The events (or links) of each span row, each prefixed with that row's id."""
+    return [(row[0], *child) for row, items in zip(rows, children, strict=True) for child in items]
 
 
 def _bindable(value: Any) -> Any:
@@ -322,24 +368,22 @@ class StoreSpanExporter(SpanExporter):
             # We hold the write lock, so row ids can be handed out here and events point at them directly.
             next_id = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM spans").fetchone()[0]) + 1
             last_event = int(conn.execute("SELECT COALESCE(MAX(id), 0) FROM events").fetchone()[0])
-            events: list[tuple[Any, ...]] = []
-            links: list[tuple[Any, ...]] = []
             for offset, row in enumerate(batch.spans):
-                rowid = next_id + offset
-                row[0] = rowid
-                row[16] = self._resource_id(conn, row[16]) if isinstance(row[16], str) else row[16]
-                events.extend((rowid, *event) for event in batch.events[offset])
-                links.extend((rowid, *link) for link in batch.links[offset])
+                row[0] = next_id + offset
+                if isinstance(row[_ROW_RESOURCE], str):
+                    row[_ROW_RESOURCE] = self._resource_id(conn, row[_ROW_RESOURCE])
+            kept: list[int] | None = None
             try:
                 conn.executemany(_INSERT_SPAN, batch.spans)
             except sqlite3.IntegrityError:
                 # A span exported twice (a retried batch): fall back to the row-by-row path.
-                self._write_deduplicated(conn, batch)
+                kept = self._write_deduplicated(conn, batch)
             else:
-                conn.executemany(_INSERT_EVENT, events)
-                conn.executemany(_INSERT_LINK, links)
-                conn.executemany(_UPSERT_TRACE, batch.traces.values())
-                conn.executemany(_INSERT_BOT, batch.bots)
+                conn.executemany(_INSERT_EVENT, _with_row_ids(batch.spans, batch.events))
+                conn.executemany(_INSERT_LINK, _with_row_ids(batch.spans, batch.links))
+            conn.executemany(_UPSERT_TRACE, batch.summaries(kept))
+            conn.executemany(_INSERT_BOT, batch.bots(kept))
+            self._count_resolutions(conn, batch, kept)
             conn.execute(_INDEX_MESSAGES, (last_event,))
             conn.execute("COMMIT")
         except BaseException:
@@ -347,29 +391,37 @@ class StoreSpanExporter(SpanExporter):
                 conn.execute("ROLLBACK")
             raise
 
-    def _write_deduplicated(self, conn: sqlite3.Connection, batch: _Batch) -> None:
-        kept: dict[str, list[Any]] = {}
+    def _write_deduplicated(self, conn: sqlite3.Connection, batch: _Batch) -> list[int]:
+        """Insert the spans not stored yet, with their events and links; returns their offsets in the batch."""
+        kept: list[int] = []
         for offset, row in enumerate(batch.spans):
             cursor = conn.execute(_INSERT_SPAN.replace("INSERT", "INSERT OR IGNORE", 1), row)
             if cursor.rowcount != 1:
                 continue
-            rowid = row[0]
-            conn.executemany(_INSERT_EVENT, [(rowid, *event) for event in batch.events[offset]])
-            conn.executemany(_INSERT_LINK, [(rowid, *link) for link in batch.links[offset]])
-            summary = kept.setdefault(row[1], [row[1], None, None, None, None, row[6], row[7], 0, 0, 0])
-            full = batch.traces[row[1]]
-            if row[3] is None:
-                summary[1:5] = full[1:5]
-            elif summary[1] is None:
-                summary[1] = row[10]
-            summary[5] = min(summary[5], row[6])
-            summary[6] = max(summary[6], row[7])
-            summary[7] += 1
-            summary[8] += row[12]
-            summary[9] += row[13]
-            if row[11] is not None:
-                conn.execute(_INSERT_BOT, (row[1], row[11]))
-        conn.executemany(_UPSERT_TRACE, kept.values())
+            kept.append(offset)
+            conn.executemany(_INSERT_EVENT, _with_row_ids([row], [batch.events[offset]]))
+            conn.executemany(_INSERT_LINK, _with_row_ids([row], [batch.links[offset]]))
+        return kept
+
+    @staticmethod
+    def _count_resolutions(conn: sqlite3.Connection, batch: _Batch, kept: list[int] | None) -> None:
+        """Count each escalation resolved once, whichever of it and its resolution arrived first.
+
+        Runs once the batch's spans are in: an escalation of this batch resolved in an earlier one is found
+        in the resolutions table; a resolution new in this batch finds its escalation among the spans.
+        """
+        resolved: dict[str, int] = {}
+        escalations = batch.escalations
+        if kept is not None:
+            stored = {(batch.spans[offset][_ROW_TRACE], batch.spans[offset][_ROW_SPAN]) for offset in kept}
+            escalations = [key for key in escalations if key in stored]
+        for key in escalations:
+            if conn.execute(_RESOLVED_BEFORE, key).fetchone() is not None:
+                resolved[key[0]] = resolved.get(key[0], 0) + 1
+        for key in batch.resolutions:
+            if conn.execute(_INSERT_RESOLUTION, key).rowcount == 1 and conn.execute(_IS_ESCALATION, key).fetchone():
+                resolved[key[0]] = resolved.get(key[0], 0) + 1
+        conn.executemany(_ADD_RESOLVED, [(count, trace_id) for trace_id, count in resolved.items()])
 
     def _maybe_prune(self) -> None:
         if not self._retention_days or time.monotonic() < self._next_prune or self._conn is None:

@@ -1,7 +1,7 @@
 """Retention: drop whole sessions (traces) that ended before a cut-off.
 
-A session is removed with all its spans, events, links and search entries in
-one transaction, so a reader never sees half a trace.
+A session is removed with all its spans, events, links, search entries and the
+resolutions recorded in it, in one transaction, so a reader never sees half a trace.
 """
 
 from __future__ import annotations
@@ -9,6 +9,8 @@ from __future__ import annotations
 import sqlite3
 import time
 from dataclasses import dataclass
+
+from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS
 
 __all__ = ["PruneResult", "prune"]
 
@@ -41,6 +43,7 @@ def prune(conn: sqlite3.Connection, *, older_than_ns: int, dry_run: bool = False
             conn.execute(f"DELETE FROM links WHERE span_rowid IN ({span_ids})", (older_than_ns,))
             conn.execute(f"DELETE FROM spans WHERE trace_id IN ({old})", (older_than_ns,))
             conn.execute(f"DELETE FROM trace_bots WHERE trace_id IN ({old})", (older_than_ns,))
+            conn.execute(f"DELETE FROM {TABLE_RESOLUTIONS} WHERE trace_id IN ({old})", (older_than_ns,))
             conn.execute("DELETE FROM traces WHERE end_ns < ?", (older_than_ns,))
         conn.execute("COMMIT")
     except BaseException:

@@ -10,15 +10,28 @@ reads; ``busy_timeout`` makes a writer wait for another instead of failing.
 
 from __future__ import annotations
 
+import json
 import logging
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError, StoreNotFound, StoreTooNew
+from otel_worklog._internal.span_kinds import classify
+from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 
-__all__ = ["MIGRATIONS", "SCHEMA_VERSION", "TABLE_DELIVERIES", "TABLE_INSIGHTS", "connect", "migrate", "schema_version"]
+__all__ = [
+    "MIGRATIONS",
+    "SCHEMA_VERSION",
+    "TABLE_DELIVERIES",
+    "TABLE_INSIGHTS",
+    "TABLE_RESOLUTIONS",
+    "connect",
+    "migrate",
+    "schema_version",
+]
 
 logger = logging.getLogger("otel_worklog")
 
@@ -152,8 +165,59 @@ _V3 = [
     )""",
 ]
 
-#: MIGRATIONS[i] takes a store from version i to version i + 1.
-MIGRATIONS: list[list[str]] = [_V1, _V2, _V3]
+#: Resolutions of escalations: (the trace the resolution was recorded in, the escalation's span id).
+TABLE_RESOLUTIONS: Final = "escalation_resolutions"
+
+
+def _backfill_failed_bots(conn: sqlite3.Connection) -> None:
+    """Count each session's failed bot and workspace spans, classified as ingest now classifies them."""
+    failed: dict[str, int] = {}
+    for trace_id, name, attributes in conn.execute(
+        "SELECT trace_id, name, attributes FROM spans WHERE status_code = 'ERROR'"
+    ):
+        if classify(name, _json_object(attributes)) in FAILING_KINDS:
+            failed[trace_id] = failed.get(trace_id, 0) + 1
+    conn.executemany("UPDATE traces SET failed_bots = ? WHERE trace_id = ?", [(n, t) for t, n in failed.items()])
+
+
+def _json_object(text: str) -> dict[str, Any]:
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+_EVENT_SPAN = "events e JOIN spans s ON s.id = e.span_rowid"
+# Version 4: what the session status rule (status.py) needs in the summary of each session: failed bot
+# (or workspace) spans, error entries, and escalations resolved, with the resolutions seen so far (a
+# resolution often arrives in a later batch than its escalation, or before it). Existing data is backfilled.
+_V4: list[str | Callable[[sqlite3.Connection], None]] = [
+    "ALTER TABLE traces ADD COLUMN failed_bots INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE traces ADD COLUMN error_entries INTEGER NOT NULL DEFAULT 0",
+    "ALTER TABLE traces ADD COLUMN resolved_escalations INTEGER NOT NULL DEFAULT 0",
+    f"""CREATE TABLE {TABLE_RESOLUTIONS} (
+        trace_id TEXT NOT NULL,
+        span_id TEXT NOT NULL,
+        PRIMARY KEY (trace_id, span_id)
+    ) WITHOUT ROWID""",
+    f"""INSERT OR IGNORE INTO {TABLE_RESOLUTIONS} (trace_id, span_id)
+        SELECT s.trace_id, lower({_json_attr("e.attributes", sc.WORKLOG_ESCALATION_SPAN_ID)}) FROM {_EVENT_SPAN}
+        WHERE e.name = '{sc.EVENT_ESCALATION_RESOLVED}'
+          AND json_type(e.attributes, '$."{sc.WORKLOG_ESCALATION_SPAN_ID}"') = 'text'""",
+    f"""UPDATE traces SET resolved_escalations = (
+            SELECT COUNT(*) FROM {TABLE_RESOLUTIONS} r JOIN spans s ON s.trace_id = r.trace_id AND s.span_id = r.span_id
+            WHERE r.trace_id = traces.trace_id AND s.escalation = 1)
+        WHERE trace_id IN (SELECT trace_id FROM {TABLE_RESOLUTIONS})""",
+    f"""UPDATE traces SET error_entries = (
+            SELECT COUNT(*) FROM {_EVENT_SPAN} WHERE s.trace_id = traces.trace_id AND e.name = '{ERROR_ENTRY_EVENT}')
+        WHERE trace_id IN (SELECT s.trace_id FROM {_EVENT_SPAN} WHERE e.name = '{ERROR_ENTRY_EVENT}')""",
+    _backfill_failed_bots,
+]
+
+#: MIGRATIONS[i] takes a store from version i to version i + 1: SQL statements, or functions of the
+#: connection for a step SQL cannot say (each runs inside the migration's transaction).
+MIGRATIONS: list[list[str | Callable[[sqlite3.Connection], None]]] = [[*_V1], [*_V2], [*_V3], _V4]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 
@@ -176,7 +240,10 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
         current = schema_version(conn)  # another process may have migrated while we waited
         for version in range(current, target):
             for statement in MIGRATIONS[version]:
-                conn.execute(statement)
+                if callable(statement):
+                    statement(conn)
+                else:
+                    conn.execute(statement)
         if current < target:
             conn.execute(f"PRAGMA user_version = {int(target)}")
         conn.execute("COMMIT")

@@ -13,15 +13,13 @@ import logging
 import threading
 import time
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
-from opentelemetry.attributes import BoundedAttributes
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
-from opentelemetry.sdk.util import BoundedList
 from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_MESSAGE, EXCEPTION_TYPE
 from opentelemetry.trace import SpanContext
 
@@ -38,7 +36,15 @@ from otel_worklog._internal.pipeline.detectors.config import (
     DetectorConfig,
 )
 from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
+from otel_worklog._internal.sdk_compat import (
+    attributes_of,
+    ended_span,
+    name_of,
+    parent_context,
+    span_context,
+)
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
+from otel_worklog._internal.span_kinds import ALERT, BOT, TOOL, classify, tool_name
 
 logger = logging.getLogger("otel_worklog")
 
@@ -48,9 +54,7 @@ _EVENT_DECISION: Final = sc.event_name("decision")
 _EVENT_UNCERTAINTY: Final = sc.event_name("uncertainty")
 _INTERESTING_EVENTS: Final = frozenset({_EVENT_EXCEPTION, _EVENT_ERROR, _EVENT_DECISION, _EVENT_UNCERTAINTY})
 _BUBBLE_NS: Final = 1_000_000_000
-_INVOKE_AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
 # Module-level copies of the names read on every span (a global is cheaper than a module attribute).
-_ALERT_KIND: Final = sc.WORKLOG_ALERT_KIND
 _BOT: Final = sc.BOT_NAME
 _WORKSPACE: Final = sc.WORKSPACE_ID
 _TOOL: Final = sc.GEN_AI_TOOL_NAME
@@ -58,16 +62,6 @@ _COST: Final = sc.WORKLOG_COST
 _TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
 _TOKENS_OUT: Final = sc.GEN_AI_USAGE_OUTPUT_TOKENS
 _LOW_CONFIDENCE: Final = sc.WORKLOG_LOW_CONFIDENCE
-
-
-def _attrs(span: ReadableSpan) -> Any:
-    """The span's attribute dict without the read-only copy ``span.attributes`` makes (hot path)."""
-    bounded = span._attributes
-    if type(bounded) is BoundedAttributes:
-        return bounded._dict
-    if bounded is None:
-        return {}
-    return getattr(bounded, "_dict", bounded)
 
 
 def _hex_trace(trace_id: int) -> str:
@@ -177,11 +171,14 @@ class DetectorProcessor(SpanProcessor):
 
     # --- SpanProcessor ---------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        # Only a bot span that starts matters (to the stuck-agent detector), and the GenAI conventions
-        # name it ``invoke_agent {name}``: one string check here, nothing at all for other spans.
+        # Only a bot span that starts matters (to the stuck-agent detector), whoever recorded it, and only
+        # one that names its bot.
         try:
-            if self._stuck_on and span._name.startswith(_INVOKE_AGENT_PREFIX):
-                self._bot_started(span)
+            if self._stuck_on:
+                attrs = attributes_of(span)
+                bot = attrs.get(_BOT)
+                if bot is not None and classify(span.name, attrs) is BOT:
+                    self._bot_started(span, bot, attrs)
         except Exception:
             _internal_error()
 
@@ -228,13 +225,9 @@ class DetectorProcessor(SpanProcessor):
         return len(self._pending)
 
     # --- The pass over finished spans ---------------------------------------------------------------
-    def _bot_started(self, span: Span) -> None:
+    def _bot_started(self, span: Span, bot: Any, attrs: Any) -> None:
         """Note a bot span as open: the stuck-agent detector watches it until it ends."""
-        attrs = _attrs(span)
-        bot = attrs.get(_BOT)
-        if bot is None or _ALERT_KIND in attrs:
-            return
-        context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
+        context = span_context(span)
         record = _OpenBot(span, bot, attrs.get(_WORKSPACE), context.trace_id, context.span_id, self._clock())
         with self._lock:
             if len(self._open) < self._max_keys:
@@ -244,67 +237,67 @@ class DetectorProcessor(SpanProcessor):
     def examine_ended(self, spans: Iterable[ReadableSpan]) -> None:
         """Every detector's look at ``spans``, in the order they ended; the clock is read once for all.
 
-        The loop is written out flat, with what it reads hoisted out of it: every span pays for it.
+        The loop is written out flat, with what it reads hoisted out of it: every span pays for it. Tool
+        calls are counted after it, all together.
         """
         open_bots = self._open
-        tools = self._tools if self._tool_on else None
-        threshold = self._tool_threshold
         events_on = self._events_on
         cost_on = self._cost_on
         now = self._clock()
-        edge = now - self._tool_window_s
-        active: set[tuple[int, Any]] = set()  # (trace id, bot) of every span seen: activity of that bot
-        active_add = active.add
+        active: set[Any] = set()  # (trace id, bot) of every span seen: activity of that bot
+        tool_calls: list[tuple[ReadableSpan, str, Any, Any]] | None = [] if self._tool_on else None
         for span in spans:
             try:
-                bounded = span._attributes
-                attrs: Any = bounded._dict if type(bounded) is BoundedAttributes else _attrs(span)
-                if _ALERT_KIND in attrs:
+                name, attrs, context, parent, events = ended_span(span)
+                kind = classify(name, attrs)
+                if kind is ALERT:
                     continue
                 bot = attrs.get(_BOT)
-                fired: list[Alert] | None = None
                 record = None
                 if open_bots:  # stuck agents: the end of any span of an open bot is activity
-                    context: SpanContext = span._context  # type: ignore[assignment]  # set for every SDK span
                     # SpanContext is a tuple (trace_id, span_id, ...): indexing skips two property calls.
                     record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
                     if record is not None:
                         self._closed(record)
-                    elif bot is not None:
-                        active_add((context[0], bot))  # the bots are looked up once per batch, below
-                    elif span._parent is not None:  # not stamped with a bot: its parent may be one
-                        owner = open_bots.get(span._parent[1])
-                        if owner is not None:
-                            active_add((owner.trace_id, owner.bot))
-                if tools is not None:  # tool loops
-                    tool = attrs.get(_TOOL)
-                    if tool is not None:
-                        key = (bot, tool)
-                        window = tools.get(key)
-                        if window is None:
-                            window = self._bounded(tools, key, threshold)
-                        times = window.times
-                        times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
-                        if len(times) < threshold or times[0] <= edge:
-                            window.alerted = False  # the condition has cleared (or never held)
-                        elif not window.alerted:
-                            window.alerted = True
-                            fired = self._tool_alert(span, key, attrs, len(times), fired)
-                if events_on:
-                    events: Any = span._events
-                    if type(events) is BoundedList:
-                        events = events._dq  # type: ignore[attr-defined]  # an ended span's events no longer change
-                    if events:
-                        seen = record.events_seen if record is not None else 0
-                        fired = self._scan(span, bot, attrs, list(events)[seen:] if seen else events, fired)
-                if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or span._parent is None):
+                    else:  # the bots are looked up once per batch, in _note_activity
+                        active.add((context[0], bot) if bot is not None else _parent_bot(parent, open_bots))
+                if kind is TOOL and tool_calls is not None:
+                    tool_calls.append((span, name, bot, attrs))
+                fired: list[Alert] | None = None
+                if events_on and events:
+                    fired = self._scan(span, bot, attrs, _unseen(events, record), fired)
+                if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None):
                     fired = self._cost(span, bot, attrs, fired)
                 if fired:
                     self._raise(fired)
             except Exception:
                 _internal_error()
+        if tool_calls:
+            self._tool_calls(tool_calls, now)
         if active:
             self._note_activity(active, now)
+
+    def _tool_calls(self, calls: list[tuple[ReadableSpan, str, Any, Any]], now: float) -> None:
+        """Tool loops: count each call of a bot's tool; an alert when the window holds too many."""
+        tools = self._tools
+        threshold = self._tool_threshold
+        edge = now - self._tool_window_s
+        for span, name, bot, attrs in calls:
+            try:
+                tool = attrs.get(_TOOL)  # the common case, without a call
+                key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
+                window = tools.get(key)
+                if window is None:
+                    window = self._bounded(tools, key, threshold)
+                times = window.times
+                times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
+                if len(times) < threshold or times[0] <= edge:
+                    window.alerted = False  # the condition has cleared (or never held)
+                elif not window.alerted:
+                    window.alerted = True
+                    self._raise([self._tool_alert(span, key, attrs, len(times))])
+            except Exception:
+                _internal_error()
 
     def _note_activity(self, active: set[tuple[int, Any]], now: float) -> None:
         open_by_bot = self._open_by_bot
@@ -359,7 +352,7 @@ class DetectorProcessor(SpanProcessor):
                 if record.stuck:
                     self._unstick(record)
                 if self._events_on:
-                    found = self._scan(record.span, record.bot, _attrs(record.span), new, fired)
+                    found = self._scan(record.span, record.bot, attributes_of(record.span), new, fired)
                     fired = found if found is not None else fired
             idle = now - record.last_activity
             key = (STUCK_AGENT, _hex_span(record.span_id))
@@ -420,9 +413,7 @@ class DetectorProcessor(SpanProcessor):
                         del table[key]
 
     # --- Tool loops ------------------------------------------------------------------------------
-    def _tool_alert(
-        self, span: ReadableSpan, key: tuple[Any, Any], attrs: Any, count: int, fired: list[Alert] | None
-    ) -> list[Alert] | None:
+    def _tool_alert(self, span: ReadableSpan, key: tuple[Any, Any], attrs: Any, count: int) -> Alert:
         cfg = self.config
         bot = key[0] if key[0] is None or isinstance(key[0], str) else str(key[0])
         tool = str(key[1])
@@ -444,7 +435,7 @@ class DetectorProcessor(SpanProcessor):
                 "threshold": cfg.tool_loop_threshold,
             },
         )
-        return [*(fired or ()), alert]
+        return alert
 
     # --- Errors and low-confidence decisions --------------------------------------------------------
     def _scan(
@@ -457,11 +448,10 @@ class DetectorProcessor(SpanProcessor):
     ) -> list[Alert] | None:
         own_error: str | None = None
         for event in events:
-            name = event._name
+            name = name_of(event)
             if name not in _INTERESTING_EVENTS:
                 continue
-            raw = event._attributes
-            event_attrs: Any = raw._dict if type(raw) is BoundedAttributes else (raw or {})
+            event_attrs = attributes_of(event)
             if name == _EVENT_DECISION:  # the common case: a confident decision ends a streak
                 if self._streak_on:
                     if event_attrs.get(_LOW_CONFIDENCE) is True:
@@ -581,7 +571,7 @@ class DetectorProcessor(SpanProcessor):
         input_tokens = attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
         output_tokens = attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
         cost = attrs.get(sc.WORKLOG_COST)
-        is_root = span._parent is None and sc.WORKSPACE_ID in attrs
+        is_root = sc.WORKSPACE_ID in attrs and parent_context(span) is None
         if input_tokens is None and output_tokens is None and cost is None and not is_root:
             return fired
         trace_id = span.context.trace_id
@@ -676,6 +666,18 @@ def _number(value: Any) -> float:
 
 def _internal_error() -> None:
     log_internal_error()
+
+
+def _parent_bot(parent: SpanContext | None, open_bots: dict[int, _OpenBot]) -> tuple[int, str] | None:
+    """(trace id, bot) of the open bot span that is ``parent``, for a span not stamped with a bot."""
+    owner = open_bots.get(parent[1]) if parent is not None else None
+    return (owner.trace_id, owner.bot) if owner is not None else None
+
+
+def _unseen(events: Sequence[Any], record: _OpenBot | None) -> Sequence[Any]:
+    """The events of an ended span the watchdog has not examined yet (it looks at open bot spans)."""
+    seen = record.events_seen if record is not None else 0
+    return list(events)[seen:] if seen else events
 
 
 def _take(queue: deque[ReadableSpan]) -> list[ReadableSpan]:

@@ -69,20 +69,6 @@ def analyze_workflows(history: History, *, top: int = 5) -> WorkflowStats:
     workflows = history.workflows
     successes = [w.success for w in workflows]
     patterns = Counter(ARROW.join(sequence) for sequence in (w.sequence for w in workflows) if sequence)
-    estimated = [w for w in workflows if w.estimated_s]
-    estimates = None
-    if estimated:
-        estimates = EstimateStats(
-            workflows=len(estimated),
-            avg_estimated_s=_avg([w.estimated_s or 0.0 for w in estimated]),
-            avg_actual_s=_avg([w.duration_s for w in estimated]),
-            avg_ratio=_avg([w.duration_s / (w.estimated_s or 1.0) for w in estimated]),
-            over_estimate=sum(1 for w in estimated if w.duration_s > (w.estimated_s or 0.0)),
-        )
-    failures = {
-        "unhandled_error": sum(1 for w in workflows if w.unhandled_error),
-        "unresolved_escalation": sum(1 for w in workflows if w.unresolved_escalations),
-    }
     return WorkflowStats(
         total_workflows=len(workflows),
         successful=sum(successes),
@@ -90,8 +76,26 @@ def analyze_workflows(history: History, *, top: int = 5) -> WorkflowStats:
         avg_duration_s=_avg([w.duration_s for w in workflows]),
         avg_bots_per_workflow=_avg([float(len({s.bot for s in w.sessions})) for w in workflows]),
         most_common_patterns=sorted(patterns.items(), key=lambda item: (-item[1], item[0]))[:top],
-        estimates=estimates,
-        failures=failures,
+        estimates=_estimates(workflows),
+        failures={
+            # Why the others did not succeed (a workflow may have both): status "error", an escalation left open.
+            "unhandled_error": sum(1 for w in workflows if w.unhandled_error),
+            "unresolved_escalation": sum(1 for w in workflows if w.unresolved_escalations),
+        },
+    )
+
+
+def _estimates(workflows: Sequence[Workflow]) -> EstimateStats | None:
+    """Declared against actual duration, over the workflows that declared one."""
+    estimated = [(w.estimated_s, w.duration_s) for w in workflows if w.estimated_s]
+    if not estimated:
+        return None
+    return EstimateStats(
+        workflows=len(estimated),
+        avg_estimated_s=_avg([declared for declared, _ in estimated]),
+        avg_actual_s=_avg([actual for _, actual in estimated]),
+        avg_ratio=_avg([actual / declared for declared, actual in estimated]),
+        over_estimate=sum(1 for declared, actual in estimated if actual > declared),
     )
 
 
@@ -171,43 +175,45 @@ def bot_trends(history: History, *, now_ns: int | None = None, recent_days: floa
     now = now_ns if now_ns is not None else history.latest_ns
     edge = now - int(recent_days * NS_PER_DAY)
     by_bot = _sessions_by_bot(history)
-    trends = []
-    for bot in sorted(by_bot):
-        recent = [s for s in by_bot[bot] if s.start_ns >= edge]
-        older = [s for s in by_bot[bot] if s.start_ns < edge]
-        recent_rate = _rate([s.success for s in recent])
-        older_rate = _rate([s.success for s in older])
-        recent_duration = _avg([s.duration_s for s in recent])
-        older_duration = _avg([s.duration_s for s in older])
-        duration_change = (recent_duration - older_duration) / older_duration if older_duration > 0 else 0.0
-        change = recent_rate - older_rate
-        if not recent or not older:
-            label = "insufficient_data"
-        elif change >= TREND_SUCCESS_DELTA - 1e-9:
-            label = "improving"
-        elif change <= -TREND_SUCCESS_DELTA + 1e-9:
-            label = "declining"
-        elif duration_change <= -TREND_DURATION_DELTA + 1e-9:
-            label = "improving"
-        elif duration_change >= TREND_DURATION_DELTA - 1e-9:
-            label = "declining"
-        else:
-            label = "stable"
-        trends.append(
-            BotTrend(
-                bot=bot,
-                trend=label,
-                recent_sessions=len(recent),
-                historical_sessions=len(older),
-                recent_success_rate=recent_rate,
-                historical_success_rate=older_rate,
-                success_rate_change=change if recent and older else 0.0,
-                recent_avg_duration_s=recent_duration,
-                historical_avg_duration_s=older_duration,
-                duration_change_pct=100.0 * duration_change if recent and older else 0.0,
-            )
-        )
-    return trends
+    return [_bot_trend(bot, by_bot[bot], edge) for bot in sorted(by_bot)]
+
+
+def _bot_trend(bot: str, sessions: Sequence[BotSession], edge: int) -> BotTrend:
+    """One bot's sessions from ``edge`` on against the ones before."""
+    recent = [s for s in sessions if s.start_ns >= edge]
+    older = [s for s in sessions if s.start_ns < edge]
+    recent_rate = _rate([s.success for s in recent])
+    older_rate = _rate([s.success for s in older])
+    recent_duration = _avg([s.duration_s for s in recent])
+    older_duration = _avg([s.duration_s for s in older])
+    both = bool(recent and older)
+    change = recent_rate - older_rate if both else 0.0
+    duration_change = (recent_duration - older_duration) / older_duration if both and older_duration > 0 else 0.0
+    return BotTrend(
+        bot=bot,
+        trend=_trend_label(change, duration_change) if both else "insufficient_data",
+        recent_sessions=len(recent),
+        historical_sessions=len(older),
+        recent_success_rate=recent_rate,
+        historical_success_rate=older_rate,
+        success_rate_change=change,
+        recent_avg_duration_s=recent_duration,
+        historical_avg_duration_s=older_duration,
+        duration_change_pct=100.0 * duration_change,
+    )
+
+
+def _trend_label(success_change: float, duration_change: float) -> str:
+    """Success first (10 points either way); with success flat, duration (25%; faster is better)."""
+    if success_change >= TREND_SUCCESS_DELTA - 1e-9:
+        return "improving"
+    if success_change <= -TREND_SUCCESS_DELTA + 1e-9:
+        return "declining"
+    if duration_change <= -TREND_DURATION_DELTA + 1e-9:
+        return "improving"
+    if duration_change >= TREND_DURATION_DELTA - 1e-9:
+        return "declining"
+    return "stable"
 
 
 # --- Error clustering ----------------------------------------------------------------------------

@@ -1,9 +1,11 @@
 """Turn finished spans into workflows and bot sessions: the one pass every analysis shares.
 
 A workflow is one workspace session (one trace; a ``new_trace`` continuation that links back to a
-handoff is folded into the trace it came from). A bot session is one ``invoke_agent`` span with
-everything under it down to the next bot. Spans are read only through :class:`SpanRecord`, so the
-same code runs on the local store, on Tempo, and on lists built by tests.
+handoff is folded into the trace it came from). A bot session is one bot span with everything under
+it down to the next bot. What a span is (bot, tool, handoff...) is ``span_kinds.classify``'s answer,
+and whether a session or a bot's part of it succeeded is ``status``'s rule, as in every other view.
+Spans are read only through :class:`SpanRecord`, so the same code runs on the local store, on Tempo,
+and on lists built by tests.
 """
 
 from __future__ import annotations
@@ -20,9 +22,20 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
 from otel_worklog._internal.query.gcpause import paused_gc
 from otel_worklog._internal.query.records import SpanRecord
+from otel_worklog._internal.span_kinds import (
+    ALERT,
+    BOT,
+    ESCALATION,
+    HANDOFF,
+    TOOL,
+    WORKSPACE,
+    Kind,
+    classify,
+    tool_name,
+)
+from otel_worklog._internal.status import FAILING_KINDS, OK, SUCCEEDED, status_from_counts
 
 _BOT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
-_WORKSPACE_PREFIX: Final = sc.SPAN_WORKSPACE.split("{", 1)[0]
 _EVENT_EXCEPTION: Final = "exception"
 _EVENT_ERROR: Final = sc.event_name("error")
 _EVENT_CORRECTION: Final = sc.event_name("correction")
@@ -74,19 +87,28 @@ class BotSession:
     coordination_s: float = 0.0
     query: str | None = None
     text: str = ""
+    error_entries: int = 0
 
     @property
     def duration_s(self) -> float:
         return _seconds(self.end_ns - self.start_ns)
 
     @property
+    def status(self) -> str:
+        """This bot's part of the session, by the rule every view uses (``status.py``)."""
+        return status_from_counts(self.unresolved_escalations, self.failed, self.error_entries, self.error_spans)
+
+    @property
     def success(self) -> bool:
-        return not self.failed and self.unresolved_escalations == 0
+        """No escalation left open, the bot did not fail and logged no error (a caught tool error is fine)."""
+        # status_from_counts directly, not through .status: analytics asks this of every session, several times.
+        status = status_from_counts(self.unresolved_escalations, self.failed, self.error_entries, self.error_spans)
+        return status in SUCCEEDED
 
     @property
     def first_shot(self) -> bool:
-        """Done without a failed tool, a correction or an escalation left open."""
-        return self.success and self.error_spans == 0 and self.corrections == 0
+        """Done without a failed tool, an error, a correction or an escalation left open."""
+        return self.corrections == 0 and self.status == OK
 
     @property
     def tokens(self) -> int:
@@ -102,7 +124,6 @@ class Workflow:
     start_ns: int
     end_ns: int
     estimated_s: float | None
-    unhandled_error: bool
     escalations: int
     unresolved_escalations: int
     sessions: list[BotSession]
@@ -112,10 +133,24 @@ class Workflow:
     tool_s: float = 0.0
     coordination_s: float = 0.0
     alerts: dict[str, int] = field(default_factory=dict)
+    #: Bot and workspace spans that failed, error entries, and the other spans that failed (tools...).
+    failed_bots: int = 0
+    error_entries: int = 0
+    failed_steps: int = 0
+
+    @property
+    def status(self) -> str:
+        """The session's status, by the rule ``logs`` and ``explain`` use too (``status.py``)."""
+        return status_from_counts(self.unresolved_escalations, self.failed_bots, self.error_entries, self.failed_steps)
+
+    @property
+    def unhandled_error(self) -> bool:
+        """A bot or the workspace failed, or a bot logged an error (whether or not an escalation is open too)."""
+        return self.failed_bots > 0 or self.error_entries > 0
 
     @property
     def success(self) -> bool:
-        return not self.unhandled_error and self.unresolved_escalations == 0
+        return self.status in SUCCEEDED
 
     @property
     def duration_s(self) -> float:
@@ -156,10 +191,8 @@ def _number(value: Any) -> float:
     return number if number == number and number >= 0 else 0.0
 
 
-def _is_workspace_root(span: SpanRecord) -> bool:
-    return sc.WORKSPACE_TYPE in span.attributes or (
-        span.parent_span_id is None and span.name.startswith(_WORKSPACE_PREFIX)
-    )
+_ERROR_STATUS: Final = "ERROR"
+_RESOLVED_EVENT: Final = sc.EVENT_ESCALATION_RESOLVED
 
 
 def build_history(spans: Iterable[SpanRecord]) -> History:
@@ -168,77 +201,86 @@ def build_history(spans: Iterable[SpanRecord]) -> History:
         return _build_history(spans)
 
 
+#: A trace's spans and, position by position, their kinds (each span is classified once).
+_Trace = tuple[list[SpanRecord], list[Kind]]
+
+
 def _build_history(spans: Iterable[SpanRecord]) -> History:
-    traces: dict[str, list[SpanRecord]] = defaultdict(list)
-    resolved: set[str] = set()
-    alert_kinds: dict[str, dict[str, int]] = defaultdict(dict)
+    grouped: dict[str, list[SpanRecord]] = defaultdict(list)
     count = 0
-    alert_key, resolved_event, target_key = (
-        sc.WORKLOG_ALERT_KIND,
-        sc.EVENT_ESCALATION_RESOLVED,
-        sc.WORKLOG_ESCALATION_SPAN_ID,
-    )
     for span in spans:
         count += 1
-        kind = span.attributes.get(alert_key)
-        if kind is not None:
-            counts = alert_kinds[span.trace_id]
-            counts[str(kind)] = counts.get(str(kind), 0) + 1
-            continue
-        traces[span.trace_id].append(span)
-        for event in span.events:
-            if event.name == resolved_event:
-                target = event.attributes.get(target_key)
-                if isinstance(target, str):
-                    resolved.add(target.lower())
+        grouped[span.trace_id].append(span)
+    traces: dict[str, _Trace] = {}
+    alerts: dict[str, dict[str, int]] = {}
+    for trace_id in list(grouped):
+        members = grouped.pop(trace_id)
+        kinds = [classify(span.name, span.attributes) for span in members]
+        if ALERT in kinds:  # alert spans are counted, not analysed
+            members, kinds, alerts[trace_id] = _without_alerts(members, kinds)
+        if members:
+            traces[trace_id] = (members, kinds)
     _fold_continuations(traces)
     workflows: list[Workflow] = []
     errors: list[ErrorOccurrence] = []
     for trace_id in list(traces):
         # Each trace's spans are let go once its workflow is built: the next workflows reuse their memory.
-        workflow = _workflow(trace_id, traces.pop(trace_id), resolved, errors)
+        workflow = _workflow(trace_id, *traces.pop(trace_id), errors)
         if workflow is not None:
-            workflow.alerts = alert_kinds.get(trace_id, {})
+            workflow.alerts = alerts.get(trace_id, {})
             workflows.append(workflow)
     workflows.sort(key=_WORKFLOW_ORDER)
     errors.sort(key=_TIME_NS)
     return History(workflows, errors, count)
 
 
-def _fold_continuations(traces: dict[str, list[SpanRecord]]) -> None:
+def _without_alerts(spans: list[SpanRecord], kinds: list[Kind]) -> tuple[list[SpanRecord], list[Kind], dict[str, int]]:
+    """The spans that are not alerts (with their kinds), and how many alerts of each kind there were."""
+    counts: dict[str, int] = {}
+    kept: list[SpanRecord] = []
+    kept_kinds: list[Kind] = []
+    for span, kind in zip(spans, kinds, strict=True):
+        if kind is ALERT:
+            alert = str(span.attributes.get(sc.WORKLOG_ALERT_KIND))
+            counts[alert] = counts.get(alert, 0) + 1
+        else:
+            kept.append(span)
+            kept_kinds.append(kind)
+    return kept, kept_kinds, counts
+
+
+def _fold_continuations(traces: dict[str, _Trace]) -> None:
     """A trace with no workspace root that links to a handoff in another trace joins that trace."""
     for trace_id in list(traces):
-        spans = traces[trace_id]
-        if any(map(_is_workspace_root, spans)):
+        spans, kinds = traces[trace_id]
+        if WORKSPACE in kinds:
             continue
-        target = None
-        for span in spans:
-            for link in span.links:
-                if link.attributes.get(sc.WORKLOG_LINK_TYPE) == sc.LINK_TYPE_HANDOFF and link.trace_id != trace_id:
-                    target = link.trace_id
-                    break
-            if target is not None:
-                break
+        target = next(
+            (
+                link.trace_id
+                for span in spans
+                for link in span.links
+                if link.attributes.get(sc.WORKLOG_LINK_TYPE) == sc.LINK_TYPE_HANDOFF and link.trace_id != trace_id
+            ),
+            None,
+        )
         if target is not None and target in traces:
-            traces[target].extend(spans)
+            traces[target][0].extend(spans)
+            traces[target][1].extend(kinds)
             del traces[trace_id]
 
 
 _ERROR_EVENTS: Final = frozenset({_EVENT_EXCEPTION, _EVENT_ERROR})
 _START_NS: Final = attrgetter("start_ns")
-_A_WORKSPACE_TYPE: Final = sc.WORKSPACE_TYPE
 _A_BOT: Final = sc.BOT_NAME
-_A_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
 _A_TOOL: Final = sc.GEN_AI_TOOL_NAME
 _A_TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
 _A_TOKENS_OUT: Final = sc.GEN_AI_USAGE_OUTPUT_TOKENS
 _A_COST: Final = sc.WORKLOG_COST
-_A_HANDOFF_TO: Final = sc.WORKLOG_HANDOFF_TO
-_A_ESCALATION: Final = sc.WORKLOG_ESCALATION
 _A_CATEGORY: Final = sc.WORKLOG_CATEGORY
-_EXECUTE_TOOL: Final = sc.OPERATION_EXECUTE_TOOL
-_INVOKE_AGENT: Final = sc.OPERATION_INVOKE_AGENT
 _BOT_CONVERSATION: Final = sc.CATEGORY_BOT_CONVERSATION
+#: An exception queued for :func:`_count_raised`: (time, -span start, fingerprint, type, message, span, session).
+_Raised = tuple[int, int, str, str, str, SpanRecord, "BotSession | None"]
 
 
 def _new_session(span: SpanRecord, workspace_id: str | None, query: str | None) -> BotSession:
@@ -253,155 +295,217 @@ def _new_session(span: SpanRecord, workspace_id: str | None, query: str | None) 
         span.workspace_id or workspace_id,
         span.start_ns,
         span.end_ns,
-        span.status_code == "ERROR",  # failed
+        span.status_code == _ERROR_STATUS,  # failed
         query=query,
     )
 
 
 def _workflow(
-    trace_id: str, spans: list[SpanRecord], resolved: set[str], errors: list[ErrorOccurrence]
+    trace_id: str, spans: list[SpanRecord], kinds: list[Kind], errors: list[ErrorOccurrence]
 ) -> Workflow | None:
-    """One pass over the trace's spans in start order (a parent starts before its children)."""
-    spans = _in_start_order(spans)
-    by_id = {span.span_id: span for span in spans}
-    root = next(filter(_is_workspace_root, spans), None)
+    """The workflow of one trace (with the continuations folded into it); None when it is not our work."""
+    spans, kinds = _in_start_order(spans, kinds)
+    root = spans[kinds.index(WORKSPACE)] if WORKSPACE in kinds else None
     workspace_id = root.workspace_id if root is not None else None
     if workspace_id is None:
         workspace_id = next((span.workspace_id for span in spans if span.workspace_id is not None), None)
         if workspace_id is None:
             return None  # not otel_worklog work
     raw_query = root.attributes.get(sc.WORKLOG_QUERY) if root is not None else None
-    query = raw_query if isinstance(raw_query, str) else None
     workflow = Workflow(
         trace_id=trace_id,
         workspace_id=workspace_id,
-        workspace_type=_str(root.attributes.get(_A_WORKSPACE_TYPE)) if root is not None else None,
-        query=query,
+        workspace_type=_str(root.attributes.get(sc.WORKSPACE_TYPE)) if root is not None else None,
+        query=raw_query if isinstance(raw_query, str) else None,
         start_ns=root.start_ns if root is not None else spans[0].start_ns,
         end_ns=root.end_ns if root is not None else max(span.end_ns for span in spans),
         estimated_s=_estimate(root),
-        unhandled_error=root.status_code == "ERROR" if root is not None else False,
         escalations=0,
         unresolved_escalations=0,
         sessions=[],
     )
-    sessions = workflow.sessions
-    owner: dict[str, BotSession | None] = {}
-    raised: list[tuple[int, int, str, str, str, SpanRecord, BotSession | None]] = []
-    markers: dict[int, list[tuple[int, bool]]] = {}
-    coordination = 0.0
-    tool_time = 0.0
-    for span in spans:
-        attrs = span.attributes
-        parent_id = span.parent_span_id
-        operation = attrs.get(_A_OPERATION)
-        if operation == _INVOKE_AGENT or (_A_BOT in attrs and span.name.startswith(_BOT_PREFIX)):
-            session: BotSession | None = _new_session(span, workspace_id, query)
-            owner[span.span_id] = session
-            sessions.append(session)  # type: ignore[arg-type]
-            if parent_id is not None:
-                parent = by_id.get(parent_id)
-                if parent is not None and _A_HANDOFF_TO in parent.attributes and span.start_ns > parent.end_ns:
-                    coordination += (span.start_ns - parent.end_ns) / 1e9  # handoff latency
-            is_bot_span = True
-        else:
-            is_bot_span = False
-            if parent_id is None:
-                session = None
-            elif parent_id in owner:
-                session = owner[parent_id]
-            else:
-                session = _owner_by_walk(span, by_id, owner)
-            owner[span.span_id] = session
-        if _A_COST in attrs or _A_TOKENS_IN in attrs or _A_TOKENS_OUT in attrs:
-            tokens_in = int(_number(attrs.get(_A_TOKENS_IN)))
-            tokens_out = int(_number(attrs.get(_A_TOKENS_OUT)))
-            cost = _number(attrs.get(_A_COST))
-            workflow.input_tokens += tokens_in
-            workflow.output_tokens += tokens_out
-            workflow.cost += cost
-            if session is not None:
-                session.input_tokens += tokens_in
-                session.output_tokens += tokens_out
-                session.cost += cost
-        tool = attrs.get(_A_TOOL)
-        if tool is not None or operation == _EXECUTE_TOOL:
-            parent = by_id.get(parent_id) if parent_id is not None else None
-            if parent is None or _A_TOOL not in parent.attributes:  # a tool inside a tool is counted once
-                elapsed = span.end_ns - span.start_ns
-                seconds = elapsed / 1e9 if elapsed > 0 else 0.0
-                tool_time += seconds
-                if session is not None:
-                    session.tool_s += seconds
-                    session.tools.append(str(tool or span.name))
-                    found = markers.get(id(session))
-                    if found is None:
-                        found = markers[id(session)] = []
-                    found.append((span.start_ns, False))
-                    found.append((span.end_ns, False))
-            if session is not None and span.status_code == "ERROR":
-                session.error_spans += 1
-        elif attrs.get(_A_ESCALATION) is True:
-            workflow.escalations += 1
-            elapsed = span.end_ns - span.start_ns
-            coordination += elapsed / 1e9 if elapsed > 0 else 0.0
-            if span.span_id.lower() not in resolved:
-                workflow.unresolved_escalations += 1
-                if session is not None:
-                    session.unresolved_escalations += 1
-        elif _A_HANDOFF_TO in attrs:
-            elapsed = span.end_ns - span.start_ns
-            seconds = elapsed / 1e9 if elapsed > 0 else 0.0
-            coordination += seconds
-            if session is not None:
-                session.coordination_s += seconds
-        elif not is_bot_span and session is not None and span.status_code == "ERROR":
-            session.error_spans += 1
-        events = span.events
-        if events:
-            has_errors = False
-            found = None
-            if session is not None:
-                found = markers.get(id(session))
-                if found is None:
-                    found = markers[id(session)] = []
-            for event in events:
-                name = event.name
-                if name in _ERROR_EVENTS:
-                    has_errors = True
-                if found is not None:
-                    if name == _EVENT_CORRECTION:
-                        session.corrections += 1  # type: ignore[union-attr]
-                    found.append(
-                        (
-                            event.time_ns,
-                            name in _COORDINATION_EVENTS or event.attributes.get(_A_CATEGORY) == _BOT_CONVERSATION,
-                        )
-                    )
-            if has_errors:
-                _errors_of(span, attrs, session, workspace_id, errors, raised)
-    if root is None:
-        workflow.unhandled_error = any(s.failed for s in sessions)
-    _count_raised(raised, workspace_id, errors)
-    for session in sessions:
-        session_markers = markers.get(id(session))
-        if session_markers:
-            seconds = _coordination_gaps(session.start_ns, session_markers)
-            session.coordination_s += seconds
-            coordination += seconds
-    workflow.coordination_s = coordination
-    workflow.tool_s = tool_time
+    _Pass(workflow, spans, errors).run(kinds)
     return workflow
 
 
-def _in_start_order(spans: list[SpanRecord]) -> list[SpanRecord]:
-    """``spans`` sorted by start time, ties kept in order; readers give them so, and checking is cheaper."""
+class _Pass:
+    """One pass over a workflow's spans in start order (a parent starts before its children)."""
+
+    __slots__ = (
+        "by_id",
+        "coordination",
+        "errors",
+        "escalations",
+        "handoff_ends",
+        "markers",
+        "owner",
+        "raised",
+        "resolved",
+        "spans",
+        "tool_ids",
+        "workflow",
+    )
+
+    def __init__(
+        self,
+        workflow: Workflow,
+        spans: list[SpanRecord],
+        errors: list[ErrorOccurrence],
+    ) -> None:
+        self.workflow = workflow
+        #: The escalations seen (span id, the bot session that raised it), and the span ids resolved.
+        self.escalations: list[tuple[str, BotSession | None]] = []
+        self.resolved: set[str] = set()
+        #: The end of each handoff span, by span id: a bot started under it after it ended waited that long.
+        self.handoff_ends: dict[str, int] = {}
+        self.spans = spans
+        self.errors = errors
+        self.by_id: dict[str, SpanRecord] | None = None  # only for a span whose parent was not seen first
+        self.owner: dict[str, BotSession | None] = {}
+        self.raised: list[_Raised] = []
+        self.markers: dict[int, list[tuple[int, bool]]] = {}
+        self.tool_ids: set[str] = set()
+        self.coordination = 0.0
+
+    def run(self, kinds: list[Kind]) -> None:
+        """Tools and handoffs (most spans) are counted here, in the loop; the rest in the methods it calls."""
+        owner, markers, tool_ids = self.owner, self.markers, self.tool_ids
+        tool_time = coordination = 0.0
+        for span, kind in zip(self.spans, kinds, strict=True):
+            parent_id = span.parent_span_id
+            if kind is BOT:
+                session: BotSession | None = self._bot(span, parent_id)
+            elif parent_id is None:
+                session = None
+            else:
+                session = owner[parent_id] if parent_id in owner else self._owner_by_walk(span)
+            owner[span.span_id] = session
+            attrs = span.attributes
+            if _A_COST in attrs or _A_TOKENS_IN in attrs or _A_TOKENS_OUT in attrs:
+                self._usage(attrs, session)
+            if kind is TOOL:
+                tool_ids.add(span.span_id)
+                if parent_id not in tool_ids:  # a tool inside a tool is counted once
+                    seconds = _seconds(span.end_ns - span.start_ns)
+                    tool_time += seconds
+                    if session is not None:
+                        session.tool_s += seconds
+                        tool = attrs.get(_A_TOOL)  # the common case, without a call
+                        session.tools.append(tool if type(tool) is str and tool else tool_name(span.name, attrs))
+                        markers[id(session)] += ((span.start_ns, False), (span.end_ns, False))
+            elif kind is HANDOFF:
+                self.handoff_ends[span.span_id] = span.end_ns
+                seconds = _seconds(span.end_ns - span.start_ns)
+                coordination += seconds
+                if session is not None:
+                    session.coordination_s += seconds
+            elif kind is ESCALATION:
+                self._escalation(span, session)
+            if span.status_code == _ERROR_STATUS:
+                self._failed(kind, session)
+            if span.events:
+                self._events(span, attrs, session)
+        self.workflow.tool_s = tool_time
+        self.coordination += coordination
+        self._finish()
+
+    def _bot(self, span: SpanRecord, parent_id: str | None) -> BotSession:
+        workflow = self.workflow
+        session = _new_session(span, workflow.workspace_id, workflow.query)
+        workflow.sessions.append(session)
+        self.markers[id(session)] = []
+        handoff_end = self.handoff_ends.get(parent_id) if parent_id is not None else None
+        if handoff_end is not None and span.start_ns > handoff_end:
+            self.coordination += (span.start_ns - handoff_end) / 1e9  # handoff latency
+        return session
+
+    def _usage(self, attrs: Any, session: BotSession | None) -> None:
+        tokens_in = int(_number(attrs.get(_A_TOKENS_IN)))
+        tokens_out = int(_number(attrs.get(_A_TOKENS_OUT)))
+        cost = _number(attrs.get(_A_COST))
+        workflow = self.workflow
+        workflow.input_tokens += tokens_in
+        workflow.output_tokens += tokens_out
+        workflow.cost += cost
+        if session is not None:
+            session.input_tokens += tokens_in
+            session.output_tokens += tokens_out
+            session.cost += cost
+
+    def _escalation(self, span: SpanRecord, session: BotSession | None) -> None:
+        self.workflow.escalations += 1
+        self.coordination += _seconds(span.end_ns - span.start_ns)
+        self.escalations.append((span.span_id.lower(), session))
+
+    def _failed(self, kind: Kind, session: BotSession | None) -> None:
+        """A failed bot (or workspace) fails its session; any other failed span is a step its bot may recover from."""
+        if kind in FAILING_KINDS:
+            self.workflow.failed_bots += 1
+            return
+        self.workflow.failed_steps += 1
+        if session is not None and kind is not HANDOFF and kind is not ESCALATION:
+            session.error_spans += 1
+
+    def _events(self, span: SpanRecord, attrs: Any, session: BotSession | None) -> None:
+        markers = self.markers[id(session)] if session is not None else None
+        has_errors = False
+        for event in span.events:
+            name = event.name
+            if name in _ERROR_EVENTS:
+                has_errors = True
+            elif name == _RESOLVED_EVENT:
+                _note_resolution(event.attributes, self.resolved)
+            if markers is not None:
+                if name == _EVENT_CORRECTION:
+                    session.corrections += 1  # type: ignore[union-attr]
+                coordinating = name in _COORDINATION_EVENTS or event.attributes.get(_A_CATEGORY) == _BOT_CONVERSATION
+                markers.append((event.time_ns, coordinating))
+        if has_errors:
+            workflow = self.workflow
+            entries = _errors_of(span, attrs, session, workflow.workspace_id, self.errors, self.raised)
+            workflow.error_entries += entries
+            if session is not None:
+                session.error_entries += entries
+
+    def _owner_by_walk(self, span: SpanRecord) -> BotSession | None:
+        if self.by_id is None:
+            self.by_id = {s.span_id: s for s in self.spans}
+        return _owner_by_walk(span, self.by_id, self.owner)
+
+    def _finish(self) -> None:
+        workflow = self.workflow
+        for span_id, session in self.escalations:
+            if span_id not in self.resolved:  # resolved anywhere in the workflow, before or after it was raised
+                workflow.unresolved_escalations += 1
+                if session is not None:
+                    session.unresolved_escalations += 1
+        _count_raised(self.raised, workflow.workspace_id, self.errors)
+        coordination = self.coordination
+        for session in workflow.sessions:
+            session_markers = self.markers.get(id(session))
+            if session_markers:
+                seconds = _coordination_gaps(session.start_ns, session_markers)
+                session.coordination_s += seconds
+                coordination += seconds
+        workflow.coordination_s = coordination
+
+
+def _note_resolution(attributes: Any, resolved: set[str]) -> None:
+    target = attributes.get(sc.WORKLOG_ESCALATION_SPAN_ID)
+    if isinstance(target, str):
+        resolved.add(target.lower())
+
+
+def _in_start_order(spans: list[SpanRecord], kinds: list[Kind]) -> tuple[list[SpanRecord], list[Kind]]:
+    """``spans`` and their kinds sorted by start time, ties kept in order (readers give them so: checking is
+    cheaper than sorting)."""
     previous = spans[0].start_ns
     for span in spans:
         if span.start_ns < previous:
-            return sorted(spans, key=_START_NS)
+            order = sorted(range(len(spans)), key=lambda i: spans[i].start_ns)
+            return [spans[i] for i in order], [kinds[i] for i in order]
         previous = span.start_ns
-    return spans
+    return spans, kinds
 
 
 def _owner_by_walk(
@@ -446,10 +550,12 @@ def _errors_of(
     session: BotSession | None,
     workspace_id: str | None,
     errors: list[ErrorOccurrence],
-    raised: list[tuple[int, int, str, str, str, SpanRecord, BotSession | None]],
-) -> None:
-    """Record error entries now; queue exceptions for :func:`_count_raised` (which drops bubbling copies)."""
+    raised: list[_Raised],
+) -> int:
+    """Record error entries now (returns how many); queue exceptions for :func:`_count_raised`, which drops
+    bubbling copies."""
     own: set[str] = set()
+    entries = 0
     for event in span.events:
         if event.name == _EVENT_EXCEPTION:
             error_type = str(event.attributes.get(EXCEPTION_TYPE) or attrs.get(sc.ERROR_TYPE) or "Error")
@@ -459,12 +565,14 @@ def _errors_of(
                 own.add(fp)
                 raised.append((event.time_ns, -span.start_ns, fp, error_type, message, span, session))
         elif event.name == _EVENT_ERROR:
+            entries += 1
             message = str(event.attributes.get(sc.WORKLOG_MESSAGE, ""))
             errors.append(_occurrence(span, session, workspace_id, _EVENT_ERROR, message, event.time_ns))
+    return entries
 
 
 def _count_raised(
-    raised: list[tuple[int, int, str, str, str, SpanRecord, BotSession | None]],
+    raised: list[_Raised],
     workspace_id: str | None,
     errors: list[ErrorOccurrence],
 ) -> None:

@@ -1,0 +1,162 @@
+"""Every read of the OpenTelemetry SDK's private fields, each with a public-API fallback.
+
+The public properties copy: ``span.attributes`` wraps a proxy around the attributes, ``span.events``
+and ``span.links`` build a tuple, ``event.attributes`` may be a ``BoundedAttributes`` whose every
+read takes a lock-free but pure-Python path. The detectors, the insight processor and the store's
+exporter read every span that ends, so they read the storage underneath instead: the
+``BoundedAttributes._dict`` dict, the ``BoundedList._dq`` deque, ``span._context`` and the like.
+
+Those are private to the SDK and may change in any release. Each read here checks what it found
+(the attribute exists and has the type it had in every tested release) and otherwise takes the
+public API, so a newer SDK costs speed, never correctness. The tested range is stated in
+``pyproject.toml`` and CI runs the tests on its oldest and newest releases.
+
+Only for spans that have ended (or, for attributes, that are starting): an ended span never changes
+again, so handing out its own containers without a copy is safe. The results are read-only.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from collections.abc import Sequence
+from typing import Any, Final
+
+from opentelemetry import context as otel_context
+from opentelemetry.trace import SpanContext
+
+__all__ = [
+    "SUPPRESS_INSTRUMENTATION_KEY",
+    "attributes_of",
+    "ended_span",
+    "name_of",
+    "parent_context",
+    "span_context",
+    "span_events",
+    "span_links",
+    "suppressed_context",
+]
+
+#: The context key under which instrumentations (HTTP and gRPC clients, the SDK's own exporters) record
+#: nothing; None when the API no longer has it, and then exports run unsuppressed.
+SUPPRESS_INSTRUMENTATION_KEY: Final[str | None] = (
+    key if isinstance(key := getattr(otel_context, "_SUPPRESS_INSTRUMENTATION_KEY", None), str) else None
+)
+_SEQUENCES: Final = (tuple, list)
+
+
+def suppressed_context() -> otel_context.Context:
+    """The current context with instrumentation suppressed, for an export (the current one if it cannot be)."""
+    if SUPPRESS_INSTRUMENTATION_KEY is None:
+        return otel_context.get_current()
+    return otel_context.set_value(SUPPRESS_INSTRUMENTATION_KEY, True)
+
+
+def ended_span(span: Any) -> tuple[str, dict[str, Any], SpanContext, SpanContext | None, Sequence[Any]]:
+    """(name, attributes, context, parent, events) of an ended span in one call, for a pass over every span.
+
+    The same as :func:`name_of`, :func:`attributes_of`, :func:`span_context`, :func:`parent_context`
+    and :func:`span_events`, each of which it falls back to when one private field is not what it expects.
+    """
+    try:
+        name = span._name
+        attributes = span._attributes._dict
+        context = span._context
+        parent = span._parent
+        events = span._events._dq
+    except AttributeError:
+        pass
+    else:
+        if (
+            type(attributes) is dict
+            and type(events) is deque
+            and type(context) is SpanContext
+            and type(name) is str
+            and (parent is None or type(parent) is SpanContext)
+        ):
+            return name, attributes, context, parent, events
+    return name_of(span), attributes_of(span), span_context(span), parent_context(span), span_events(span)
+
+
+def attributes_of(item: Any) -> dict[str, Any]:
+    """A span's, event's or link's attributes as its own dict (``BoundedAttributes._dict``, or the plain dict
+    ``ReadableSpan(attributes={...})`` keeps); a copy of the public ``item.attributes`` else."""
+    try:
+        inner = item._attributes
+    except AttributeError:
+        return _public_attributes(item)
+    if inner is None:
+        return {}
+    try:
+        inner = inner._dict
+    except AttributeError:
+        pass
+    if type(inner) is dict:
+        return inner
+    return _public_attributes(item)
+
+
+def name_of(item: Any) -> str:
+    """A span's or event's ``_name``; the public ``name`` when it is missing or not a string."""
+    try:
+        name = item._name
+    except AttributeError:
+        return str(item.name)
+    return name if type(name) is str else str(item.name)
+
+
+def span_events(span: Any) -> Sequence[Any]:
+    """An ended span's events without the tuple ``span.events`` builds (``BoundedList._dq``)."""
+    try:
+        inner = span._events._dq
+    except AttributeError:
+        inner = getattr(span, "_events", None)  # a list or tuple, as ReadableSpan(events=[...]) keeps it
+    if type(inner) is deque or type(inner) in _SEQUENCES:
+        return inner  # type: ignore[no-any-return]
+    return tuple(span.events or ())
+
+
+def span_links(span: Any) -> Sequence[Any]:
+    """A span's links without the tuple ``span.links`` builds (``BoundedList._dq``)."""
+    try:
+        inner = span._links._dq
+    except AttributeError:
+        inner = getattr(span, "_links", None)
+    if type(inner) is deque or type(inner) in _SEQUENCES:
+        return inner  # type: ignore[no-any-return]
+    return tuple(span.links or ())
+
+
+def span_context(span: Any) -> SpanContext:
+    """``span._context`` (a :class:`SpanContext`, which is a tuple: ``[0]`` trace id, ``[1]`` span id)."""
+    try:
+        found = span._context
+    except AttributeError:
+        found = None
+    if type(found) is SpanContext:
+        return found
+    getter = getattr(span, "get_span_context", None)
+    context = getter() if getter is not None else span.context
+    if not isinstance(context, SpanContext):
+        raise TypeError(f"{type(span).__name__} has no span context")
+    return context
+
+
+def parent_context(span: Any) -> SpanContext | None:
+    """``span._parent``: the parent's span context, None for a root span."""
+    try:
+        found = span._parent
+    except AttributeError:
+        return _public_parent(span)
+    if found is None or type(found) is SpanContext:
+        return found
+    return _public_parent(span)
+
+
+def _public_parent(span: Any) -> SpanContext | None:
+    parent = span.parent
+    return parent if isinstance(parent, SpanContext) else None
+
+
+def _public_attributes(item: Any) -> dict[str, Any]:
+    public = item.attributes
+    return dict(public) if public else {}
