@@ -10,7 +10,8 @@ from hypothesis import strategies as st
 from otel_worklog import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, SpanRecord
 from otel_worklog._internal.render.html import render_html
-from otel_worklog._internal.render.waterfall import Axis, Label, format_duration, pack_labels
+from otel_worklog._internal.render.units import format_duration
+from otel_worklog._internal.render.waterfall import Axis, Label, pack_labels
 
 START = 1_700_000_000_000_000_000
 

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import SpanRecord
+from otel_worklog._internal.query.steps import SessionSteps
 from otel_worklog._internal.query.summary import summarize_trace
 
 __all__ = ["Entry", "EscalationItem", "HandoffItem", "ToolCall", "WorkLogView", "build_worklog", "parse_json_value"]
@@ -271,6 +272,10 @@ def build_worklog(spans: Sequence[SpanRecord], *, bot: str | None = None) -> Wor
                 )
             )
     entries.sort(key=lambda e: (e.time_ns, e.step if e.step is not None else 0))
+    steps = SessionSteps(ordered)  # one number per step of the session, across processes
+    entries = steps.renumber(entries)
+    for item in handoffs.values():
+        handoffs[item.span_id] = replace(item, step=steps.handoff_step(item.span_id, item.step))
     return WorkLogView(
         trace_id=summary.trace_id,
         workspace_id=summary.workspace_id,

@@ -18,13 +18,13 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, SpanRecord
 from otel_worklog._internal.query.worklog import Entry, WorkLogView, build_worklog, parse_json_value
 from otel_worklog._internal.render.data import iso
+from otel_worklog._internal.render.units import format_duration
 from otel_worklog._internal.render.waterfall import (
     NO_BOT,
     Axis,
     Waterfall,
     confidence_class,
     event_confidence,
-    format_duration,
     span_status,
 )
 from otel_worklog._internal.span_kinds import Kind, classify

@@ -16,8 +16,9 @@ from dataclasses import dataclass, field
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, SpanRecord
 from otel_worklog._internal.query.worklog import HandoffItem
+from otel_worklog._internal.render.units import format_duration, unit_of
 
-__all__ = ["Axis", "Label", "Waterfall", "confidence_class", "format_duration", "pack_labels", "span_status"]
+__all__ = ["Axis", "Label", "Waterfall", "confidence_class", "event_confidence", "pack_labels", "span_status"]
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#bab0ac", "#ff9da7")
 NO_BOT = "(workspace)"
@@ -38,7 +39,6 @@ _LABEL_GAP = 3.0
 _DIGIT_WIDTH = 6.4
 _PERCENT_WIDTH = 9.6
 _NAME_CHAR_WIDTH = 7.2
-_UNITS = ((1e9, "s"), (1e6, "ms"), (1e3, "µs"), (1.0, "ns"))
 
 
 def _e(value: object) -> str:
@@ -63,21 +63,6 @@ def event_confidence(event: EventRecord) -> float | None:
     return float(value) if isinstance(value, int | float) and not isinstance(value, bool) else None
 
 
-def _unit_of(ns: float) -> tuple[float, str]:
-    """The largest unit that ``ns`` is at least one of (ns for anything shorter)."""
-    return next(((size, name) for size, name in _UNITS if ns >= size), _UNITS[-1])
-
-
-def format_duration(ns: float) -> str:
-    """A duration in the unit that suits it, with three significant digits: ``840 µs``, ``1.25 ms``, ``12.5 s``."""
-    size, unit = _unit_of(ns)
-    value = ns / size
-    decimals = 0 if value >= 100 else 1 if value >= 10 else 2
-    if unit == "ns":
-        decimals = 0
-    return f"{value:.{decimals}f} {unit}"
-
-
 @dataclass(frozen=True, slots=True)
 class Axis:
     """The time scale of one trace: its unit from the trace's length, ticks 1, 2 or 5 times a power of ten apart."""
@@ -94,7 +79,7 @@ class Axis:
         raw = total / ticks
         magnitude = 10 ** math.floor(math.log10(raw)) if raw >= 1 else 1
         step = next(m * magnitude for m in (1, 2, 5, 10) if m * magnitude >= raw)
-        size, unit = _unit_of(total)
+        size, unit = unit_of(total)
         return Axis(start_ns, total, float(step), size, unit)
 
     def x(self, time_ns: int) -> float:
