@@ -28,6 +28,8 @@ __all__ = [
     "GEN_AI_AGENT_NAME",
     "GEN_AI_OPERATION_NAME",
     "GEN_AI_PROVIDER_NAME",
+    "GEN_AI_REQUEST_MODEL",
+    "GEN_AI_RESPONSE_MODEL",
     "GEN_AI_TOOL_CALL_ARGUMENTS",
     "GEN_AI_TOOL_CALL_ID",
     "GEN_AI_TOOL_CALL_RESULT",
@@ -36,6 +38,7 @@ __all__ = [
     "GEN_AI_TOOL_TYPE",
     "GEN_AI_USAGE_INPUT_TOKENS",
     "GEN_AI_USAGE_OUTPUT_TOKENS",
+    "GEN_AI_WORKFLOW_NAME",
     "INSIGHT_CATEGORIES",
     "INSIGHT_SCOPES",
     "INSIGHT_SHAREABLE_CONFIDENCE",
@@ -44,12 +47,14 @@ __all__ = [
     "LINK_TYPE_HANDOFF",
     "OPERATION_EXECUTE_TOOL",
     "OPERATION_INVOKE_AGENT",
+    "OPERATION_INVOKE_WORKFLOW",
     "SAMPLED_LEVELS",
     "SPAN_ALERT",
     "SPAN_CONTINUATION",
     "SPAN_EXECUTE_TOOL",
     "SPAN_HANDOFF",
     "SPAN_INVOKE_AGENT",
+    "SPAN_INVOKE_WORKFLOW",
     "SPAN_WORKSPACE",
     "TOOL_STATUS_CANCELLED",
     "TOOL_STATUS_ERROR",
@@ -64,12 +69,14 @@ __all__ = [
     "WORKLOG_COST",
     "WORKLOG_DETAILS_DROPPED",
     "WORKLOG_DETAILS_PREFIX",
+    "WORKLOG_DUPLICATE_OF",
     "WORKLOG_ESCALATION",
     "WORKLOG_ESCALATION_REASON",
     "WORKLOG_ESCALATION_RESOLUTION",
     "WORKLOG_ESCALATION_SPAN_ID",
     "WORKLOG_ESCALATION_TARGET",
     "WORKLOG_FLAGGED_FROM",
+    "WORKLOG_FRAMEWORK",
     "WORKLOG_HANDOFF_ARTIFACTS",
     "WORKLOG_HANDOFF_FROM",
     "WORKLOG_HANDOFF_INVALID",
@@ -132,10 +139,14 @@ GEN_AI_TOOL_CALL_ARGUMENTS: Final = "gen_ai.tool.call.arguments"
 GEN_AI_TOOL_CALL_RESULT: Final = "gen_ai.tool.call.result"
 GEN_AI_USAGE_INPUT_TOKENS: Final = "gen_ai.usage.input_tokens"
 GEN_AI_USAGE_OUTPUT_TOKENS: Final = "gen_ai.usage.output_tokens"
+GEN_AI_REQUEST_MODEL: Final = "gen_ai.request.model"
+GEN_AI_WORKFLOW_NAME: Final = "gen_ai.workflow.name"
+GEN_AI_RESPONSE_MODEL: Final = "gen_ai.response.model"
 ERROR_TYPE: Final = "error.type"
 
 OPERATION_INVOKE_AGENT: Final = "invoke_agent"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
+OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
 
 # --- Work-log entries (span events) ------------------------------------------
 WORKLOG_LEVEL: Final = "worklog.level"
@@ -205,6 +216,13 @@ WORKLOG_HANDOFF_INVALID: Final = "worklog.handoff.invalid"
 WORKLOG_LINK_TYPE: Final = "worklog.link.type"
 LINK_TYPE_HANDOFF: Final = "handoff"
 
+# --- Agent frameworks and the instrumentations beside them --------------------
+#: The framework whose events a span was recorded from (``openai-agents``, ``langgraph``, ``pydantic-ai``).
+WORKLOG_FRAMEWORK: Final = "worklog.framework"
+#: Span id (hex) of the span that already records the same agent turn, tool call, handoff or model usage:
+#: a span carrying it (another instrumentation's copy, or ``@wl.tool`` inside a framework tool) counts once.
+WORKLOG_DUPLICATE_OF: Final = "worklog.duplicate_of"
+
 # --- Insights (the Learning Exchange) ----------------------------------------
 EVENT_INSIGHT: Final = "worklog.insight"
 WORKLOG_INSIGHT_CATEGORY: Final = "worklog.insight.category"
@@ -234,6 +252,8 @@ WORKLOG_ALERT_EVIDENCE: Final = "worklog.alert.evidence"
 SPAN_WORKSPACE: Final = "workspace {workspace_id}"
 SPAN_INVOKE_AGENT: Final = "invoke_agent {name}"
 SPAN_EXECUTE_TOOL: Final = "execute_tool {name}"
+#: A framework run outside any workspace or bot: the root that keeps its agents in one trace.
+SPAN_INVOKE_WORKFLOW: Final = "invoke_workflow {name}"
 SPAN_HANDOFF: Final = "handoff {from_bot} -> {to_bot}"
 SPAN_ALERT: Final = "alert {kind}"
 #: Holds the entries past the event limit of the span ``name``; named so no view counts it as a bot or tool.

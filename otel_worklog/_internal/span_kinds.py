@@ -18,10 +18,15 @@ from typing import Any, Final
 from otel_worklog._internal import semconv as sc
 
 __all__ = [
+    "CONTROL_FLOW_EXCEPTIONS",
     "OPENINFERENCE_SPAN_KIND",
     "TRACELOOP_SPAN_KIND",
     "Kind",
     "classify",
+    "counts_usage",
+    "is_control_flow",
+    "is_duplicate",
+    "is_failure",
     "is_handoff_tool_name",
     "tool_name",
 ]
@@ -83,6 +88,8 @@ def tool_name(name: str, attributes: Mapping[str, Any]) -> str:
 
 def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
     """The kind of the span called ``name`` with these ``attributes``."""
+    if sc.WORKLOG_DUPLICATE_OF in attributes:
+        return Kind.OTHER  # another span already records this agent turn, tool call or handoff
     if attributes.get(sc.WORKLOG_ESCALATION) is True:
         return Kind.ESCALATION
     if sc.WORKLOG_ALERT_KIND in attributes:
@@ -119,3 +126,41 @@ def _by_convention(attributes: Mapping[str, Any]) -> Kind | None:
     if traceloop is not None and isinstance(traceloop, str):
         return _TRACELOOP.get(traceloop)
     return None
+
+
+#: Exceptions frameworks raise to steer their own control flow, never a failure: LangGraph's handoff
+#: (``ParentCommand``) and interrupts, pydantic-ai's deferred and approval-gated tool calls.
+CONTROL_FLOW_EXCEPTIONS: Final = frozenset(
+    {"ParentCommand", "GraphBubbleUp", "GraphInterrupt", "NodeInterrupt", "CallDeferred", "ApprovalRequired"}
+)
+
+
+def is_duplicate(attributes: Mapping[str, Any]) -> bool:
+    """True for a span that another span already records (see ``worklog.duplicate_of``): count it never."""
+    return sc.WORKLOG_DUPLICATE_OF in attributes
+
+
+def counts_usage(attributes: Mapping[str, Any]) -> bool:
+    """Whether this span's ``gen_ai.usage.*`` adds to a session's tokens (a duplicate's usage is counted elsewhere)."""
+    return sc.WORKLOG_DUPLICATE_OF not in attributes
+
+
+def is_control_flow(exception_type: str | None) -> bool:
+    """True for ``ParentCommand``, ``langgraph.errors.GraphInterrupt`` and the like: steering, not a failure."""
+    if not exception_type:
+        return False
+    return exception_type.rsplit(".", 1)[-1] in CONTROL_FLOW_EXCEPTIONS
+
+
+def is_failure(status_is_error: bool, attributes: Mapping[str, Any], exception_type: str | None = None) -> bool:
+    """Whether a span counts as one failure: failed, not a duplicate, and not failed by framework control flow.
+
+    ``exception_type`` is the ``exception.type`` of the span's exception event, when the caller has it;
+    ``error.type`` is read from ``attributes``.
+    """
+    if not status_is_error or sc.WORKLOG_DUPLICATE_OF in attributes:
+        return False
+    error_type = attributes.get(sc.ERROR_TYPE)
+    if isinstance(error_type, str) and is_control_flow(error_type):
+        return False
+    return not is_control_flow(exception_type)

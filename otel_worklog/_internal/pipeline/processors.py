@@ -1,25 +1,104 @@
 """The span processor otel_worklog adds to a tracer provider.
 
-It does two things. On start, it stamps ``workspace.id`` and ``bot.name`` from
+It does three things. On start, it stamps ``workspace.id`` and ``bot.name`` from
 the current scope on every span, including spans of other instrumentations
 (an HTTP client inside a tool), so TraceQL and span metrics can filter on any
-span. And it fans out to the processors of the current configuration, which a
-second ``configure()`` swaps as one unit: the provider never holds stale or
-duplicate processors of ours.
+span. It adopts the agent and tool spans other instrumentations record (a
+framework's own GenAI spans, OpenInference, OpenLLMetry): they get the bot and
+workspace of the work they describe, and a copy of what another span already
+records is marked ``worklog.duplicate_of`` so it counts once. And it fans out to
+the processors of the current configuration, which a second ``configure()``
+swaps as one unit: the provider never holds stale or duplicate processors of ours.
 """
 
 from __future__ import annotations
 
+import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator, Mapping
+from contextvars import ContextVar
+from dataclasses import dataclass
+from typing import Any, Final, NamedTuple
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
+from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
+from otel_worklog._internal.record.state import STATE
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
+from otel_worklog._internal.span_kinds import OPENINFERENCE_SPAN_KIND, TRACELOOP_SPAN_KIND, Kind, classify, tool_name
+
+__all__ = ["Adoption", "WorklogSpanProcessor", "adopting", "flush_children", "mark_copy", "shutdown_children"]
+
+#: Where instrumentations put an agent's name, most specific first (GenAI, then OpenInference).
+_AGENT_NAME_KEYS: Final = (sc.GEN_AI_AGENT_NAME, "agent.name")
+_AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
+_COUNTED_PREFIXES: Final = (_AGENT_PREFIX, sc.SPAN_EXECUTE_TOOL.split("{", 1)[0])
+_GEN_AI_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
+_OUR_SCOPE: Final = sc.INSTRUMENTATION_SCOPE
+
+
+@dataclass(frozen=True, slots=True)
+class Adoption:
+    """What spans started while a framework event is dispatched describe.
+
+    An integration opens it around the other listeners of one framework event (an agent turn
+    starting, a tool call starting): every span they start gets ``stamp``, and, when ``copy_of`` is
+    set, is marked as a copy of the span (hex id) our integration records for that event: the
+    empty string stands for a whole framework run, which is recorded by its agents' spans.
+    """
+
+    stamp: Mapping[str, Any]
+    copy_of: str | None = None
+    #: Collects the spans they start, when the integration needs them later (to mark control flow).
+    started: list[Span] | None = None
+
+
+_ADOPTION: ContextVar[Adoption | None] = ContextVar("otel_worklog.adoption", default=None)
+
+
+@contextlib.contextmanager
+def adopting(adoption: Adoption) -> Iterator[None]:
+    """Spans started in this block describe the framework event ``adoption`` names."""
+    token = _ADOPTION.set(adoption)
+    try:
+        yield
+    finally:
+        _ADOPTION.reset(token)
+
+
+class _Open(NamedTuple):
+    """An open agent or tool span another span may copy or inherit its bot from (a named tuple: cheap to make)."""
+
+    kind: Kind
+    name: str
+    #: The bot and workspace of spans started under it, when they do not come from our scope.
+    stamp: Mapping[str, Any] | None
+    span: Span
+    parent_id: int
+
+
+#: Open framework and foreign agent/tool spans by span id (ids are unique across providers); empty,
+#: and never read, for apps that use only wl.bot and @wl.tool. One dict operation each, atomic under
+#: the GIL: no lock.
+_OPEN: dict[int, _Open] = {}
+
+
+def mark_copy(span: Any, copy_of: str) -> None:
+    """Mark ``span`` a copy of the span ``copy_of`` names, and the open spans it copies in turn.
+
+    An instrumentation that wraps a call twice (OpenLLMetry after being instrumented twice) records
+    one agent as two nested spans; the outer one is a copy too.
+    """
+    while span is not None and span.is_recording():
+        span.set_attribute(sc.WORKLOG_DUPLICATE_OF, copy_of)
+        own = _OPEN.get(span.get_span_context().span_id)
+        parent = _OPEN.get(own.parent_id) if own is not None else None
+        span = parent.span if parent is not None and parent.kind is own.kind and parent.name == own.name else None  # type: ignore[union-attr]
 
 
 class WorklogSpanProcessor(SpanProcessor):
@@ -38,13 +117,76 @@ class WorklogSpanProcessor(SpanProcessor):
         scope = otel_context.get_value(SCOPE_KEY, parent_context)
         if type(scope) is Scope and scope.stamp:
             span.set_attributes(scope.stamp)
+        adoption = _ADOPTION.get()
+        ours = _is_ours(span)
+        if adoption is not None or _OPEN or not ours:  # our own spans skip this in apps without frameworks
+            try:
+                if adoption is not None:
+                    _adopt(span, adoption)
+                else:
+                    self._inherit(span, parent_context, scope if type(scope) is Scope else None, ours)
+            except Exception:
+                log_internal_error()
         for child in self._children:
             try:
                 child.on_start(span, parent_context)
             except Exception:
                 log_internal_error()
 
+    def _inherit(
+        self, span: Span, parent_context: otel_context.Context | None, scope: Scope | None, ours: bool
+    ) -> None:
+        """Spans under an adopted agent get its bot; a copy of its parent agent or tool counts once."""
+        parent_id = span.parent.span_id if span.parent is not None else 0
+        parent = _OPEN.get(parent_id) if _OPEN else None
+        attributes = _plain(span)
+        if parent is None and not (
+            _GEN_AI_OPERATION in attributes
+            or OPENINFERENCE_SPAN_KIND in attributes
+            or TRACELOOP_SPAN_KIND in attributes
+            or span.name.startswith(_COUNTED_PREFIXES)
+        ):
+            return  # neither in an adopted agent's work nor an agent or a tool itself (an HTTP client's span)
+        if parent is not None and parent.stamp and not (ours and sc.BOT_NAME in attributes):
+            span.set_attributes(parent.stamp)  # a span of ours that names its bot keeps it
+            attributes = _plain(span)
+        kind = classify(span.name, attributes)
+        if kind is Kind.BOT or kind is Kind.TOOL:
+            name = _agent_name(span.name, attributes) if kind is Kind.BOT else tool_name(span.name, attributes)
+            if parent is not None and parent.kind is kind and _same_name(parent.name, name):
+                span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
+            elif kind is Kind.BOT and not ours:
+                self._adopt_agent(span, parent_context, parent, scope, name)
+        elif parent is None:
+            return  # in no adopted agent's work: nothing under it needs this table
+        else:
+            name = ""
+        if span.is_recording():
+            remember(span, kind, name, parent_id)
+
+    def _adopt_agent(
+        self,
+        span: Span,
+        parent_context: otel_context.Context | None,
+        parent: _Open | None,
+        scope: Scope | None,
+        name: str,
+    ) -> None:
+        """Another instrumentation's agent span is a bot span: its name, its workspace, its caller's handoff."""
+        caller = (parent.stamp or {}).get(sc.BOT_NAME) if parent is not None else None
+        if caller is None and scope is not None:
+            caller = scope.bot_name
+        stamp: dict[str, Any] = {sc.BOT_NAME: name, sc.GEN_AI_AGENT_NAME: name}
+        workspace = _plain(span).get(sc.WORKSPACE_ID)
+        if workspace is not None:
+            stamp[sc.WORKSPACE_ID] = workspace
+        span.set_attributes(stamp)
+        if caller and caller != name:
+            _record_delegation(span, parent_context, caller, name, stamp)
+
     def on_end(self, span: ReadableSpan) -> None:
+        if _OPEN and span.context is not None:
+            _OPEN.pop(span.context.span_id, None)
         for child in self._children:
             try:
                 child.on_end(span)
@@ -57,6 +199,88 @@ class WorklogSpanProcessor(SpanProcessor):
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         return flush_children(self._children, timeout_millis / 1000)
+
+
+def _plain(span: Span) -> Mapping[str, Any]:
+    """The span's attributes as a plain dict (the SDK's own, live; else a copy): lookups of absent keys
+    in the SDK's ``BoundedAttributes`` raise and catch a KeyError each, a microsecond apiece."""
+    plain = getattr(getattr(span, "_attributes", None), "_dict", None)
+    return plain if type(plain) is dict else dict(span.attributes or {})
+
+
+def _agent_name(span_name: str, attributes: Mapping[str, Any]) -> str:
+    for key in _AGENT_NAME_KEYS:
+        value = attributes.get(key)
+        if isinstance(value, str) and value:
+            return value
+    return span_name.removeprefix(_AGENT_PREFIX)
+
+
+def _same_name(first: str, second: str) -> bool:
+    """``check_balance`` and ``Billing.check_balance`` (``@wl.tool`` names a function by its qualified name)."""
+    return first == second or first.rsplit(".", 1)[-1] == second.rsplit(".", 1)[-1]
+
+
+def _is_ours(span: Span) -> bool:
+    scope = span.instrumentation_scope
+    return scope is not None and scope.name == _OUR_SCOPE
+
+
+def remember(span: Span, kind: Kind, name: str, parent_id: int | None = None) -> None:
+    """An open agent or tool span that spans started under it copy or take their bot from."""
+    if parent_id is None:
+        parent_id = span.parent.span_id if span.parent is not None else 0
+    _OPEN[span.context.span_id] = _Open(kind, name, _effective_stamp(span), span, parent_id)
+
+
+def _effective_stamp(span: Span) -> dict[str, Any] | None:
+    attributes = _plain(span)
+    stamp = {key: attributes[key] for key in (sc.BOT_NAME, sc.WORKSPACE_ID) if key in attributes}
+    return stamp or None
+
+
+def _adopt(span: Span, adoption: Adoption) -> None:
+    span.set_attributes(adoption.stamp)
+    if adoption.started is not None:
+        adoption.started.append(span)
+    copy_of = adoption.copy_of
+    if copy_of is not None and copy_of != trace.format_span_id(span.context.span_id):
+        span.set_attribute(sc.WORKLOG_DUPLICATE_OF, copy_of)
+
+
+def _record_delegation(
+    span: Span, parent_context: otel_context.Context | None, caller: str, callee: str, stamp: Mapping[str, Any]
+) -> None:
+    """An agent run started inside another agent's work is a handoff from that agent: span and link."""
+    tracer = STATE.tracer
+    if tracer is None:
+        return
+    attributes: dict[str, Any] = {
+        sc.WORKLOG_HANDOFF_FROM: caller,
+        sc.WORKLOG_HANDOFF_TO: callee,
+        sc.BOT_NAME: caller,
+    }
+    if sc.WORKSPACE_ID in stamp:
+        attributes[sc.WORKSPACE_ID] = stamp[sc.WORKSPACE_ID]
+    start = (span.start_time or time.time_ns()) - 1
+    handoff = tracer.start_span(
+        sc.SPAN_HANDOFF.format(from_bot=caller, to_bot=callee),
+        context=parent_context,
+        attributes=attributes,
+        start_time=start,
+    )
+    handoff.add_event(
+        sc.event_name("handoff"),
+        {
+            sc.WORKLOG_LEVEL: "handoff",
+            sc.WORKLOG_CATEGORY: sc.CATEGORY_HANDOFF,
+            sc.WORKLOG_MESSAGE: f"{caller} -> {callee}",
+            sc.WORKLOG_MENTIONS: [callee],
+        },
+        timestamp=start,
+    )
+    handoff.end(start)
+    span.add_link(handoff.get_span_context(), {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF})
 
 
 def flush_children(children: Iterable[SpanProcessor], timeout_s: float) -> bool:

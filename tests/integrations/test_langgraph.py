@@ -1,0 +1,229 @@
+"""LangGraph: a supervisor (triage) hands work to billing (a tool that succeeds) and tech (a tool that raises).
+
+Built with ``langgraph_supervisor`` and LangChain's own fake chat model (``GenericFakeChatModel``): no LLM.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import otel_worklog as wl
+from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.span_kinds import Kind
+from otel_worklog.integrations import langgraph as wl_langgraph
+from tests.cli.scenario import REPO
+from tests.integrations.conftest import ORDERS, PEERS, Recording, assert_nothing_current, require
+
+require("langgraph", "langgraph")
+require("langgraph_supervisor", "langgraph")
+from langchain_core.tools import tool  # noqa: E402
+from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
+from langgraph.types import interrupt  # noqa: E402
+
+from tests.integrations.langgraph_app import TURNS, FakeChat, create_react_agent, run, say, two_runs  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def instrumented() -> Iterator[None]:
+    wl_langgraph.instrument()
+    try:
+        yield
+    finally:
+        wl_langgraph.uninstrument()
+
+
+class TestSupportApp:
+    def test_agents_handoffs_and_tools_are_recorded(self, recording: Recording) -> None:
+        two_runs()
+        assert_nothing_current()
+        workspace = recording.one("workspace #support")
+        assert workspace.parent is None
+        assert recording.bots() == TURNS  # the supervisor takes the work back after each worker
+        billing = recording.one("invoke_agent billing_agent")
+        tech = recording.one("invoke_agent tech_agent")
+        to_billing = recording.one("handoff triage_agent -> billing_agent")
+        to_tech = recording.one("handoff triage_agent -> tech_agent")
+        lookup = recording.one("execute_tool lookup_invoice")
+        restart = recording.one("execute_tool restart_router")
+        by_id = recording.by_id()
+        for agent in recording.counted(Kind.BOT):
+            assert agent.parent is not None and agent.parent.span_id == workspace.context.span_id
+        for handoff in (to_billing, to_tech):
+            assert handoff.parent is not None
+            assert recording.attrs(by_id[handoff.parent.span_id])[sc.BOT_NAME] == "triage_agent"
+        assert lookup.parent is not None and lookup.parent.span_id == billing.context.span_id
+        assert restart.parent is not None and restart.parent.span_id == tech.context.span_id
+        for receiver, handoff in ((billing, to_billing), (tech, to_tech)):
+            (link,) = receiver.links
+            assert link.context.span_id == handoff.context.span_id
+            assert dict(link.attributes or {}) == {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF}
+            assert recording.attrs(receiver)[sc.BOT_TRIGGERED_BY] == "triage_agent"
+        for span in recording.spans():
+            attrs = recording.attrs(span)
+            assert attrs[sc.WORKSPACE_ID] == "#support", span.name
+            if span is not workspace:
+                assert attrs[sc.BOT_NAME] in {"triage_agent", "billing_agent", "tech_agent"}, span.name
+        assert recording.attrs(lookup)[sc.BOT_NAME] == "billing_agent"
+        assert recording.attrs(restart)[sc.BOT_NAME] == "tech_agent"
+        lookup_attrs = recording.attrs(lookup)
+        assert lookup_attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] == '{"invoice_id": "INV-1", "api_key": "[REDACTED]"}'
+        assert lookup_attrs[sc.GEN_AI_TOOL_CALL_RESULT] == '"invoice INV-1: paid"'
+        assert lookup_attrs[sc.GEN_AI_TOOL_CALL_ID] == "call-lookup_invoice"
+        assert lookup_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_SUCCESS
+        restart_attrs = recording.attrs(restart)
+        assert restart_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_ERROR
+        assert restart_attrs[sc.ERROR_TYPE] == "RuntimeError"
+        assert recording.failures() == ["execute_tool restart_router"]
+        (decision,) = [e for e in lookup.events if e.name == "worklog.decision"]
+        assert (decision.attributes or {})[sc.WORKLOG_MESSAGE] == "Invoice found in the ledger"
+        assert recording.attrs(billing)[sc.GEN_AI_USAGE_INPUT_TOKENS] == 20
+        assert recording.attrs(billing)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 10
+        assert recording.alerts == []
+
+    def test_explain_and_logs_show_the_session(self, recording: Recording) -> None:
+        two_runs()
+        wl.force_flush()
+        (session,) = recording.cli_json("logs")
+        assert session["workspace"] == "#support"
+        assert set(session["bots"]) == {"triage_agent", "billing_agent", "tech_agent"}
+        assert session["errors"] == 1
+        log = recording.cli_json("explain")
+        assert [(t["tool"], t["bot"], t["status"]) for t in log["tools"]] == [
+            ("lookup_invoice", "billing_agent", "success"),
+            ("restart_router", "tech_agent", "error"),
+        ]
+        assert log["tools"][0]["input"] == {"invoice_id": "INV-1", "api_key": "[REDACTED]"}
+        assert [(h["from"], h["to"], [r["bot"] for r in h["received_by"]]) for h in log["handoffs"]] == [
+            ("triage_agent", "billing_agent", ["billing_agent"]),
+            ("triage_agent", "tech_agent", ["tech_agent"]),
+        ]
+        assert [(e["bot"], e["message"]) for e in log["entries"] if e["level"] == "decision"] == [
+            ("billing_agent", "Invoice found in the ledger")
+        ]
+        assert "triage_agent ──▶ tech_agent" in recording.cli("explain")
+
+    @pytest.mark.parametrize("mode", ["stream", "astream"])
+    def test_a_streamed_run_records_the_same(self, recording: Recording, mode: str) -> None:
+        two_runs()
+        plain = recording.shape()
+        recording.exporter.clear()
+        two_runs(mode)
+        assert_nothing_current()
+        assert recording.shape() == plain
+
+    def test_the_next_run_starts_a_trace_of_its_own(self, recording: Recording) -> None:
+        with wl.workspace("#support"):
+            run("billing_agent")
+        run("tech_agent")  # outside any workspace
+        assert_nothing_current()
+        roots = [s for s in recording.spans() if s.parent is None]
+        assert [s.name for s in roots] == ["workspace #support", "invoke_workflow LangGraph"]
+        outside = [s for s in recording.spans() if s.context.trace_id == roots[1].context.trace_id]
+        assert {recording.attrs(s).get(sc.BOT_NAME) for s in outside if s is not roots[1]} == {
+            "triage_agent",
+            "tech_agent",
+        }
+
+    def test_an_interrupt_is_no_failure(self, recording: Recording) -> None:
+        @tool
+        def refund(amount: int) -> str:
+            """Refund an amount, once a human agrees."""
+            interrupt(f"refund {amount}?")
+            return "refunded"
+
+        billing = create_react_agent(
+            FakeChat(messages=iter([say(call="refund", args={"amount": 5}), say("Done.")])),
+            [refund],
+            name="billing_agent",
+            checkpointer=InMemorySaver(),
+        )
+        with wl.workspace("#support"):
+            result = billing.invoke({"messages": [("user", "refund")]}, {"configurable": {"thread_id": "t1"}})
+        assert "__interrupt__" in result
+        assert_nothing_current()
+        assert recording.failures() == []
+        (call,) = recording.counted(Kind.TOOL)
+        assert call.status.status_code.name == "UNSET"
+
+
+PEER_MODULES = {
+    "openinference": "openinference.instrumentation.langchain",
+    "openllmetry": "opentelemetry.instrumentation.langchain",
+}
+
+
+def beside_a_peer(peer_name: str, order: str, mode: str, store: Path) -> dict[str, Any]:
+    """The app beside the peer, in a fresh process (OpenLLMetry's uninstrument leaves LangGraph wrapped)."""
+    require(
+        "openinference.instrumentation.langchain"
+        if peer_name == "openinference"
+        else "opentelemetry.instrumentation.langchain",
+        "langgraph",
+    )
+    env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
+    env.pop("OTEL_WORKLOG_STORE", None)
+    command = [sys.executable, "-m", "tests.integrations.langgraph_peer_run", peer_name, order, mode, str(store)]
+    result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
+    assert result.returncode == 0, result.stderr
+    summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return summary
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("peer_name", PEERS)
+class TestBesidePeers:
+    @pytest.mark.parametrize("mode", ["invoke", "astream"])
+    def test_each_agent_tool_and_handoff_counts_once(
+        self, tmp_path: Path, peer_name: str, order: str, mode: str
+    ) -> None:
+        seen = beside_a_peer(peer_name, order, mode, tmp_path / "worklog.db")
+        assert seen["nothing_current"]
+        assert seen["tools"] == [["lookup_invoice", "billing_agent"], ["restart_router", "tech_agent"]]
+        assert seen["bots"] == TURNS
+        assert seen["handoffs"] == ["handoff triage_agent -> billing_agent", "handoff triage_agent -> tech_agent"]
+        # LangGraph's handoff is a ParentCommand raised through the supervisor: no failure, whoever recorded it.
+        assert seen["failures"] == ["execute_tool restart_router"]
+        assert seen["tokens"] == 8 * 15
+        assert seen["peer_spans"] > 0, "the peer recorded nothing"
+        assert seen["without_workspace"] == []
+        assert seen["peer_tools"] and all(tool == ["billing_agent", True] for tool in seen["peer_tools"])
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="needs explain/logs and the tool-loop detector to skip spans marked worklog.duplicate_of and "
+        "failures by control flow (span_kinds.classify / is_duplicate / is_failure): read-model and detector areas",
+    )
+    def test_explain_logs_and_detectors_count_once(self, tmp_path: Path, peer_name: str, order: str) -> None:
+        store = tmp_path / "worklog.db"
+        seen = beside_a_peer(peer_name, order, "invoke", store)
+        recording = Recording(store=store)
+        (session,) = recording.cli_json("logs")
+        assert session["errors"] == 1
+        log = recording.cli_json("explain")
+        assert [(t["tool"], t["bot"]) for t in log["tools"]] == [
+            ("lookup_invoice", "billing_agent"),
+            ("restart_router", "tech_agent"),
+        ]
+        assert seen["alerts"] == []
+
+
+class TestInstrumentation:
+    def test_instrument_twice_records_once_and_uninstrument_stops(self, recording: Recording) -> None:
+        wl_langgraph.instrument()
+        with wl.workspace("#support"):
+            run("billing_agent")
+        assert recording.tools() == [("lookup_invoice", "billing_agent")]
+        wl_langgraph.uninstrument()
+        wl_langgraph.uninstrument()
+        recording.exporter.clear()
+        with wl.workspace("#support"):
+            run("billing_agent")
+        assert [s.name for s in recording.spans()] == ["workspace #support"]

@@ -1,0 +1,373 @@
+"""OpenAI Agents SDK: a triage agent hands work to billing (a tool that succeeds) and tech (a tool that raises).
+
+Run with the SDK's own scripted test model (``agents.testing.ScriptedModel``): no network, no LLM.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+
+import otel_worklog as wl
+from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.span_kinds import Kind, classify
+from otel_worklog.integrations import openai_agents
+from tests.integrations.conftest import ORDERS, PEERS, Recording, assert_nothing_current, peer, require, scope_of
+
+agents = require("agents", "openai-agents")
+from agents import Agent, GuardrailFunctionOutput, InputGuardrail, Runner, function_tool  # noqa: E402
+from agents.exceptions import InputGuardrailTripwireTriggered  # noqa: E402
+from agents.testing import ScriptedModel, assistant_message, function_call  # noqa: E402
+from agents.tracing import set_trace_processors  # noqa: E402
+from agents.usage import Usage  # noqa: E402
+
+USAGE = Usage(requests=1, input_tokens=10, output_tokens=5, total_tokens=15)
+
+
+@function_tool
+def lookup_invoice(invoice_id: str, api_key: str) -> str:
+    """Look up an invoice."""
+    wl.decision("Invoice found in the ledger", confidence=0.9)
+    return f"invoice {invoice_id}: paid"
+
+
+@function_tool
+def restart_router(router_id: str) -> str:
+    """Restart a router."""
+    raise RuntimeError("router unreachable")
+
+
+def support_app(to: str) -> Agent[Any]:
+    """triage hands the question to ``to``; each specialist calls its tool once, then answers."""
+
+    def model(tool: str, arguments: dict[str, Any], answer: str) -> ScriptedModel:
+        return ScriptedModel(
+            [[function_call(tool, arguments, call_id=f"call-{tool}")], [assistant_message(answer)]],
+            default_usage=USAGE,
+        )
+
+    billing = Agent(
+        name="billing_agent",
+        tools=[lookup_invoice],
+        model=model("lookup_invoice", {"invoice_id": "INV-1", "api_key": "sk-live-abcdefghijklmnopqrstuv"}, "Paid."),
+    )
+    tech = Agent(name="tech_agent", tools=[restart_router], model=model("restart_router", {"router_id": "R1"}, "Down."))
+    triage = ScriptedModel([[function_call(f"transfer_to_{to}", {}, call_id="call-handoff")]], default_usage=USAGE)
+    return Agent(name="triage_agent", handoffs=[billing, tech], model=triage)
+
+
+def run(to: str, *, streamed: bool = False) -> None:
+    async def go() -> None:
+        if streamed:
+            result = Runner.run_streamed(support_app(to), "help")
+            async for _ in result.stream_events():
+                pass
+        else:
+            await Runner.run(support_app(to), "help")
+
+    asyncio.run(go())
+
+
+def two_runs(streamed: bool = False) -> None:
+    with wl.workspace("#support"):
+        run("billing_agent", streamed=streamed)
+        run("tech_agent", streamed=streamed)
+
+
+@pytest.fixture(autouse=True)
+def instrumented() -> Iterator[None]:
+    set_trace_processors([])  # no OpenAI backend exporter in tests
+    openai_agents.instrument()
+    try:
+        yield
+    finally:
+        openai_agents.uninstrument()
+        set_trace_processors([])
+
+
+class TestSupportApp:
+    def test_agents_handoffs_and_tools_are_recorded(self, recording: Recording) -> None:
+        two_runs()
+        assert_nothing_current()
+        workspace = recording.one("workspace #support")
+        triage_spans = [s for s in recording.spans() if s.name == "invoke_agent triage_agent"]
+        billing = recording.one("invoke_agent billing_agent")
+        tech = recording.one("invoke_agent tech_agent")
+        to_billing = recording.one("handoff triage_agent -> billing_agent")
+        to_tech = recording.one("handoff triage_agent -> tech_agent")
+        lookup = recording.one("execute_tool lookup_invoice")
+        restart = recording.one("execute_tool restart_router")
+        assert len(triage_spans) == 2
+        assert workspace.parent is None
+        # Parents: the agents run in the workspace, handoffs in the agent handing off, tools in their agent.
+        for agent in (*triage_spans, billing, tech):
+            assert agent.parent is not None and agent.parent.span_id == workspace.context.span_id
+        assert to_billing.parent is not None and to_billing.parent.span_id == triage_spans[0].context.span_id
+        assert to_tech.parent is not None and to_tech.parent.span_id == triage_spans[1].context.span_id
+        assert lookup.parent is not None and lookup.parent.span_id == billing.context.span_id
+        assert restart.parent is not None and restart.parent.span_id == tech.context.span_id
+        # The receiving agent links to its handoff.
+        for receiver, handoff in ((billing, to_billing), (tech, to_tech)):
+            (link,) = receiver.links
+            assert link.context.span_id == handoff.context.span_id
+            assert dict(link.attributes or {}) == {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF}
+            assert recording.attrs(receiver)[sc.BOT_TRIGGERED_BY] == "triage_agent"
+            assert recording.attrs(handoff)[sc.WORKLOG_HANDOFF_FROM] == "triage_agent"
+        # workspace.id on every span, bot.name on every span inside a bot.
+        for span in recording.spans():
+            assert recording.attrs(span)[sc.WORKSPACE_ID] == "#support", span.name
+        expected_bots = {
+            billing.name: "billing_agent",
+            tech.name: "tech_agent",
+            lookup.name: "billing_agent",
+            restart.name: "tech_agent",
+            to_billing.name: "triage_agent",
+            to_tech.name: "triage_agent",
+            "invoke_agent triage_agent": "triage_agent",
+        }
+        for span in recording.spans():
+            if span is not workspace:
+                assert recording.attrs(span)[sc.BOT_NAME] == expected_bots[span.name]
+        for agent in (*triage_spans, billing, tech):
+            assert recording.attrs(agent)[sc.GEN_AI_AGENT_NAME] == recording.attrs(agent)[sc.BOT_NAME]
+            assert agent.status.status_code.name == "UNSET"
+        # Tools: arguments redacted like @wl.tool, the result, the status and the error.
+        lookup_attrs = recording.attrs(lookup)
+        assert lookup_attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] == '{"invoice_id": "INV-1", "api_key": "[REDACTED]"}'
+        assert lookup_attrs[sc.GEN_AI_TOOL_CALL_RESULT] == '"invoice INV-1: paid"'
+        assert lookup_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_SUCCESS
+        assert lookup_attrs[sc.WORKLOG_REDACTED_COUNT] == 1
+        restart_attrs = recording.attrs(restart)
+        assert restart_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_ERROR
+        assert restart_attrs[sc.ERROR_TYPE] == "RuntimeError"
+        assert restart.status.status_code.name == "ERROR"
+        assert [(e.attributes or {})["exception.message"] for e in restart.events if e.name == "exception"] == [
+            "router unreachable"
+        ]
+        # The decision made inside the tool lands on the billing agent's work.
+        (decision,) = [e for e in lookup.events if e.name == "worklog.decision"]
+        assert (decision.attributes or {})[sc.WORKLOG_MESSAGE] == "Invoice found in the ledger"
+        # Usage summed on each bot span: one model call for triage, two for each specialist.
+        assert recording.attrs(triage_spans[0])[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
+        assert recording.attrs(billing)[sc.GEN_AI_USAGE_INPUT_TOKENS] == 20
+        assert recording.attrs(billing)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 10
+        assert recording.alerts == []
+
+    def test_explain_and_logs_show_the_session(self, recording: Recording) -> None:
+        two_runs()
+        wl.force_flush()
+        (session,) = recording.cli_json("logs")
+        assert session["workspace"] == "#support"
+        assert set(session["bots"]) == {"triage_agent", "billing_agent", "tech_agent"}
+        assert session["errors"] == 1
+        log = recording.cli_json("explain")
+        assert [(t["tool"], t["bot"], t["status"]) for t in log["tools"]] == [
+            ("lookup_invoice", "billing_agent", "success"),
+            ("restart_router", "tech_agent", "error"),
+        ]
+        assert log["tools"][0]["input"] == {"invoice_id": "INV-1", "api_key": "[REDACTED]"}
+        assert log["tools"][1]["error"] == "router unreachable"
+        assert [(h["from"], h["to"], [r["bot"] for r in h["received_by"]]) for h in log["handoffs"]] == [
+            ("triage_agent", "billing_agent", ["billing_agent"]),
+            ("triage_agent", "tech_agent", ["tech_agent"]),
+        ]
+        assert [(e["bot"], e["level"], e["message"]) for e in log["entries"] if e["level"] == "decision"] == [
+            ("billing_agent", "decision", "Invoice found in the ledger")
+        ]
+        text = recording.cli("explain")
+        assert "triage_agent ──▶ billing_agent" in text
+        assert "restart_router ✗ error" in text
+
+    def test_a_streamed_run_records_the_same(self, recording: Recording) -> None:
+        two_runs()
+        plain = recording.shape()
+        recording.exporter.clear()
+        two_runs(streamed=True)
+        assert_nothing_current()
+        assert recording.shape() == plain
+
+    def test_the_next_run_starts_a_trace_of_its_own(self, recording: Recording) -> None:
+        with wl.workspace("#support"):
+            run("billing_agent")
+        with wl.workspace("#support"):
+            run("tech_agent")
+        run("billing_agent")  # outside any workspace
+        assert_nothing_current()
+        roots = [s for s in recording.spans() if s.parent is None]
+        assert [s.name for s in roots] == ["workspace #support", "workspace #support", "invoke_workflow Agent workflow"]
+        assert len({s.context.trace_id for s in roots}) == 3
+
+
+@pytest.mark.parametrize("order", ORDERS)
+@pytest.mark.parametrize("peer_name", PEERS)
+class TestBesidePeers:
+    @contextlib.contextmanager
+    def beside(self, peer_name: str, recording: Recording, order: str) -> Iterator[None]:
+        """The peer's OpenAI Agents instrumentor and ours, instrumented in ``order``."""
+        if peer_name == "openinference":
+            module = require("openinference.instrumentation.openai_agents", "openai-agents")
+        else:
+            module = require("opentelemetry.instrumentation.openai_agents", "openai-agents")
+        openai_agents.uninstrument()
+        if order == "worklog-first":
+            openai_agents.instrument()
+        with peer(module.OpenAIAgentsInstrumentor(), recording.provider):
+            openai_agents.instrument()
+            yield
+
+    def test_each_agent_tool_and_handoff_counts_once(self, recording: Recording, peer_name: str, order: str) -> None:
+        with self.beside(peer_name, recording, order):
+            two_runs()
+            assert_nothing_current()
+        assert recording.tools() == [("lookup_invoice", "billing_agent"), ("restart_router", "tech_agent")]
+        assert recording.bots() == ["triage_agent", "billing_agent", "triage_agent", "tech_agent"]
+        assert recording.handoffs() == ["handoff triage_agent -> billing_agent", "handoff triage_agent -> tech_agent"]
+        assert recording.failures() == ["execute_tool restart_router"]
+        assert recording.tokens() == 4 * 15 + 2 * 15
+        others = [s for s in recording.spans() if scope_of(s) != sc.INSTRUMENTATION_SCOPE]
+        assert others, "the peer recorded nothing"
+        ours = [s for s in recording.spans() if scope_of(s) == sc.INSTRUMENTATION_SCOPE]
+        for span in others:
+            attrs = recording.attrs(span)
+            assert attrs[sc.WORKSPACE_ID] == "#support", span.name
+            copy_of = attrs.get(sc.WORKLOG_DUPLICATE_OF)
+            if copy_of:  # a copy of one of our spans: of that agent's work
+                original = next(s for s in ours if f"{s.context.span_id:016x}" == copy_of)
+                assert attrs.get(sc.BOT_NAME) == recording.attrs(original)[sc.BOT_NAME], span.name
+        peer_tools = [s for s in others if "lookup_invoice" in s.name]
+        assert peer_tools and all(sc.WORKLOG_DUPLICATE_OF in recording.attrs(s) for s in peer_tools)
+
+    @pytest.mark.xfail(
+        strict=True,
+        reason="needs explain/logs and the tool-loop detector to skip spans marked worklog.duplicate_of "
+        "(span_kinds.classify / is_duplicate / is_failure): wired by the read-model and detector areas",
+    )
+    def test_explain_logs_and_detectors_count_once(self, recording: Recording, peer_name: str, order: str) -> None:
+        with self.beside(peer_name, recording, order):
+            two_runs()
+        wl.force_flush()
+        (session,) = recording.cli_json("logs")
+        assert session["errors"] == 1
+        log = recording.cli_json("explain")
+        assert [(t["tool"], t["bot"]) for t in log["tools"]] == [
+            ("lookup_invoice", "billing_agent"),
+            ("restart_router", "tech_agent"),
+        ]
+        assert [a.kind for a in recording.alerts] == []
+
+
+class TestNeighbours:
+    def test_openinference_replacing_the_processor_list_does_not_remove_otel_worklog(
+        self, recording: Recording
+    ) -> None:
+        module = require("openinference.instrumentation.openai_agents", "openai-agents")
+        with peer(module.OpenAIAgentsInstrumentor(), recording.provider):  # exclusive_processor=True by default
+            two_runs()
+        assert recording.tools() == [("lookup_invoice", "billing_agent"), ("restart_router", "tech_agent")]
+
+    def test_a_trace_provider_that_bypasses_the_sdk_dispatcher_is_named(
+        self, recording: Recording, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        from agents.tracing import get_trace_provider, set_trace_provider
+        from agents.tracing.provider import DefaultTraceProvider
+
+        class Forwarding(DefaultTraceProvider):
+            def __init__(self) -> None:
+                super().__init__()
+                self._multi_processor = object()  # type: ignore[assignment]
+
+        original = get_trace_provider()
+        openai_agents.uninstrument()
+        set_trace_provider(Forwarding())
+        try:
+            with caplog.at_level(logging.WARNING, logger="otel_worklog"):
+                openai_agents.instrument()
+        finally:
+            set_trace_provider(original)
+        assert "does not dispatch through the SDK's SynchronousMultiTracingProcessor" in caplog.text
+
+
+class TestInstrumentation:
+    def test_instrument_twice_records_once_and_uninstrument_stops(self, recording: Recording) -> None:
+        openai_agents.instrument()
+        with wl.workspace("#support"):
+            run("billing_agent")
+        assert recording.tools() == [("lookup_invoice", "billing_agent")]
+        openai_agents.uninstrument()
+        openai_agents.uninstrument()
+        recording.exporter.clear()
+        with wl.workspace("#support"):
+            run("billing_agent")
+        assert [s.name for s in recording.spans()] == ["workspace #support"]
+        openai_agents.instrument()
+        recording.exporter.clear()
+        with wl.workspace("#support"):
+            run("billing_agent")
+        assert recording.tools() == [("lookup_invoice", "billing_agent")]
+
+    def test_wl_tool_under_function_tool_is_one_tool_call(self, recording: Recording) -> None:
+        @function_tool
+        @wl.tool
+        def check_balance(account: str) -> str:
+            """Check an account's balance."""
+            return "42"
+
+        billing = Agent(
+            name="billing_agent",
+            tools=[check_balance],
+            model=ScriptedModel(
+                [[function_call("check_balance", {"account": "A1"}, call_id="c")], [assistant_message("42")]]
+            ),
+        )
+        with wl.workspace("#support"):
+            asyncio.run(Runner.run(billing, "balance?"))
+        assert recording.tools() == [("check_balance", "billing_agent")]
+        outer = recording.one("execute_tool check_balance")
+        (inner,) = [s for s in recording.spans() if sc.WORKLOG_DUPLICATE_OF in recording.attrs(s)]
+        assert inner.name.endswith(".check_balance")  # @wl.tool's own span, named by the function
+        assert inner.parent is not None and inner.parent.span_id == outer.context.span_id
+        assert recording.attrs(inner)[sc.WORKLOG_DUPLICATE_OF] == f"{outer.context.span_id:016x}"
+        assert classify(inner.name, recording.attrs(inner)) is Kind.OTHER
+
+    def test_an_agent_used_as_a_tool_is_handed_the_work(self, recording: Recording) -> None:
+        billing = Agent(
+            name="billing_agent",
+            model=ScriptedModel([[assistant_message("Paid.")]], default_usage=USAGE),
+        )
+        triage = Agent(
+            name="triage_agent",
+            tools=[billing.as_tool(tool_name="ask_billing", tool_description="Ask billing")],
+            model=ScriptedModel(
+                [[function_call("ask_billing", {"input": "invoice?"}, call_id="c")], [assistant_message("Done.")]]
+            ),
+        )
+        with wl.workspace("#support"):
+            asyncio.run(Runner.run(triage, "help"))
+        assert_nothing_current()
+        handoff = recording.one("handoff triage_agent -> billing_agent")
+        billing_span = recording.one("invoke_agent billing_agent")
+        tool = recording.one("execute_tool ask_billing")
+        assert handoff.parent is not None and handoff.parent.span_id == tool.context.span_id
+        assert [link.context.span_id for link in billing_span.links] == [handoff.context.span_id]
+        assert recording.attrs(tool)[sc.BOT_NAME] == "triage_agent"
+
+    def test_a_tripped_guardrail_is_a_warning_entry(self, recording: Recording) -> None:
+        async def no_secrets(context: Any, agent: Any, text: Any) -> GuardrailFunctionOutput:
+            return GuardrailFunctionOutput(output_info="blocked", tripwire_triggered=True)
+
+        triage = Agent(
+            name="triage_agent",
+            input_guardrails=[InputGuardrail(guardrail_function=no_secrets, name="no_secrets")],
+            model=ScriptedModel([[assistant_message("Hi.")]]),
+        )
+        with wl.workspace("#support"), pytest.raises(InputGuardrailTripwireTriggered):
+            asyncio.run(Runner.run(triage, "my password is hunter2"))
+        assert_nothing_current()
+        bot = recording.one("invoke_agent triage_agent")
+        warnings = [e for e in bot.events if e.name == "worklog.warning"]
+        assert [(e.attributes or {})[sc.WORKLOG_MESSAGE] for e in warnings] == ["guardrail no_secrets tripped"]
