@@ -171,3 +171,14 @@ def test_parallel_bots_each_show_their_decisions() -> None:
         assert f"{name} picked its part" in text, text
     steps = [int(step) for step in re.findall(r"Step (\d+):", text)]
     assert sorted(steps) == [1, 2, 3]
+
+
+@pytest.mark.usefixtures("configured")
+def test_a_long_open_bot_shows_every_entry() -> None:
+    """Entries past the span event limit go to an open continuation span: the answer still lists them all."""
+    with wl.workspace("#long", type="project"), wl.bot("worker"):
+        for i in range(200):
+            wl.info(f"item {i} done")
+        text = wl.format_response("all done", mode="detailed")
+    assert "**Steps:** 200" in text
+    assert "item 0 done" in text and "item 199 done" in text
