@@ -53,7 +53,8 @@ text-align:left;vertical-align:top} .msg{white-space:pre-wrap;overflow-wrap:anyw
 .b-low{background:#fdd;color:#900;font-weight:bold} .lvl-error,.lvl-warning{color:#c00} .lvl-decision{color:#06c}
 .layout{display:grid;grid-template-columns:minmax(340px,2fr) 3fr;gap:16px;align-items:start}
 @media (max-width:1100px){.layout{grid-template-columns:1fr}}
-.lanes{position:sticky;top:8px;max-height:calc(100vh - 16px);overflow:auto} .waterfall{max-width:100%;height:auto;background:#fff;border:1px solid #ddd;
+.lanes{position:sticky;top:8px;max-height:calc(100vh - 16px);overflow:auto}
+.waterfall{max-width:100%;height:auto;background:#fff;border:1px solid #ddd;
 border-radius:6px} .legend span{display:inline-block;margin-right:12px;font-size:13px}
 .legend i{display:inline-block;width:12px;height:12px;border-radius:2px;margin-right:4px;vertical-align:-1px}
 svg text{font-size:12px;font-family:inherit} .lane-title{font-weight:bold;font-size:13px}
