@@ -96,6 +96,7 @@ __all__ = [
     "WORKLOG_REDACTED_COUNT",
     "WORKLOG_RESPONSE_TO",
     "WORKLOG_STEP",
+    "WORKLOG_STEP_EPOCH",
     "WORKLOG_TOOL_STATUS",
     "WORKLOG_TRUNCATED",
     "WORKSPACE_COORDINATOR",
@@ -152,6 +153,9 @@ WORKLOG_LEVEL: Final = "worklog.level"
 WORKLOG_CATEGORY: Final = "worklog.category"
 WORKLOG_MESSAGE: Final = "worklog.message"
 WORKLOG_STEP: Final = "worklog.step"
+#: Which count a span's entry steps belong to: absent where the workspace was opened, and a random id on
+#: the spans of a handoff's receiver that continues the count in another process (or without the workspace).
+WORKLOG_STEP_EPOCH: Final = "worklog.step_epoch"
 WORKLOG_CONFIDENCE: Final = "worklog.confidence"
 WORKLOG_CONFIDENCE_INVALID: Final = "worklog.confidence.invalid"
 WORKLOG_LEVEL_INVALID: Final = "worklog.level.invalid"

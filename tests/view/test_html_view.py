@@ -2,17 +2,22 @@
 
 from __future__ import annotations
 
+import itertools
+import json
 import subprocess
 import tempfile
+from collections.abc import Iterator
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
 
+import otel_worklog as wl
 from otel_worklog._internal.query.records import SpanRecord
 from otel_worklog._internal.render.html import render_html
 from tests.cli.scenario import HOSTILE, SECOND_REASON, fill_store, run_cli
 from tests.conftest import require_tool
+from tests.view.devtools import HEADLESS, Browser, chromium
 
 
 class Dom(HTMLParser):
@@ -51,18 +56,7 @@ def _chromium(*args: str) -> subprocess.CompletedProcess[str]:
     binary = require_tool("chromium")
     with tempfile.TemporaryDirectory() as profile:
         return subprocess.run(
-            [
-                binary,
-                "--headless",
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                f"--user-data-dir={profile}",
-                *args,
-            ],
+            [binary, *HEADLESS, f"--user-data-dir={profile}", *args],
             capture_output=True,
             text=True,
             timeout=120,
@@ -149,3 +143,172 @@ def test_page_is_self_contained_and_escaped() -> None:
     assert "http://" not in page.replace('xmlns="http://www.w3.org/2000/svg"', "")
     assert "https://" not in page and "<script" not in page and "<link" not in page
     assert "Content-Security-Policy" in page
+
+
+# --- What a person sees, measured in the rendered page over the DevTools protocol ----------------------------------
+
+SCRIPT_ARG = "<script>document.title='pwned-by-argument'</script>"
+SCRIPT_REASON = "<script>document.title='pwned-by-reason'</script> may I?"
+RESOLUTION = "yes, up to $50 a month"
+
+
+@wl.tool
+def search_docs(query: str, limit: int) -> dict[str, object]:
+    return {"hits": ["redis.io/docs"], "query": query, "limit": limit}
+
+
+@wl.tool
+def fetch_page(url: str) -> str:
+    raise ConnectionError(f"cannot reach {url}")
+
+
+def _record_quick_session(store: Path) -> str:
+    """A session of a few milliseconds: close low-confidence decisions, a handoff, tools, an alert, escalations."""
+    wl.configure(service_name="html-view", store=str(store), detectors={"low_confidence_streak": {"streak": 3}})
+    try:
+        with wl.workspace("#quick", type="project", participants=["planner", "researcher"], query="Pick a cache") as ws:
+            with wl.bot("planner"):
+                wl.decision("Maybe Redis", confidence=0.4)
+                wl.decision("Or memcached", confidence=0.3)
+                wl.decision(f"Or nothing {HOSTILE}", confidence=0.2)
+                wl.decision("Settled on Redis", confidence=0.9)
+                handoff = wl.handoff("researcher", artifacts=["notes.md"], reason="check the docs")
+            with wl.bot("researcher", handoff=handoff):
+                search_docs(f"redis eviction {SCRIPT_ARG}", 3)
+                try:
+                    fetch_page("https://unreachable.invalid")
+                except ConnectionError:
+                    wl.correction("The page is down; the docs are enough")
+                wl.info(HOSTILE)
+                wl.escalate("Is a paid Redis plan allowed?").resolve(RESOLUTION)
+                wl.escalate(SCRIPT_REASON)
+        return ws.trace_id
+    finally:
+        wl.shutdown()
+
+
+_MEASURE = """(() => {
+  const all = (selector) => [...document.querySelectorAll(selector)];
+  const box = (e) => { const r = e.getBoundingClientRect();
+    return {left: r.left, top: r.top, right: r.right, bottom: r.bottom, text: e.textContent}; };
+  const own = (node, selector) => node.querySelector(':scope > summary ' + selector).textContent;
+  return {
+    title: document.title,
+    scripts: all('script').length,
+    texts: all('svg text').map(box),
+    confidence: all('svg text.conf').map(box),
+    markers: all('.handoff-marker').map(box),
+    dots: all('svg circle.event').map(box),
+    ticks: all('text.tick-label').map((e) => e.textContent),
+    nodes: all('details.node').map((e) => {
+      const parent = e.parentElement.closest('details.node');
+      return {id: e.dataset.spanId, parent: parent ? parent.dataset.spanId : null,
+              name: own(e, '.name'), status: own(e, '.sstat'), kind: own(e, '.kind')};
+    }),
+    tree: box(document.querySelector('nav.tree')),
+    lanes: box(document.querySelector('.lanes')),
+    escalations: all('tr.escalation-item').map((e) => e.innerText),
+    alerts: all('tr.alert-item').map((e) => e.innerText),
+    header: document.querySelector('header').innerText,
+    text: document.body.innerText,
+  };
+})()"""
+
+
+def _intersect(a: dict[str, float], b: dict[str, float]) -> bool:
+    return a["left"] < b["right"] and b["left"] < a["right"] and a["top"] < b["bottom"] and b["top"] < a["bottom"]
+
+
+def _overlapping(boxes: list[dict[str, float]], others: list[dict[str, float]] | None = None) -> list[tuple[str, str]]:
+    pairs = itertools.combinations(boxes, 2) if others is None else itertools.product(boxes, others)
+    return [(str(a.get("text")), str(b.get("text"))) for a, b in pairs if _intersect(a, b)]
+
+
+@pytest.fixture(scope="module")
+def quick_page(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    base = tmp_path_factory.mktemp("quick")
+    trace_id = _record_quick_session(base / "w.db")
+    target = base / "quick.html"
+    done = run_cli("view", trace_id, "--html", str(target), store=base / "w.db")
+    assert done.returncode == 0, done.stderr
+    return target
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium(width=1400, height=1000) as opened:
+        yield opened
+
+
+@pytest.mark.needs_chromium
+class TestWhatAPersonSees:
+    def test_span_tree_beside_the_lanes_with_parent_and_child(self, quick_page: Path, browser: Browser) -> None:
+        seen = browser.open(quick_page.as_uri()).evaluate(_MEASURE)
+        nodes = {node["name"]: node for node in seen["nodes"]}
+        by_id = {node["id"]: node for node in seen["nodes"]}
+        workspace = nodes["workspace #quick"]
+        assert workspace["parent"] is None and workspace["kind"] == "workspace"
+        assert by_id[nodes["invoke_agent planner"]["parent"]] is workspace
+        assert nodes["execute_tool search_docs"]["parent"] == nodes["invoke_agent researcher"]["id"]
+        assert nodes["execute_tool search_docs"]["kind"] == "tool"
+        # The receiving bot hangs under the handoff span that sent the work to it.
+        assert nodes["invoke_agent researcher"]["parent"] == nodes["handoff planner -> researcher"]["id"]
+        tree, lanes = seen["tree"], seen["lanes"]
+        assert tree["right"] <= lanes["left"] and tree["top"] < lanes["bottom"] and lanes["top"] < tree["bottom"]
+
+    def test_real_status_of_each_span(self, quick_page: Path, browser: Browser) -> None:
+        seen = browser.open(quick_page.as_uri()).evaluate(_MEASURE)
+        statuses = {node["name"]: node["status"] for node in seen["nodes"]}
+        assert statuses["execute_tool fetch_page"] == "ERROR"
+        assert statuses["execute_tool search_docs"] == "OK" and statuses["invoke_agent researcher"] == "OK"
+        assert "UNSET" not in seen["text"]
+        assert "status escalated" in seen["header"]  # one escalation is still open
+
+    def test_a_tools_arguments_are_on_the_page(self, quick_page: Path, browser: Browser) -> None:
+        page = browser.open(quick_page.as_uri())
+        tool = "details.node[data-span-id] > summary .name"
+        shown = page.evaluate(
+            f"""(() => {{
+              const node = [...document.querySelectorAll('{tool}')]
+                .find((e) => e.textContent === 'execute_tool search_docs').closest('details.node');
+              const args = node.querySelector(':scope > .node-body > .payload.arguments pre');
+              const result = node.querySelector(':scope > .node-body > .payload.result pre');
+              const seen = {{args: args.innerText, result: result.innerText, open: args.checkVisibility()}};
+              node.parentElement.closest('details.node').open = false;  // a reader folds the researcher away
+              return {{...seen, folded: args.checkVisibility()}};
+            }})()"""
+        )
+        assert json.loads(shown["args"]) == {"query": f"redis eviction {SCRIPT_ARG}", "limit": 3}
+        assert json.loads(shown["result"])["hits"] == ["redis.io/docs"]
+        assert shown["open"] is True and shown["folded"] is False
+
+    def test_no_two_labels_intersect_nor_a_label_and_a_handoff_marker(self, quick_page: Path, browser: Browser) -> None:
+        seen = browser.open(quick_page.as_uri()).evaluate(_MEASURE)
+        confidence = seen["confidence"]
+        assert sorted(label["text"] for label in confidence) == ["20%", "30%", "40%", "90%"]
+        assert _overlapping(seen["texts"]) == []
+        assert seen["markers"], "the handoff is drawn with its markers"
+        assert _overlapping(confidence, seen["markers"]) == []
+        assert _overlapping(confidence, seen["dots"]) == []
+
+    def test_time_axis_reads_for_a_trace_of_a_few_milliseconds(self, quick_page: Path, browser: Browser) -> None:
+        ticks = browser.open(quick_page.as_uri()).evaluate(_MEASURE)["ticks"]
+        assert len(ticks) >= 3 and len(set(ticks)) == len(ticks), ticks
+        units = {tick.split()[-1] for tick in ticks}
+        assert len(units) == 1, ticks
+        values = [float(tick.split()[0]) for tick in ticks]
+        assert values == sorted(values) and values[0] == 0
+
+    def test_escalations_with_their_resolution_and_alerts(self, quick_page: Path, browser: Browser) -> None:
+        seen = browser.open(quick_page.as_uri()).evaluate(_MEASURE)
+        resolved, still_open = seen["escalations"]
+        assert "Is a paid Redis plan allowed?" in resolved and f"resolved: {RESOLUTION}" in resolved
+        assert SCRIPT_REASON in still_open and "open" in still_open
+        (alert,) = seen["alerts"]
+        assert "low_confidence_streak" in alert and "request_clarification" in alert
+
+    def test_script_in_any_text_is_shown_as_text(self, quick_page: Path, browser: Browser) -> None:
+        seen = browser.open(quick_page.as_uri()).evaluate(_MEASURE)
+        assert seen["scripts"] == 0 and seen["title"] == "Work log · #quick"
+        for hostile in (HOSTILE, SCRIPT_ARG, SCRIPT_REASON):
+            assert hostile in seen["text"]

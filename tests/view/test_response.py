@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+import threading
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -88,3 +91,94 @@ def test_markdown_escape() -> None:
     assert markdown_escape("[x](javascript:alert(1)) <img> *b*") == (
         "\\[x\\]\\(javascript:alert\\(1\\)\\) &lt;img&gt; \\*b\\*"
     )
+
+
+# --- Called where the answer is built: inside the workspace, its bots still open ------------------------------------
+
+
+@wl.tool
+def price_check(item: str) -> dict[str, object]:
+    return {"item": item, "price": 12}
+
+
+@pytest.fixture
+def configured(tmp_path: Path) -> Iterator[Path]:
+    """otel_worklog configured with a store of its own, which format_response reads by default."""
+    path = tmp_path / "live.db"
+    wl.configure(service_name="resp", store=str(path))
+    yield path
+    wl.shutdown()
+
+
+def _duration(text: str) -> str:
+    match = re.search(r"\*\*Duration:\*\* ([^·]+) ·", text)
+    assert match, text
+    return match.group(1).strip()
+
+
+@pytest.mark.usefixtures("configured")
+def test_inside_the_bot_block_shows_the_work_so_far() -> None:
+    with wl.workspace("#inside", type="project", query="Which cache?"):
+        with wl.bot("planner"):
+            wl.decision("Use Redis for the cache", confidence=0.9)
+            price_check("redis")
+            wl.decision("Start with 64 MB", confidence=0.6)
+            text = wl.format_response("Redis, 64 MB", mode="detailed")
+    assert "Tip:" not in text
+    assert "**Query:** Which cache?" in text and "**Bots:** planner" in text
+    assert "Use Redis for the cache (90%)" in text and "Start with 64 MB (60%)" in text
+    assert "price\\_check (✓" in text  # the finished tool call, from the store
+    assert _duration(text) not in ("0.0s", "0 ns")
+
+
+@pytest.mark.usefixtures("configured")
+def test_after_the_bot_block_still_in_the_workspace() -> None:
+    with wl.workspace("#after", type="project", query="Which cache?"):
+        with wl.bot("planner"):
+            wl.decision("Use Redis for the cache", confidence=0.9)
+        with wl.bot("reviewer"):
+            wl.correction("Memcached is enough here")
+        text = wl.format_response("Memcached")
+    assert "**Query:** Which cache?" in text and "**Workspace:** #after (project)" in text
+    assert "**Bots:** planner, reviewer" in text
+    assert "Use Redis for the cache" in text and "Memcached is enough here" in text
+    assert _duration(text) not in ("0.0s", "0 ns")
+
+
+@pytest.mark.usefixtures("configured")
+def test_parallel_bots_each_show_their_decisions() -> None:
+    """Three bots in threads, all still working when one of them builds the answer."""
+    all_decided = threading.Barrier(3)
+    answered = threading.Event()
+
+    def work(name: str) -> str | None:
+        with wl.bot(name):
+            wl.decision(f"{name} picked its part", confidence=0.8)
+            all_decided.wait(timeout=30)
+            if name != "writer":
+                answered.wait(timeout=30)
+                return None
+            text = wl.format_response("done")
+            answered.set()
+            return text
+
+    with wl.workspace("#parallel", type="coordination"):
+        with wl.ThreadPoolExecutor(max_workers=3) as pool:
+            results = list(pool.map(work, ["researcher", "designer", "writer"]))
+    (text,) = [r for r in results if r is not None]
+    assert "Key decisions" in text
+    for name in ("researcher", "designer", "writer"):
+        assert f"{name} picked its part" in text, text
+    steps = [int(step) for step in re.findall(r"Step (\d+):", text)]
+    assert sorted(steps) == [1, 2, 3]
+
+
+@pytest.mark.usefixtures("configured")
+def test_a_long_open_bot_shows_every_entry() -> None:
+    """Entries past the span event limit go to an open continuation span: the answer still lists them all."""
+    with wl.workspace("#long", type="project"), wl.bot("worker"):
+        for i in range(200):
+            wl.info(f"item {i} done")
+        text = wl.format_response("all done", mode="detailed")
+    assert "**Steps:** 200" in text
+    assert "item 0 done" in text and "item 199 done" in text

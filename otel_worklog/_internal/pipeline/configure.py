@@ -38,6 +38,8 @@ _PROCESSORS: weakref.WeakKeyDictionary[TracerProvider, WorklogSpanProcessor] = w
 _OWNED: dict[str, TracerProvider] = {}
 _atexit_registered = False
 _dropped_reported = 0
+#: The store the current configuration writes to (None: off), which the reply helpers read by default.
+_store_path: Path | None = None
 
 
 def _env_true(name: str) -> bool:
@@ -238,7 +240,9 @@ def _build_children(
             exporter = None
         if exporter is not None:
             exporters.append(exporter)
+    global _store_path
     store_exporter, store_path = _store(store)
+    _store_path = store_path if store_exporter is not None else None
     if store_exporter is not None:
         exporters.append(store_exporter)
     # Detectors and insights come first: flushed and shut down before the exporters, their last
@@ -264,6 +268,11 @@ def _shutdown_other_providers(current: TracerProvider) -> None:
     for provider, processor in list(_PROCESSORS.items()):
         if provider is not current and processor.children:
             shutdown_children(processor.replace_children(()), params.resolve(params.SHUTDOWN_TIMEOUT_S))
+
+
+def configured_store() -> Path | None:
+    """Where the current configuration's local store is; None when it has none."""
+    return _store_path
 
 
 def force_flush(timeout_s: float | None = None) -> bool:

@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import SpanRecord
+from otel_worklog._internal.query.steps import SessionSteps
 from otel_worklog._internal.query.summary import summarize_trace
 from otel_worklog._internal.settings import CONFIDENCE_THRESHOLD, resolve
 from otel_worklog._internal.span_kinds import ESCALATION, HANDOFF, TOOL, tool_name
@@ -210,6 +211,8 @@ def build_worklog(spans: Sequence[SpanRecord], *, bot: str | None = None) -> Wor
     for span in ordered:
         parts.add(span)
     parts.entries.sort(key=lambda e: (e.time_ns, e.step if e.step is not None else 0))
+    steps = SessionSteps(ordered)  # one number per step of the session, across processes
+    handoffs = [replace(item, step=steps.handoff_step(item.span_id, item.step)) for item in parts.handoffs.values()]
     return WorkLogView(
         trace_id=summary.trace_id,
         workspace_id=summary.workspace_id,
@@ -221,9 +224,9 @@ def build_worklog(spans: Sequence[SpanRecord], *, bot: str | None = None) -> Wor
         start_ns=summary.start_ns,
         end_ns=summary.end_ns,
         spans=ordered,
-        entries=parts.entries,
+        entries=steps.renumber(parts.entries),
         tools=parts.tools,
-        handoffs=sorted(parts.handoffs.values(), key=lambda h: h.time_ns),
+        handoffs=sorted(handoffs, key=lambda h: h.time_ns),
         escalations=parts.escalations,
         errors=parts.errors,
     )

@@ -26,7 +26,7 @@ from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapProp
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.entries import _string_list
-from otel_worklog._internal.record.scope import WorkspaceState, current_scope, next_step
+from otel_worklog._internal.record.scope import WorkspaceState, current_scope, new_epoch, next_step
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
 from otel_worklog._internal.record.state import STATE, active_tracer
 
@@ -183,6 +183,7 @@ def receive(value: Any) -> Received | None:
             id=workspace_id,
             type=workspace_type if isinstance(workspace_type, str) else "open",
             steps=itertools.count(start),
+            epoch=new_epoch(),
         )
     from_bot = baggage.get_baggage(_BAG_FROM, extracted)
     return Received(parent, workspace, from_bot if isinstance(from_bot, str) else None)

@@ -123,7 +123,10 @@ class EventLedger:
                 attributes[sc.WORKLOG_CONTINUATION] = len(continuations) + 1
                 parent = trace.set_span_in_context(self.span, ctx)
                 name = sc.SPAN_CONTINUATION.format(name=self._name)
-                continuations.append(self._tracer.start_span(name, context=parent, attributes=attributes))
+                span = self._tracer.start_span(name, context=parent, attributes=attributes)
+                if isinstance(scope, Scope) and scope.workspace is not None:
+                    scope.workspace.live.add(span)  # open work that format_response reads
+                continuations.append(span)
             return continuations[number]
 
     def close(self) -> None:

@@ -3,21 +3,58 @@
 One context key holds one immutable :class:`Scope`. Entering a workspace or a
 bot attaches a new context (one token, one restore), so nothing can leak into
 the code that runs after the block, whatever way the block exits.
+
+A :class:`WorkspaceState` also counts the session's steps and knows its open
+workspace and bot spans (:class:`LiveSpans`), so that ``wl.format_response()``
+can read the work still in progress: open spans are not exported yet.
 """
 
 from __future__ import annotations
 
 import itertools
+import os
+import threading
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
+from opentelemetry import trace
 from opentelemetry.context import Context
 
 from otel_worklog._internal import semconv as sc
 
 SCOPE_KEY: Final = otel_context.create_key("otel_worklog.scope")
 _SUPPRESS_KEY: Final = otel_context._SUPPRESS_INSTRUMENTATION_KEY
+
+
+class LiveSpans:
+    """The workspace and bot spans of one workspace that have started and not yet ended, in this process.
+
+    Written when such a span starts (never per entry); spans that have ended since are dropped then.
+    """
+
+    __slots__ = ("_lock", "_spans")
+
+    def __init__(self) -> None:
+        self._spans: dict[int, trace.Span] = {}
+        self._lock = threading.Lock()
+
+    def add(self, span: trace.Span) -> None:
+        if not span.is_recording():
+            return
+        with self._lock:
+            for key in [key for key, known in self._spans.items() if not known.is_recording()]:
+                del self._spans[key]
+            self._spans[id(span)] = span
+
+    def open_spans(self) -> list[trace.Span]:
+        with self._lock:
+            return [span for span in self._spans.values() if span.is_recording()]
+
+
+def new_epoch() -> str:
+    """A fresh id for a count of steps that continues another one (see ``WorkspaceState.epoch``)."""
+    return os.urandom(8).hex()
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -29,6 +66,11 @@ class WorkspaceState:
     participants: tuple[str, ...] = ()
     coordinator: str | None = None
     steps: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
+    #: Which count ``steps`` is: "" where the workspace was opened; a new id where a handoff's receiver
+    #: continues the count without the sender's state (another process). Two counts may reuse a number;
+    #: the read model tells them apart by it and numbers the session's steps once (query/steps.py).
+    epoch: str = ""
+    live: LiveSpans = field(default_factory=LiveSpans)
 
     def next_step(self) -> int:
         # itertools.count is advanced in C under the GIL: safe across threads.
@@ -48,6 +90,8 @@ class Scope:
         stamp: dict[str, Any] = {}
         if workspace is not None:
             stamp[sc.WORKSPACE_ID] = workspace.id
+            if workspace.epoch:
+                stamp[sc.WORKLOG_STEP_EPOCH] = workspace.epoch
         if bot_name is not None:
             stamp[sc.BOT_NAME] = bot_name
         return Scope(workspace, bot_name, bot_role, stamp)

@@ -258,6 +258,7 @@ class workspace(_ActiveSpan):
         scope = Scope.make(state, outer.bot_name if outer else None, outer.bot_role if outer else None)
         ctx = otel_context.set_value(SCOPE_KEY, scope, parent)
         span = tracer.start_span(sc.SPAN_WORKSPACE.format(workspace_id=ws_id), context=ctx, attributes=attributes)
+        state.live.add(span)
         self._state = state
         return span, ctx
 
@@ -312,6 +313,8 @@ def open_bot_span(
     scope = Scope.make(workspace_state, name, attributes.get(sc.BOT_ROLE))
     ctx = otel_context.set_value(SCOPE_KEY, scope, parent)
     span = tracer.start_span(sc.SPAN_INVOKE_AGENT.format(name=name), context=ctx, attributes=attributes, links=links)
+    if workspace_state is not None:
+        workspace_state.live.add(span)
     return span, ctx
 
 
