@@ -35,7 +35,8 @@ class TestLogs:
         done = run_cli("logs", store=store)
         assert done.returncode == 0, done.stderr
         out = done.stdout
-        assert out.index(ids["project"]) < out.index(ids["general"])
+        # Trace ids are shown as their shortest unique prefix (at least 8 characters), which every command takes.
+        assert out.index(ids["project"][:8]) < out.index(ids["general"][:8])
         assert "#project-x" in out and "escalated" in out and "project" in out
 
     def test_json_has_counts_and_bots(self, filled: tuple[Path, dict[str, str]]) -> None:
@@ -59,7 +60,7 @@ class TestLogs:
 
     def test_seed_alias(self, filled: tuple[Path, dict[str, str]]) -> None:
         store, ids = filled
-        assert ids["general"] in run_cli("workspace-logs", store=store).stdout
+        assert ids["general"][:8] in run_cli("workspace-logs", store=store).stdout
 
 
 class TestExplain:

@@ -5,12 +5,13 @@ from __future__ import annotations
 import argparse
 
 from otel_worklog._internal.cli.common import emit_json, fail
-from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_source, add_trace_id
-from otel_worklog._internal.cli.reading import bot_name, pick_trace, reading
+from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_source, add_trace_id, add_utc
+from otel_worklog._internal.cli.reading import bot_name, pick_trace, reading, workspace_name
 from otel_worklog._internal.query.worklog import build_worklog
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.render.data import worklog_dict
 from otel_worklog._internal.render.terminal import render_worklog
+from otel_worklog._internal.render.units import Clock, Display
 
 __all__ = ["COMMAND", "MODES", "explain"]
 
@@ -24,6 +25,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "-m", "--mode", choices=MODES, default="detailed", metavar="MODE", help=f"What to show: {', '.join(MODES)}."
     )
+    add_utc(parser)
     add_source(parser)
     add_json(parser)
 
@@ -35,20 +37,22 @@ def explain(
     mode: str = "detailed",
     store: str | None = None,
     tempo: str | None = None,
+    utc: bool = False,
     as_json: bool = False,
 ) -> None:
-    """Show a work log as a timeline: steps, confidence, tools, handoffs and escalations."""
+    """Show a work log as a timeline: steps, confidence, tools, handoffs, escalations and alerts."""
     if mode not in MODES:
         raise fail(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     name = bot_name(bot)
     with reading(store, tempo) as reader:
-        view = build_worklog(reader.trace(pick_trace(reader, trace_id, workspace, name)), bot=name)
+        chosen = pick_trace(reader, trace_id, workspace_name(reader, workspace) if not trace_id else None, name)
+        view = build_worklog(reader.trace(chosen), bot=name)
     if as_json:
         emit_json(worklog_dict(view, mode=mode))
     else:
-        make_console().print(render_worklog(view, mode=mode, bot=name))
+        make_console().print(render_worklog(view, mode=mode, bot=name, display=Display(Clock(utc=utc))))
 
 
 COMMAND = Command(
-    "Show a work log as a timeline: steps, confidence, tools, handoffs and escalations.", explain, _options
+    "Show a work log as a timeline: steps, confidence, tools, handoffs, escalations and alerts.", explain, _options
 )

@@ -1,12 +1,21 @@
-"""``otel-worklog how``: search entries across sessions, each match with the steps around it."""
+"""``otel-worklog how``: search entries, tool errors and exceptions across sessions, each match with the
+steps around it."""
 
 from __future__ import annotations
 
 import argparse
 
 from otel_worklog._internal.cli.common import emit_json
-from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_limit, add_source, at_least
-from otel_worklog._internal.cli.reading import bot_name, reading
+from otel_worklog._internal.cli.options import (
+    Command,
+    add_filters,
+    add_json,
+    add_limit,
+    add_source,
+    add_utc,
+    at_least,
+)
+from otel_worklog._internal.cli.reading import bot_name, display, reading, workspace_name
 from otel_worklog._internal.exceptions import TraceNotFound
 from otel_worklog._internal.query.records import EntryHit, TraceReader
 from otel_worklog._internal.query.worklog import Entry, build_worklog
@@ -18,12 +27,17 @@ __all__ = ["COMMAND", "how"]
 
 
 def _options(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("query", help="What to look for: 'rate limit', 'why escalate'.")
+    parser.add_argument(
+        "query",
+        help="What to look for: 'rate limit', 'why escalate', timeout. Every word must match, in any form "
+        "(escalate finds escalation); entries, tool errors and exceptions are searched.",
+    )
     add_filters(parser)
-    add_limit(parser, 5, "How many matches.")
+    add_limit(parser, 5, "How many matches to show (the newest).")
     parser.add_argument(
         "-C", "--context", dest="around", type=at_least(0, int), default=2, help="Entries of context on each side."
     )
+    add_utc(parser)
     add_source(parser)
     add_json(parser)
 
@@ -31,7 +45,7 @@ def _options(parser: argparse.ArgumentParser) -> None:
 def _context(
     reader: TraceReader, hit: EntryHit, cache: dict[str, list[Entry]], around: int
 ) -> tuple[list[Entry], Entry | None]:
-    """The entries around ``hit`` in its session, and the hit's own entry."""
+    """The entries around ``hit`` in its session, and the hit's own entry (None for a failed step)."""
     entries = cache.get(hit.trace_id)
     if entries is None:
         try:
@@ -39,6 +53,9 @@ def _context(
         except TraceNotFound:
             entries = []
         cache[hit.trace_id] = entries
+    if hit.is_error:
+        index = next((i for i, e in enumerate(entries) if e.time_ns > hit.event.time_ns), len(entries))
+        return entries[max(0, index - around) : index + around], None
     for index, entry in enumerate(entries):
         if entry.span_id == hit.span_id and entry.time_ns == hit.event.time_ns and entry.name == hit.event.name:
             return entries[max(0, index - around) : index + around + 1], entry
@@ -53,17 +70,28 @@ def how(
     around: int = 2,
     store: str | None = None,
     tempo: str | None = None,
+    utc: bool = False,
     as_json: bool = False,
 ) -> None:
-    """Search entries across sessions and show each match with the steps around it."""
+    """Search entries, tool errors and exceptions across sessions; show each match with the steps around it."""
     with reading(store, tempo) as reader:
-        hits = reader.search_entries(query, workspace=workspace, bot=bot_name(bot), limit=limit)
+        found = reader.search(query, workspace=workspace_name(reader, workspace), bot=bot_name(bot), limit=limit)
         cache: dict[str, list[Entry]] = {}
-        results = [(hit, *_context(reader, hit, cache, around)) for hit in hits]
-    if as_json:
-        emit_json([{**hit_dict(hit), "context": [entry_dict(e) for e in context]} for hit, context, _ in results])
+        results = [(hit, *_context(reader, hit, cache, around)) for hit in found.hits]
+        shown = display(reader, [hit.trace_id for hit in found.hits], utc=utc) if not as_json else None
+    if shown is None:
+        emit_json(
+            [
+                {**hit_dict(hit, matched), "context": [entry_dict(e) for e in context]}
+                for hit, context, matched in results
+            ]
+        )
     else:
-        make_console().print(render_hits(query, results))
+        make_console().print(render_hits(query, results, found.total, shown))
 
 
-COMMAND = Command("Search entries across sessions; show each match with the steps around it.", how, _options)
+COMMAND = Command(
+    "Search entries, tool errors and exceptions across sessions; show each match with the steps around it.",
+    how,
+    _options,
+)

@@ -29,6 +29,7 @@ __all__ = [
     "add_source",
     "add_subcommands",
     "add_trace_id",
+    "add_utc",
     "at_least",
     "inherited",
     "new_parser",
@@ -143,15 +144,28 @@ def add_json(parser: argparse.ArgumentParser, *, keep_parent: bool = False, help
     )
 
 
+def add_utc(parser: argparse.ArgumentParser, *, keep_parent: bool = False) -> None:
+    """``--utc``: times in UTC instead of local time (either way the zone is shown)."""
+    parser.add_argument(
+        "--utc",
+        action="store_true",
+        default=inherited(False, keep_parent),
+        help="Show times in UTC instead of local time (the zone is shown either way).",
+    )
+
+
 def add_trace_id(parser: argparse.ArgumentParser) -> None:
     """The optional ``TRACE_ID`` argument."""
-    parser.add_argument("trace_id", nargs="?", help="Trace id (default: the most recent session).")
+    parser.add_argument("trace_id", nargs="?", help="Trace id, or the start of one (default: the most recent session).")
 
 
 def add_filters(parser: argparse.ArgumentParser, *, bot: bool = True, keep_parent: bool = False) -> None:
     """``-w/--workspace`` and ``-b/--bot``."""
     parser.add_argument(
-        "-w", "--workspace", default=inherited(None, keep_parent), help="Only this workspace (#general)."
+        "-w",
+        "--workspace",
+        default=inherited(None, keep_parent),
+        help="Only this workspace ('#general' or general; quote a name that starts with #).",
     )
     if bot:
         parser.add_argument("-b", "--bot", default=None, help="Only this bot (@researcher or researcher).")

@@ -1,20 +1,47 @@
-"""What the read commands share: the reader of ``--store``/``--tempo``, the session to show, bot names."""
+"""What the read commands share: the reader of ``--store``/``--tempo``, the session to show, bot and
+workspace names as a user types them, and how times and trace ids are shown."""
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
+import difflib
+from collections.abc import Iterable, Iterator
 
 from otel_worklog._internal.exceptions import TraceNotFound
 from otel_worklog._internal.query.readers import open_reader
 from otel_worklog._internal.query.records import TraceReader
+from otel_worklog._internal.render.units import Clock, Display
 
-__all__ = ["bot_name", "pick_trace", "reading"]
+__all__ = ["bot_name", "display", "pick_trace", "reading", "workspace_name"]
+
+#: How many known workspaces an "unknown workspace" error names.
+_NEAREST = 3
 
 
 def bot_name(name: str | None) -> str | None:
     """A bot filter as given (``@researcher`` or ``researcher``) without its ``@``."""
     return name.lstrip("@") if name else None
+
+
+def workspace_name(reader: TraceReader, name: str | None) -> str | None:
+    """The workspace ``name`` means: ``general`` is ``#general`` when that is the one there is.
+
+    A workspace no session has is a one-line error naming the nearest known workspaces, so a typo is
+    told apart from "nothing happened there". A reader that cannot list workspaces takes the name as given.
+    """
+    if name is None:
+        return None
+    known = reader.workspaces()
+    if not known or name in known:
+        return name
+    for candidate in (f"#{name}", name.lstrip("#")):
+        if candidate in known:
+            return candidate
+    nearest = difflib.get_close_matches(name, known, n=_NEAREST, cutoff=0.4) or difflib.get_close_matches(
+        f"#{name.lstrip('#')}", known, n=_NEAREST, cutoff=0.4
+    )
+    hint = ", ".join(nearest or known[:_NEAREST])
+    raise TraceNotFound(f"no sessions in workspace {name!r}; nearest known: {hint}")
 
 
 @contextlib.contextmanager
@@ -33,6 +60,13 @@ def pick_trace(reader: TraceReader, trace_id: str | None, workspace: str | None,
         return trace_id
     found = reader.latest_trace_id(workspace=workspace, bot=bot)
     if found is None:
+        if workspace is None and bot is None:
+            raise TraceNotFound("no work-log sessions yet (run `otel-worklog demo` to make some)")
         where = " ".join(p for p in (f"in {workspace}" if workspace else "", f"with @{bot}" if bot else "") if p)
-        raise TraceNotFound(f"no work-log sessions {where}".strip() + " (run `otel-worklog demo` to make some)")
+        raise TraceNotFound(f"no work-log sessions {where}")
     return found
+
+
+def display(reader: TraceReader, trace_ids: Iterable[str], *, utc: bool) -> Display:
+    """How to show times (local, or UTC) and these trace ids (each as its shortest unique prefix)."""
+    return Display(Clock(utc=utc), reader.short_trace_ids(trace_ids))

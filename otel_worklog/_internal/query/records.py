@@ -13,7 +13,7 @@ hundreds of thousands of them, and a frozen dataclass sets each field through ``
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -127,7 +127,12 @@ class SessionSummary:
 
 @dataclass(frozen=True, slots=True)
 class EntryHit:
-    """A work-log entry matched by a text search, with the span it sits on."""
+    """What a text search matched, with the span it sits on: a work-log entry, or a step that failed.
+
+    For an entry, ``event`` is the entry. For a failed step (a tool's error, an exception), ``error``
+    is what went wrong (``TimeoutError: write to ... timed out``) and ``event`` the exception event
+    (or, without one, an event named ``error`` at the span's end).
+    """
 
     trace_id: str
     span_id: str
@@ -135,6 +140,19 @@ class EntryHit:
     workspace_id: str | None
     bot_name: str | None
     event: EventRecord
+    error: str | None = None
+
+    @property
+    def is_error(self) -> bool:
+        return self.error is not None
+
+
+@dataclass(frozen=True, slots=True)
+class SearchResult:
+    """The matches shown (newest first, at most the limit asked for) and how many there are in all."""
+
+    hits: list[EntryHit]
+    total: int
 
 
 @runtime_checkable
@@ -157,9 +175,29 @@ class TraceReader(Protocol):
         """Every span of the trace, oldest first; raises :class:`TraceNotFound`."""
         ...
 
+    def search(
+        self, text: str, *, workspace: str | None = None, bot: str | None = None, limit: int = 50
+    ) -> SearchResult:
+        """Entries, tool errors and exceptions matching ``text`` (:mod:`.matching`), newest first."""
+        ...
+
     def search_entries(
         self, text: str, *, workspace: str | None = None, bot: str | None = None, limit: int = 50
-    ) -> list[EntryHit]: ...
+    ) -> list[EntryHit]:
+        """The hits of :meth:`search`."""
+        ...
+
+    def workspaces(self) -> list[str]:
+        """Every workspace with a session, sorted."""
+        ...
+
+    def resolutions(self, trace_ids: Iterable[str]) -> dict[str, str]:
+        """The resolution of each resolved escalation in these traces, by the escalation's span id."""
+        ...
+
+    def short_trace_ids(self, trace_ids: Iterable[str], *, minimum: int = 8) -> dict[str, str]:
+        """The shortest prefix (at least ``minimum`` characters) that names each trace alone."""
+        ...
 
     def escalations(
         self, *, workspace: str | None = None, bot: str | None = None, limit: int = 50, since_ns: int | None = None

@@ -12,14 +12,17 @@ from __future__ import annotations
 import json
 import re
 import sqlite3
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
+from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError, TraceNotFound
+from otel_worklog._internal.query.failures import EXCEPTION_EVENT, matching_failures, note_resolution
 from otel_worklog._internal.query.gcpause import paused_gc
 from otel_worklog._internal.query.ids import normalize_trace_id
-from otel_worklog._internal.query.records import EntryHit, EventRecord, SessionSummary, SpanRecord
+from otel_worklog._internal.query.matching import fts_query
+from otel_worklog._internal.query.records import EntryHit, EventRecord, SearchResult, SessionSummary, SpanRecord
 from otel_worklog._internal.query.store_rows import (
     EVENT_COLUMNS,
     LINK_COLUMNS,
@@ -31,25 +34,21 @@ from otel_worklog._internal.query.store_rows import (
 )
 from otel_worklog._internal.store.schema import connect
 
-__all__ = ["StoreReader", "fts_query"]
+__all__ = ["StoreReader"]
 
-_WORD = re.compile(r"\w+", re.UNICODE)
 _TRACES_PER_QUERY = 128
 _IDS_PER_QUERY = 500
 
 
-def fts_query(text: str) -> str | None:
-    """An FTS5 query matching every word of ``text`` (the last one as a prefix); user text never becomes syntax."""
-    words = _WORD.findall(text)
-    if not words:
-        return None
-    quoted = ['"' + word.replace('"', '""') + '"' for word in words]
-    quoted[-1] += "*"
-    return " ".join(quoted)
-
-
 def _like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+
+
+def _shared_prefix(text: str, other: str | None) -> int:
+    """How many leading characters ``text`` and ``other`` share."""
+    if other is None:
+        return 0
+    return next((i for i, (a, b) in enumerate(zip(text, other, strict=False)) if a != b), min(len(text), len(other)))
 
 
 class StoreReader:
@@ -189,9 +188,9 @@ class StoreReader:
             raise TraceNotFound(f"no trace {full} in the store at {self.path}")
         return self._spans_from_rows(rows)
 
-    def search_entries(
+    def search(
         self, text: str, *, workspace: str | None = None, bot: str | None = None, limit: int = 50
-    ) -> list[EntryHit]:
+    ) -> SearchResult:
         filters = ""
         params: list[Any] = []
         if workspace is not None:
@@ -200,39 +199,120 @@ class StoreReader:
         if bot is not None:
             filters += " AND s.bot_name = ?"
             params.append(bot)
+        entries, total = self._search_entries(text, filters, params, limit)
+        errors = self._search_errors(text, filters, params)
+        hits = sorted([*entries, *errors], key=lambda hit: hit.event.time_ns, reverse=True)[: max(0, limit)]
+        return SearchResult(hits, total + len(errors))
+
+    def search_entries(
+        self, text: str, *, workspace: str | None = None, bot: str | None = None, limit: int = 50
+    ) -> list[EntryHit]:
+        return self.search(text, workspace=workspace, bot=bot, limit=limit).hits
+
+    def _search_entries(self, text: str, filters: str, params: list[Any], limit: int) -> tuple[list[EntryHit], int]:
+        """Entries matching ``text``, newest first, and how many match in all."""
         # Newest first by insertion order (row id): FTS5 walks its index backwards and stops at the limit,
         # so a common word over 100,000 spans costs under a millisecond instead of sorting every match.
+        source = "events_fts f JOIN events e ON e.id = f.rowid JOIN spans s ON s.id = e.span_rowid"
         select = (
             "SELECT e.name, e.time_ns, e.attributes, s.trace_id, s.span_id, s.name, s.workspace_id, s.bot_name"
-            " FROM {source} JOIN spans s ON s.id = e.span_rowid WHERE {match}" + filters + " ORDER BY {order} DESC"
-            " LIMIT ?"
+            " FROM {source} WHERE {match}" + filters
         )
-        rows: list[Any] = []
         query = fts_query(text)
+        rows: list[Any] = []
+        total = 0
         if query is not None:
             rows = self._query(
-                select.format(
-                    source="events_fts f JOIN events e ON e.id = f.rowid", match="events_fts MATCH ?", order="f.rowid"
-                ),
+                select.format(source=source, match="events_fts MATCH ?") + " ORDER BY f.rowid DESC LIMIT ?",
                 [query, *params, limit],
             )
+            total = self._query(f"SELECT count(*) FROM {source} WHERE events_fts MATCH ?{filters}", [query, *params])[
+                0
+            ][0]
         if not rows and text.strip():
-            # Substring fallback (punctuation, partial words): what the seeds' `how` matched on.
-            rows = self._query(
-                select.format(source="events e", match="e.message LIKE ? ESCAPE '\\'", order="e.id"),
-                [_like_pattern(text.strip()), *params, limit],
-            )
-        return [
-            EntryHit(
-                trace_id=row[3],
-                span_id=row[4],
-                span_name=row[5],
-                workspace_id=row[6],
-                bot_name=row[7],
-                event=EventRecord(row[0], row[1], loads_object(row[2])),
-            )
+            # Substring fallback, for what is not a word: punctuation, a path, part of a word.
+            like = [_like_pattern(text.strip()), *params]
+            source = "events e JOIN spans s ON s.id = e.span_rowid"
+            match = "e.message LIKE ? ESCAPE '\\'"
+            ordered = select.format(source=source, match=match) + " ORDER BY e.id DESC LIMIT ?"
+            rows = self._query(ordered, [*like, limit])
+            total = self._query(f"SELECT count(*) FROM {source} WHERE {match}{filters}", like)[0][0]
+        hits = [
+            EntryHit(row[3], row[4], row[5], row[6], row[7], EventRecord(row[0], row[1], loads_object(row[2])))
             for row in rows
         ]
+        return hits, int(total)
+
+    def _search_errors(self, text: str, filters: str, params: list[Any]) -> list[EntryHit]:
+        """Failed steps (a tool's error, an exception) whose error matches ``text``, each error once."""
+        rows = self._query(
+            "SELECT s.id, s.trace_id, s.span_id, s.name, s.workspace_id, s.bot_name, s.status_message, s.start_ns,"
+            " s.end_ns, s.attributes FROM traces t JOIN spans s ON s.trace_id = t.trace_id"
+            " WHERE t.errors > 0 AND s.error = 1" + filters,
+            params,
+        )
+        if not rows:
+            return []
+        exceptions: dict[int, EventRecord] = {}
+        for span_rowid, time_ns, attributes in self._children_named([row[0] for row in rows], EXCEPTION_EVENT):
+            exceptions.setdefault(span_rowid, EventRecord(EXCEPTION_EVENT, time_ns, loads_object(attributes)))
+        failed = (
+            SpanRecord(
+                trace_id=row[1],
+                span_id=row[2],
+                parent_span_id=None,
+                name=row[3],
+                kind="INTERNAL",
+                start_ns=row[7],
+                end_ns=row[8],
+                status_code="ERROR",
+                status_message=row[6],
+                attributes={**loads_object(row[9]), sc.WORKSPACE_ID: row[4], sc.BOT_NAME: row[5]},
+                events=(exceptions[row[0]],) if row[0] in exceptions else (),
+            )
+            for row in rows
+        )
+        return matching_failures(failed, text)
+
+    def _children_named(self, span_rowids: list[int], name: str) -> list[Any]:
+        """(span row id, time, attributes) of the events called ``name`` on these spans."""
+        found: list[Any] = []
+        for start in range(0, len(span_rowids), _IDS_PER_QUERY):
+            chunk = span_rowids[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            found += self._query(
+                f"SELECT span_rowid, time_ns, attributes FROM events WHERE span_rowid IN ({marks}) AND name = ?"
+                " ORDER BY id",
+                [*chunk, name],
+            )
+        return found
+
+    def workspaces(self) -> list[str]:
+        rows = self._query("SELECT DISTINCT workspace_id FROM traces WHERE workspace_id IS NOT NULL")
+        return sorted(str(row[0]) for row in rows)
+
+    def resolutions(self, trace_ids: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        wanted = sorted(set(trace_ids))
+        for start in range(0, len(wanted), _IDS_PER_QUERY):
+            chunk = wanted[start : start + _IDS_PER_QUERY]
+            marks = ",".join("?" * len(chunk))
+            for (attributes,) in self._query(
+                "SELECT e.attributes FROM spans s JOIN events e ON e.span_rowid = s.id"
+                f" WHERE s.trace_id IN ({marks}) AND e.name = ? ORDER BY e.id",
+                [*chunk, sc.EVENT_ESCALATION_RESOLVED],
+            ):
+                note_resolution(loads_object(attributes), found)
+        return found
+
+    def short_trace_ids(self, trace_ids: Iterable[str], *, minimum: int = 8) -> dict[str, str]:
+        shown: dict[str, str] = {}
+        for trace_id in trace_ids:
+            before = self._query("SELECT max(trace_id) FROM traces WHERE trace_id < ?", (trace_id,))[0][0]
+            after = self._query("SELECT min(trace_id) FROM traces WHERE trace_id > ?", (trace_id,))[0][0]
+            shared = max(_shared_prefix(trace_id, before), _shared_prefix(trace_id, after))
+            shown[trace_id] = trace_id[: max(minimum, shared + 1)]
+        return shown
 
     def escalations(
         self, *, workspace: str | None = None, bot: str | None = None, limit: int = 50, since_ns: int | None = None

@@ -17,22 +17,31 @@ import time
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from typing import Any
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import BackendUnreachable, ReaderError, TraceNotFound
+from otel_worklog._internal.query.failures import matching_failures, note_resolution
 from otel_worklog._internal.query.ids import normalize_trace_id
+from otel_worklog._internal.query.matching import matches, search_terms
 from otel_worklog._internal.query.otlp_json import decode_resource_spans
-from otel_worklog._internal.query.records import EntryHit, SessionSummary, SpanRecord
+from otel_worklog._internal.query.records import EntryHit, SearchResult, SessionSummary, SpanRecord
 from otel_worklog._internal.query.summary import summarize_trace
 
-__all__ = ["TempoReader", "entry_matches", "traceql_regex_literal", "traceql_string"]
+__all__ = ["TempoReader", "printable_detail", "traceql_regex_literal", "traceql_string"]
 
 #: Tempo's default block retention is 336 h, so search two weeks unless told otherwise.
 DEFAULT_WINDOW_S = 14 * 86_400
 _SEARCH_LIMIT = 20
-_WORD = re.compile(r"\w+", re.UNICODE)
+#: A trace id prefix (as ``logs`` shows ids), looked up among this many recent traces.
+_PREFIX = re.compile(r"[0-9a-f]{6,31}")
+_PREFIX_SEARCH = 1000
+#: What of an error body is read, and what of it is shown.
+_BODY_READ = 4096
+_DETAIL_CHARS = 200
+#: C0 and C1 controls (tab and newline too: the detail is one line) and the bidi marks.
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
 _ESCAPES = {"\\": "\\\\", '"': '\\"', "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
@@ -62,20 +71,18 @@ def _attr(name: str) -> str:
     return f"{scope}.{traceql_string(key)}"
 
 
+def _kept(span: SpanRecord, workspace: str | None, bot: str | None) -> bool:
+    return (workspace is None or span.workspace_id == workspace) and (bot is None or span.bot_name == bot)
+
+
 def _spanset(conditions: list[str]) -> str:
     return "{ " + " && ".join(conditions) + " }" if conditions else "{ }"
 
 
-def entry_matches(message: str, text: str) -> bool:
-    """The same rule the store applies: every word of ``text`` appears (the last as a prefix), or a substring."""
-    lowered = message.lower()
-    if text.strip().lower() in lowered:
-        return True
-    words = [w.lower() for w in _WORD.findall(text)]
-    if not words:
-        return False
-    found = [w.lower() for w in _WORD.findall(message)]
-    return all(w in found for w in words[:-1]) and any(f.startswith(words[-1]) for f in found)
+def printable_detail(body: bytes, limit: int = _DETAIL_CHARS) -> str:
+    """An error body as one short line a terminal cannot act on: no control or bidi characters, cut to ``limit``."""
+    text = " ".join(_CONTROL.sub(" ", body.decode("utf-8", "replace")).split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 class TempoReader:
@@ -99,10 +106,10 @@ class TempoReader:
             with urllib.request.urlopen(request, timeout=self.timeout_s) as response:
                 body = response.read()
         except urllib.error.HTTPError as exc:
-            detail = " ".join(exc.read(300).decode("utf-8", "replace").split())
             if exc.code == 404:
                 raise TraceNotFound(f"Tempo at {self.base_url} has no {path.rsplit('/', 1)[-1]} (HTTP 404)") from exc
-            raise ReaderError(f"Tempo at {self.base_url} answered HTTP {exc.code}: {detail[:200]}") from exc
+            detail = printable_detail(exc.read(_BODY_READ))
+            raise ReaderError(f"Tempo at {self.base_url} answered HTTP {exc.code}: {detail}") from exc
         except (urllib.error.URLError, OSError, TimeoutError) as exc:
             reason = getattr(exc, "reason", exc)
             raise BackendUnreachable(f"cannot reach Tempo at {self.base_url}: {reason}") from exc
@@ -159,12 +166,24 @@ class TempoReader:
         try:
             payload = self._get(f"/api/v2/traces/{full}")
         except TraceNotFound:
+            prefix = trace_id.strip().lower()
+            if _PREFIX.fullmatch(prefix):
+                return self.trace(self._by_prefix(prefix))
             raise TraceNotFound(f"no trace {full} in Tempo at {self.base_url}") from None
         spans = decode_resource_spans(payload or {})
         if not spans:
             raise TraceNotFound(f"no trace {full} in Tempo at {self.base_url}")
         self._traces[full] = spans
         return spans
+
+    def _by_prefix(self, prefix: str) -> str:
+        """The one recent trace whose id starts with ``prefix`` (as ``logs`` shows ids)."""
+        found = {trace_id for trace_id, _ in self._search([], limit=_PREFIX_SEARCH) if trace_id.startswith(prefix)}
+        if len(found) > 1:
+            raise TraceNotFound(f"trace id prefix {prefix!r} is ambiguous; give more characters")
+        if not found:
+            raise TraceNotFound(f"no trace {prefix!r} in Tempo at {self.base_url}")
+        return found.pop()
 
     def sessions(
         self,
@@ -191,34 +210,84 @@ class TempoReader:
         found = self._search(self._filters(workspace, bot))
         return found[0][0] if found else None
 
+    def search(
+        self, text: str, *, workspace: str | None = None, bot: str | None = None, limit: int = 50
+    ) -> SearchResult:
+        terms = search_terms(text)
+        needle = max(terms, key=len) if terms else text.strip()
+        if not needle:
+            return SearchResult([], 0)
+        pattern = traceql_regex_literal(needle)
+        filters = self._filters(workspace, bot)
+        failed = self._traces_matching(
+            [
+                f"(span:statusMessage =~ {pattern} || {_attr('event.exception.message')} =~ {pattern}"
+                f" || {_attr('event.exception.type')} =~ {pattern})",
+                *filters,
+            ]
+        )
+        with_entries = self._traces_matching([f"{_attr('event.' + sc.WORKLOG_MESSAGE)} =~ {pattern}", *filters])
+        hits: list[EntryHit] = []
+        for trace_id in dict.fromkeys([*with_entries, *failed]):
+            spans = [s for s in self._trace_or_none(trace_id) if _kept(s, workspace, bot)]
+            hits += matching_failures(spans, text)
+            hits += [
+                EntryHit(trace_id, span.span_id, span.name, span.workspace_id, span.bot_name, event)
+                for span in spans
+                for event in span.events
+                if isinstance(message := event.attributes.get(sc.WORKLOG_MESSAGE), str) and matches(message, text)
+            ]
+        hits.sort(key=lambda hit: hit.event.time_ns, reverse=True)
+        return SearchResult(hits[: max(0, limit)], len(hits))
+
     def search_entries(
         self, text: str, *, workspace: str | None = None, bot: str | None = None, limit: int = 50
     ) -> list[EntryHit]:
-        words = _WORD.findall(text)
-        needle = max(words, key=len) if words else text.strip()
-        if not needle:
+        return self.search(text, workspace=workspace, bot=bot, limit=limit).hits
+
+    def _traces_matching(self, conditions: list[str]) -> list[str]:
+        return [trace_id for trace_id, _ in self._search(conditions, limit=_SEARCH_LIMIT)]
+
+    def _trace_or_none(self, trace_id: str) -> list[SpanRecord]:
+        """The trace's spans, or none when search listed it but it is already gone (retention)."""
+        try:
+            return self.trace(trace_id)
+        except TraceNotFound:
             return []
-        conditions = [f"{_attr('event.' + sc.WORKLOG_MESSAGE)} =~ {traceql_regex_literal(needle)}"]
-        conditions += self._filters(workspace, bot)
-        hits: list[EntryHit] = []
-        for trace_id, _ in self._search(conditions, limit=_SEARCH_LIMIT):
-            try:
-                spans = self.trace(trace_id)
-            except TraceNotFound:
-                continue
-            for span in spans:
-                if workspace is not None and span.workspace_id != workspace:
-                    continue
-                if bot is not None and span.bot_name != bot:
-                    continue
+
+    def workspaces(self) -> list[str]:
+        """The values Tempo knows of the workspace attribute (none when this Tempo cannot list tag values)."""
+        now = time.time()
+        try:
+            payload = self._get(
+                f"/api/v2/search/tag/{urllib.parse.quote('span.' + sc.WORKSPACE_ID)}/values",
+                {"start": int(now - DEFAULT_WINDOW_S), "end": int(now + 60)},
+            )
+        except ReaderError:
+            return []
+        values = (payload or {}).get("tagValues") or ()
+        return sorted({str(v.get("value")) for v in values if isinstance(v, dict) and v.get("value")})
+
+    def resolutions(self, trace_ids: Iterable[str]) -> dict[str, str]:
+        found: dict[str, str] = {}
+        for trace_id in dict.fromkeys(trace_ids):
+            for span in self._trace_or_none(trace_id):
                 for event in span.events:
-                    message = event.attributes.get(sc.WORKLOG_MESSAGE)
-                    if isinstance(message, str) and entry_matches(message, text):
-                        hits.append(
-                            EntryHit(trace_id, span.span_id, span.name, span.workspace_id, span.bot_name, event)
-                        )
-        hits.sort(key=lambda hit: hit.event.time_ns, reverse=True)
-        return hits[:limit]
+                    if event.name == sc.EVENT_ESCALATION_RESOLVED:
+                        note_resolution(event.attributes, found)
+        return found
+
+    def short_trace_ids(self, trace_ids: Iterable[str], *, minimum: int = 8) -> dict[str, str]:
+        """Unique among the traces this reader has seen (Tempo cannot list ids by prefix)."""
+        wanted = list(dict.fromkeys(trace_ids))
+        known = sorted({*wanted, *self._traces})
+        shown = {}
+        for trace_id in wanted:
+            length = minimum
+            while length < len(trace_id) and sum(1 for other in known if other.startswith(trace_id[:length])) > 1:
+                length += 1
+            shown[trace_id] = trace_id[:length]
+        return shown
 
     def escalations(
         self, *, workspace: str | None = None, bot: str | None = None, limit: int = 50, since_ns: int | None = None

@@ -144,16 +144,23 @@ def worklog_dict(view: WorkLogView, *, mode: str = "detailed") -> dict[str, Any]
     return out
 
 
-def hit_dict(hit: EntryHit) -> dict[str, Any]:
+def hit_dict(hit: EntryHit, entry: Entry | None = None) -> dict[str, Any]:
+    """A search hit: an entry, or a failed step (``kind`` "error", with its ``error``).
+
+    ``entry`` is the hit's entry as the work log reads it: its step is numbered across the session.
+    """
     attrs = hit.event.attributes
+    step = entry.step if entry is not None else attrs.get(sc.WORKLOG_STEP)
     return {
+        "kind": "error" if hit.is_error else "entry",
+        "error": hit.error,
         "trace_id": hit.trace_id,
         "workspace": hit.workspace_id,
         "bot": hit.bot_name,
         "span": hit.span_name,
         "span_id": hit.span_id,
         "time": iso(hit.event.time_ns),
-        "step": attrs.get(sc.WORKLOG_STEP),
+        "step": step,
         "level": attrs.get(sc.WORKLOG_LEVEL),
         "category": attrs.get(sc.WORKLOG_CATEGORY),
         "message": attrs.get(sc.WORKLOG_MESSAGE),

@@ -2,35 +2,46 @@
 
 Every piece of trace text goes into a :class:`rich.text.Text` as plain text,
 never as markup, so a message like ``[red]`` or ``[link=…]`` prints literally.
+Every table is laid out for the width it is drawn in (:mod:`.fit`): on 80 or 60
+columns the columns of least worth go first and messages wrap, and trace ids
+are shown as the shortest prefix that names them (every command accepts one).
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import json
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, Final
 
-from rich.console import Console, Group, RenderableType
+from rich.console import Console, ConsoleOptions, Group, RenderableType, RenderResult
 from rich.panel import Panel
-from rich.table import Table
 from rich.text import Text
 from rich.tree import Tree
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EntryHit, SessionSummary, SpanRecord
-from otel_worklog._internal.query.worklog import Entry, HandoffItem, WorkLogView
+from otel_worklog._internal.query.worklog import Entry, EscalationItem, HandoffItem, ToolCall, WorkLogView
+from otel_worklog._internal.render.fit import ALWAYS, Column, Fitted, fitted
+from otel_worklog._internal.render.units import Display, format_duration, plural
+from otel_worklog._internal.span_kinds import ALERT
 
 __all__ = [
+    "ALERT_ICON",
+    "ESCALATION_ICON",
     "confidence_style",
+    "entry_icon",
     "render_escalations",
     "render_hits",
     "render_sessions",
     "render_worklog",
 ]
 
-
-LEVEL_ICONS = {
+ESCALATION_ICON: Final = "🚨"
+ALERT_ICON: Final = "🔔"
+TOOL_ICON: Final = "🔧"
+HANDOFF_ICON: Final = "🤝"
+LEVEL_ICONS: Final = {
     "info": "ℹ",
     "thinking": "🧠",
     "decision": "🎯",
@@ -38,10 +49,10 @@ LEVEL_ICONS = {
     "uncertainty": "❓",
     "warning": "⚠",
     "error": "❌",
-    "handoff": "🤝",
+    "handoff": HANDOFF_ICON,
     "coordination": "🧭",
 }
-LEVEL_STYLES = {
+LEVEL_STYLES: Final = {
     "info": "white",
     "thinking": "dim",
     "decision": "bold cyan",
@@ -51,6 +62,12 @@ LEVEL_STYLES = {
     "error": "bold red",
     "handoff": "blue",
     "coordination": "bold blue",
+}
+STATUS_LABELS: Final = {
+    "ok": ("✓ ok", "green"),
+    "recovered": ("↻ recovered", "yellow"),
+    "error": ("✗ error", "red"),
+    "escalated": (f"{ESCALATION_ICON} escalated", "bold red"),
 }
 
 
@@ -65,69 +82,101 @@ def confidence_style(confidence: float | None) -> str:
     return "bold red"
 
 
+def entry_icon(entry: Entry) -> str:
+    """The icon of an entry, the same in every view: an escalation is 🚨 whatever its level."""
+    if entry.category == sc.CATEGORY_ESCALATION:
+        return ESCALATION_ICON
+    return LEVEL_ICONS.get(entry.level, "•")
+
+
 def _confidence(confidence: float | None) -> Text:
     return Text(f"{confidence:.0%}" if confidence is not None else "", style=confidence_style(confidence))
 
 
-def _duration(ms: float) -> str:
-    if ms < 1:
-        return f"{ms * 1000:.0f} µs"
-    if ms < 1000:
-        return f"{ms:.0f} ms"
-    if ms < 60_000:
-        return f"{ms / 1000:.1f} s"
-    return f"{ms / 60_000:.1f} min"
-
-
-def _when(time_ns: int) -> str:
-    return _dt.datetime.fromtimestamp(time_ns / 1e9).strftime("%Y-%m-%d %H:%M:%S")
-
-
 def _offset(time_ns: int, start_ns: int) -> str:
-    return f"+{max(0, time_ns - start_ns) / 1e9:.3f}s"
+    """Time into the session: ``+0.364 s``, or ``+2:05.3`` from 100 s on."""
+    seconds = max(0, time_ns - start_ns) / 1e9
+    if seconds < 100:
+        return f"+{seconds:.3f} s"
+    minutes, rest = divmod(seconds, 60)
+    return f"+{int(minutes)}:{rest:04.1f}"
+
+
+def _ms(ms: float) -> str:
+    return format_duration(ms * 1e6)
 
 
 def _t(value: object, style: str = "") -> Text:
     return Text("" if value is None else str(value), style=style)
 
 
+def _status(status: str) -> Text:
+    label, style = STATUS_LABELS[status]
+    return Text(label, style=style)
+
+
+def _escalation_counts(open_count: int, resolved: int) -> Text:
+    if not open_count and not resolved:
+        return Text("0", style="dim")
+    parts = [Text(f"{open_count} open", style="bold red")] if open_count else []
+    if resolved:
+        parts.append(Text(f"{resolved} resolved", style="green"))
+    return Text(", ").join(parts)
+
+
 # -- logs -----------------------------------------------------------------------
-def render_sessions(sessions: Sequence[SessionSummary]) -> RenderableType:
-    table = Table(title="Recent work logs", title_justify="left")
-    table.add_column("Started", style="dim", no_wrap=True)
-    table.add_column("Workspace", style="cyan")
-    table.add_column("Type", style="green")
-    table.add_column("Bots", style="yellow")
-    table.add_column("Duration", justify="right")
-    table.add_column("Status")
-    table.add_column("Esc.", justify="right")
-    table.add_column("Err.", justify="right")
-    table.add_column("Trace", style="dim", no_wrap=True)
-    for s in sessions:
-        status = {
-            "ok": ("✓ ok", "green"),
-            "recovered": ("↻ recovered", "yellow"),
-            "error": ("✗ error", "red"),
-            "escalated": ("🚨 escalated", "bold red"),
-        }
-        label, style = status[s.status]
-        bots = ", ".join(s.bots[:4]) + (f" +{len(s.bots) - 4}" if len(s.bots) > 4 else "")
-        table.add_row(
-            _when(s.start_ns),
+def _bots(names: Sequence[str], shown: int = 2) -> str:
+    """``coder, nanobot +2``: the first bots by name, and how many more."""
+    more = len(names) - shown
+    return ", ".join(names[:shown]) + (f" +{more}" if more > 0 else "") if names else "-"
+
+
+def render_sessions(sessions: Sequence[SessionSummary], display: Display | None = None) -> RenderableType:
+    shown = display or Display()
+    header, times = shown.clock.column("Started", [s.start_ns for s in sessions])
+    columns = [
+        Column(header, keep=50, min_width=16, style="dim", crop=True),
+        Column("Workspace", keep=90, min_width=11, style="cyan"),
+        Column("Type", keep=10, style="green", whole=True),
+        Column("Bots", keep=40, min_width=10, style="yellow"),
+        Column("Duration", keep=30, justify="right", whole=True),
+        Column("Status", keep=ALWAYS, whole=True),
+        Column("Escalations", keep=20, justify="right", whole=True),
+        Column("Errors", keep=15, justify="right", whole=True),
+        Column("Trace", keep=ALWAYS, style="dim", whole=True),
+    ]
+    rows = [
+        [
+            when,
             _t(s.workspace_id or "-"),
             _t(s.workspace_type or "-"),
-            _t(bots),
-            _duration(s.duration_ms),
-            Text(label, style=style),
-            Text(str(s.escalations), style="bold red" if s.escalations else "dim"),
+            _t(_bots(s.bots)),
+            format_duration(s.end_ns - s.start_ns),
+            _status(s.status),
+            _escalation_counts(s.outcome.open_escalations, s.resolved_escalations),
             Text(str(s.errors), style="red" if s.errors else "dim"),
-            s.trace_id,
-        )
-    return table
+            shown.trace(s.trace_id),
+        ]
+        for s, when in zip(sessions, times, strict=True)
+    ]
+    return fitted(columns, rows, title="Recent work logs")
 
 
 # -- explain ----------------------------------------------------------------------
-def _header(view: WorkLogView, bot: str | None) -> RenderableType:
+def _status_line(view: WorkLogView) -> Text:
+    outcome = view.outcome
+    line = Text("Status: ", style="dim") + _status(view.status)
+    notes = []
+    if outcome.open_escalations:
+        notes.append(plural(outcome.open_escalations, "escalation") + " waiting for a human")
+    if outcome.resolved_escalations:
+        notes.append(plural(outcome.resolved_escalations, "escalation") + " resolved")
+    if notes:
+        line.append("  (" + "; ".join(notes) + ")", style="dim")
+    return line
+
+
+def _header(view: WorkLogView, bot: str | None, display: Display) -> RenderableType:
     title = Text("Work log for ")
     title.append(view.workspace_id or "(no workspace)", style="bold cyan")
     if view.workspace_type:
@@ -142,102 +191,241 @@ def _header(view: WorkLogView, bot: str | None) -> RenderableType:
     if view.coordinator:
         meta += Text("   Coordinator: ", style="dim") + _t(view.coordinator, "yellow")
     lines.append(meta)
-    status_style = {"ok": "green", "recovered": "yellow", "error": "red", "escalated": "bold red"}[view.status]
     lines.append(
         Text("Started: ", style="dim")
-        + Text(_when(view.start_ns))
+        + Text(display.clock.time(view.start_ns))
         + Text("   Duration: ", style="dim")
-        + Text(_duration(view.duration_ms))
-        + Text("   Status: ", style="dim")
-        + Text(view.status, style=status_style)
+        + Text(format_duration(view.end_ns - view.start_ns))
     )
+    lines.append(_status_line(view))
     lines.append(Text("Trace: ", style="dim") + Text(view.trace_id, style="dim"))
     return Panel(Group(*lines), expand=False)
 
 
-class _Lines:
-    """A timeline table drawn as plain lines: fixed columns, then the message wrapped under its own column.
+@dataclass(frozen=True)
+class _Row:
+    """One line of the timeline: the fixed cells, the level (its icon apart) and what happened."""
+
+    step: Text
+    time: Text
+    bot: Text
+    icon: str
+    level: Text
+    message: Text
+    confidence: Text
+
+
+class _Timeline:
+    """The timeline drawn as plain lines: fixed columns, then the message wrapped under its own column.
 
     Rich's Table measures every cell of every row before drawing; for a session of a few hundred entries
-    that alone costs more than reading the trace, so the timeline lays itself out in one pass.
+    that alone costs more than reading the trace, so the timeline lays itself out in one pass. On a narrow
+    terminal the level becomes an icon before the message, then the time goes, then bot names are cut:
+    what happened keeps the room to be read.
     """
 
-    _HEADERS = ("Step", "Time", "Bot", "Level", "Conf.", "What happened")
-    _RIGHT = (True, False, False, False, True)
-    _STYLES = ("bold", "dim", "yellow", "", "")
+    _ROOMY: Final = 40
+    _NO_TIME: Final = 32
+    _SHORT_BOTS: Final = 26
+    _BOT_CUT: Final = 8
+    _BELOW: Final = 16
 
     def __init__(self) -> None:
-        self.rows: list[tuple[Text, ...]] = []
+        self.rows: list[_Row] = []
 
-    def add_row(self, step: object, time: object, bot: object, level: object, message: object, conf: object) -> None:
-        cells = (step, time, bot, level, conf)
-        fixed = tuple(c if isinstance(c, Text) else Text(str(c), style=self._STYLES[i]) for i, c in enumerate(cells))
-        self.rows.append((*fixed, message if isinstance(message, Text) else Text(str(message))))
+    def add(
+        self,
+        step: object,
+        time: str,
+        bot: Text,
+        icon: str,
+        level: str,
+        message: Text,
+        confidence: Text | None = None,
+        *,
+        style: str = "",
+    ) -> None:
+        self.rows.append(
+            _Row(
+                _t(step, "bold"),
+                Text(time, style="dim"),
+                bot,
+                icon,
+                Text(f"{icon} {level}" if icon else level, style=style),
+                message,
+                confidence or Text(""),
+            )
+        )
 
-    def __rich_console__(self, console: Console, options: Any) -> Any:
-        widths = [len(h) for h in self._HEADERS[:5]]
-        for row in self.rows:
-            for i in range(5):
-                widths[i] = max(widths[i], row[i].cell_len)
+    def _columns(self, width: int) -> tuple[list[tuple[str, int, bool, str]], bool]:
+        """The fixed columns to draw (header, width, right-aligned, field), and whether the level is an icon."""
+        columns = [
+            ("Step", max([4, *(r.step.cell_len for r in self.rows)]), True, "step"),
+            ("Time", max([4, *(r.time.cell_len for r in self.rows)]), False, "time"),
+            ("Bot", max([3, *(r.bot.cell_len for r in self.rows)]), False, "bot"),
+            ("Level", max([5, *(r.level.cell_len for r in self.rows)]), False, "level"),
+            ("Conf.", 5, True, "confidence"),
+        ]
+
+        def room() -> int:
+            return width - sum(w + 2 for _, w, _, _ in columns)
+
+        folded = room() < self._ROOMY
+        if folded:
+            columns = [c for c in columns if c[3] != "level"]
+        if room() < self._NO_TIME:
+            columns = [c for c in columns if c[3] != "time"]
+        if room() < self._SHORT_BOTS:
+            columns = [(h, min(w, self._BOT_CUT), r, f) if f == "bot" else (h, w, r, f) for h, w, r, f in columns]
+        return columns, folded
+
+    def __rich_console__(self, console: Console, options: ConsoleOptions) -> RenderResult:
+        width = options.max_width
+        columns, folded = self._columns(width)
 
         def prefix(cells: Sequence[Text]) -> Text:
             out = Text()
-            for i, cell in enumerate(cells):
-                pad = " " * (widths[i] - cell.cell_len)
-                if self._RIGHT[i]:
-                    out.append(pad)
-                    out.append_text(cell)
-                else:
-                    out.append_text(cell)
-                    out.append(pad)
+            for (_, size, right, _), cell in zip(columns, cells, strict=True):
+                if cell.cell_len > size:
+                    cell = cell.copy()
+                    cell.truncate(size, overflow="ellipsis")
+                pad = " " * (size - cell.cell_len)
+                out.append_text(Text(pad) + cell if right else cell + Text(pad))
                 out.append("  ")
             return out
 
-        yield prefix([Text(h, style="bold") for h in self._HEADERS[:5]]) + Text(self._HEADERS[5], style="bold")
-        indent = sum(widths) + 2 * 5
-        room = max(20, options.max_width - indent)
+        yield prefix([Text(h, style="bold") for h, _, _, _ in columns]) + Text("What happened", style="bold")
+        indent = sum(size + 2 for _, size, _, _ in columns)
+        below = width - indent < self._BELOW
+        room = width - 4 if below else width - indent
         for row in self.rows:
-            first = True
-            for part in row[5].split("\n"):
-                for line in part.wrap(console, room):
-                    yield (prefix(row[:5]) if first else Text(" " * indent)) + line
-                    first = False
+            message = Text(row.icon + " ", style=row.level.style) + row.message if folded and row.icon else row.message
+            fixed = prefix([getattr(row, name) for _, _, _, name in columns])
+            lines = [line for part in message.split("\n") for line in part.wrap(console, max(1, room))]
+            if below:
+                yield fixed
+                yield from (Text("    ") + line for line in lines)
+                continue
+            for index, line in enumerate(lines):
+                yield (fixed if index == 0 else Text(" " * indent)) + line
 
 
-def _entry_row(table: _Lines, e: Entry, start_ns: int) -> None:
-    level = Text(f"{LEVEL_ICONS.get(e.level, '•')} {e.level}", style=LEVEL_STYLES.get(e.level, ""))
+def _entry_message(e: Entry) -> Text:
     message = Text()
-    if e.category not in (sc.CATEGORY_GENERAL, ""):
+    if e.category not in (sc.CATEGORY_GENERAL, "", sc.CATEGORY_ESCALATION):
         message.append(f"[{e.category}] ", style="dim")
     if e.insight:
         message.append("💡 insight ", style="bold green" if e.shareable else "green")
-    message.append(e.message)
+    message.append(e.message, style="bold red" if e.category == sc.CATEGORY_ESCALATION else "")
     if e.flagged_from:
         message.append(f"  (low-confidence {e.flagged_from})", style="red")
     if e.mentions:
         message.append("  → " + " ".join(e.mentions), style="yellow")
     if e.response_to is not None:
         message.append(f"  ↩ step {e.response_to}", style="dim")
-    table.add_row(
-        _t(e.step if e.step is not None else "", "bold"),
-        _offset(e.time_ns, start_ns),
-        _t(e.bot or "-", "yellow"),
-        level,
+    return message
+
+
+def _bot(name: str | None) -> Text:
+    return _t(name or "-", "yellow")
+
+
+def _resolution_of(e: Entry, view: WorkLogView) -> str | None:
+    """The resolution of the escalation an escalation entry announced, if it was resolved."""
+    return next((x.resolution for x in view.escalations if x.reason and x.reason in e.message), None)
+
+
+def _add_entry(table: _Timeline, e: Entry, view: WorkLogView, details: bool) -> None:
+    escalation = e.category == sc.CATEGORY_ESCALATION
+    message = _entry_message(e)
+    resolution = _resolution_of(e, view) if escalation else None
+    if resolution is not None:
+        message.append(f"  ✓ resolved: {resolution}", style="green")
+    table.add(
+        e.step if e.step is not None else "",
+        _offset(e.time_ns, view.start_ns),
+        _bot(e.bot),
+        entry_icon(e),
+        "escalate" if escalation else e.level,
         message,
         _confidence(e.confidence),
+        style="bold red" if escalation else LEVEL_STYLES.get(e.level, ""),
+    )
+    if details and e.details:
+        table.add("", "", Text(""), "", "", Text(json.dumps(e.details, default=str), style="dim"))
+
+
+def _add_tool(table: _Timeline, tool: ToolCall, view: WorkLogView, details: bool) -> None:
+    ok = tool.status == sc.TOOL_STATUS_SUCCESS
+    text = Text(f"{tool.name} ", style="bold")
+    text.append(f"{'✓' if ok else '✗'} {tool.status}", style="green" if ok else "bold red")
+    text.append(f"  {_ms(tool.duration_ms)}", style="dim")
+    if not ok and (tool.error_type or tool.error_message):
+        text.append(f"  {tool.error_type or ''}: {tool.error_message or ''}", style="red")
+    if details:
+        text.append(f"\n  in:  {json.dumps(tool.arguments, default=str)[:400]}", style="dim")
+        text.append(f"\n  out: {json.dumps(tool.result, default=str)[:400]}", style="dim")
+    table.add("", _offset(tool.start_ns, view.start_ns), _bot(tool.bot), TOOL_ICON, "tool", text, style="cyan")
+
+
+def _add_handoff(table: _Timeline, item: HandoffItem, step: int | None, view: WorkLogView) -> None:
+    text = Text()
+    text.append(item.from_bot, style="yellow")
+    text.append(" ──▶ ", style="bold blue")
+    text.append(item.to_bot, style="yellow")
+    if item.reason:
+        text.append(f"  {item.reason}")
+    if item.artifacts:
+        text.append("  [" + ", ".join(item.artifacts) + "]", style="dim")
+    if not item.receivers:
+        text.append("  (not picked up in this trace)", style="dim")
+    table.add(
+        step if step is not None else "",
+        _offset(item.time_ns, view.start_ns),
+        _bot(item.from_bot),
+        HANDOFF_ICON,
+        "handoff",
+        text,
+        style="blue",
     )
 
 
-def _timeline(view: WorkLogView, *, entries: Sequence[Entry], details: bool) -> _Lines:
-    table = _Lines()
+def _add_escalation(table: _Timeline, item: EscalationItem, view: WorkLogView) -> None:
+    text = Text("Escalation: ", style="bold red") + Text(item.reason, style="red")
+    if item.resolution is not None:
+        text.append(f"  ✓ resolved: {item.resolution}", style="green")
+    table.add(
+        "", _offset(item.time_ns, view.start_ns), _bot(item.bot), ESCALATION_ICON, "escalate", text, style="bold red"
+    )
+
+
+def _alert_text(span: SpanRecord) -> Text:
+    attrs = span.attributes
+    text = Text(f"{attrs.get(sc.WORKLOG_ALERT_KIND, 'alert')}", style="bold yellow")
+    message = attrs.get(sc.WORKLOG_MESSAGE)
+    if message:
+        text.append(f": {message}")
+    recommendation = attrs.get(sc.WORKLOG_ALERT_RECOMMENDATION)
+    if recommendation:
+        text.append(f"  → {recommendation}", style="dim")
+    return text
+
+
+def _alerts(view: WorkLogView, bot: str | None) -> list[SpanRecord]:
+    """The detector alerts of the session (of ``bot`` when the view is one bot's)."""
+    return [s for s in view.spans if s.part is ALERT and (bot is None or s.bot_name == bot)]
+
+
+def _timeline(view: WorkLogView, *, bot: str | None, details: bool) -> _Timeline:
+    table = _Timeline()
     # A handoff or an escalation is both a span and an entry; show it once, on the entry's step.
     handoff_steps: dict[tuple[str, int | None], HandoffItem] = {
         (h.from_bot, h.step): h for h in view.handoffs if h.step is not None
     }
-    escalation_entries = [e for e in entries if e.category == sc.CATEGORY_ESCALATION]
+    escalation_entries = [e for e in view.entries if e.category == sc.CATEGORY_ESCALATION]
     items: list[tuple[int, int, Any]] = []
     shown_handoffs: dict[str, int | None] = {}
-    for e in entries:
+    for e in view.entries:
         matched = handoff_steps.get((e.bot or "", e.step)) if e.level == "handoff" else None
         if matched is not None:
             shown_handoffs[matched.span_id] = e.step
@@ -246,105 +434,89 @@ def _timeline(view: WorkLogView, *, entries: Sequence[Entry], details: bool) -> 
     items += [(t.start_ns, 1, t) for t in view.tools]
     items += [(h.time_ns, 2, h) for h in view.handoffs]
     items += [(x.time_ns, 3, x) for x in view.escalations if not any(x.reason in e.message for e in escalation_entries)]
+    items += [(a.start_ns, 4, a) for a in _alerts(view, bot)]
     items.sort(key=lambda item: (item[0], item[1]))
     for _, kind, item in items:
         if kind == 0:
-            if item.category == sc.CATEGORY_ESCALATION:
-                table.add_row(
-                    _t(item.step if item.step is not None else "", "bold"),
-                    _offset(item.time_ns, view.start_ns),
-                    _t(item.bot or "-", "yellow"),
-                    Text("🚨 escalate", style="bold red"),
-                    Text(item.message, style="bold red"),
-                    "",
-                )
-            else:
-                _entry_row(table, item, view.start_ns)
-            if details and item.details:
-                table.add_row("", "", "", "", Text(json.dumps(item.details, default=str), style="dim"), "")
+            _add_entry(table, item, view, details)
         elif kind == 1:
-            ok = item.status == sc.TOOL_STATUS_SUCCESS
-            text = Text(f"{item.name} ", style="bold")
-            text.append(f"{'✓' if ok else '✗'} {item.status}", style="green" if ok else "bold red")
-            text.append(f"  {_duration(item.duration_ms)}", style="dim")
-            if not ok and (item.error_type or item.error_message):
-                text.append(f"  {item.error_type or ''}: {item.error_message or ''}", style="red")
-            if details:
-                text.append(f"\n  in:  {json.dumps(item.arguments, default=str)[:400]}", style="dim")
-                text.append(f"\n  out: {json.dumps(item.result, default=str)[:400]}", style="dim")
-            table.add_row(
+            _add_tool(table, item, view, details)
+        elif kind == 2:
+            _add_handoff(table, item, shown_handoffs.get(item.span_id, item.step), view)
+        elif kind == 3:
+            _add_escalation(table, item, view)
+        else:
+            table.add(
                 "",
                 _offset(item.start_ns, view.start_ns),
-                _t(item.bot or "-", "yellow"),
-                Text("🔧 tool", style="cyan"),
-                text,
-                "",
-            )
-        elif kind == 2:
-            text = Text()
-            text.append(item.from_bot, style="yellow")
-            text.append(" ──▶ ", style="bold blue")
-            text.append(item.to_bot, style="yellow")
-            if item.reason:
-                text.append(f"  {item.reason}")
-            if item.artifacts:
-                text.append("  [" + ", ".join(item.artifacts) + "]", style="dim")
-            if not item.receivers:
-                text.append("  (not picked up in this trace)", style="dim")
-            step = shown_handoffs.get(item.span_id, item.step)
-            table.add_row(
-                _t(step if step is not None else "", "bold"),
-                _offset(item.time_ns, view.start_ns),
-                _t(item.from_bot, "yellow"),
-                Text("🤝 handoff", style="blue"),
-                text,
-                "",
-            )
-        else:
-            text = Text("ESCALATION: ", style="bold red") + Text(item.reason, style="red")
-            table.add_row(
-                "",
-                _offset(item.time_ns, view.start_ns),
-                _t(item.bot or "-", "yellow"),
-                Text("🚨 escalate", style="bold red"),
-                text,
-                "",
+                _bot(item.bot_name),
+                ALERT_ICON,
+                "alert",
+                _alert_text(item),
+                style="yellow",
             )
     return table
 
 
-def _escalation_panels(view: WorkLogView) -> list[RenderableType]:
+def _escalation_panels(view: WorkLogView, display: Display) -> list[RenderableType]:
     panels: list[RenderableType] = []
     for x in view.escalations:
         body = Text(x.reason)
-        body.append(f"\n\nraised by {x.bot or '?'} → {x.target or 'user'} at {_when(x.time_ns)}", style="dim")
+        when = display.clock.time(x.time_ns)
+        body.append(f"\n\nraised by {x.bot or '?'} → {x.target or 'user'} at {when}", style="dim")
         if x.resolution is not None:
             body.append("\nresolved: ", style="green")
             body.append(x.resolution)
-        panels.append(Panel(body, title="🚨 Escalation", border_style="red", expand=False))
+            panels.append(Panel(body, title="✓ Escalation, resolved", border_style="green", expand=False))
+        else:
+            panels.append(Panel(body, title=f"{ESCALATION_ICON} Escalation, open", border_style="red", expand=False))
     return panels
 
 
-def _summary(view: WorkLogView, entries: Sequence[Entry]) -> list[RenderableType]:
-    out: list[RenderableType] = []
+def _stats(view: WorkLogView, alerts: Sequence[SpanRecord]) -> Text:
+    resolved = view.outcome.resolved_escalations
+    escalations = plural(len(view.escalations), "escalation") + (f" ({resolved} resolved)" if resolved else "")
+    parts = [
+        plural(len(view.entries), "entry", "entries"),
+        plural(len(view.tools), "tool call"),
+        plural(len(view.handoffs), "handoff"),
+        escalations,
+        plural(len(view.errors), "error"),
+        plural(len(alerts), "alert"),
+    ]
+    return Text(" · ".join(parts))
+
+
+def _message_table(rows: list[list[object]], columns: list[Column]) -> Fitted:
+    return fitted(columns, rows, boxed=False, show_header=False)
+
+
+def _summary(view: WorkLogView, bot: str | None) -> list[RenderableType]:
+    entries = view.entries
+    alerts = _alerts(view, bot)
+    out: list[RenderableType] = [_stats(view, alerts)]
     key = [e for e in entries if e.level in ("decision", "uncertainty", "correction") or e.insight]
-    stats = Text(
-        f"{len(entries)} entries · {len(view.tools)} tool calls · {len(view.handoffs)} handoffs · "
-        f"{len(view.escalations)} escalations · {len(view.errors)} errors"
-    )
-    out.append(stats)
     if key:
-        table = Table(title="Key decisions", title_justify="left", box=None, show_header=False)
-        for _ in range(4):
-            table.add_column()
-        for e in key:
-            table.add_row(
-                _t(f"Step {e.step}" if e.step is not None else "", "bold"),
-                _t(e.bot or "-", "yellow"),
-                Text(f"{LEVEL_ICONS.get(e.level, '•')} ") + Text(e.message),
-                _confidence(e.confidence),
+        out.append(Text("Key decisions", style="italic"))
+        out.append(
+            _message_table(
+                [
+                    [
+                        _t(f"Step {e.step}" if e.step is not None else "", "bold"),
+                        _bot(e.bot),
+                        Text(f"{entry_icon(e)} ") + Text(e.message),
+                        _confidence(e.confidence),
+                    ]
+                    for e in key
+                ],
+                [
+                    Column("", keep=60, whole=True),
+                    Column("", keep=50, min_width=8),
+                    Column("", keep=ALWAYS, min_width=20, wrap=True),
+                    Column("", keep=70, justify="right", whole=True),
+                ],
             )
-        out.append(table)
+        )
     if view.tools:
         tools: dict[str, list[Any]] = {}
         for t in view.tools:
@@ -352,17 +524,20 @@ def _summary(view: WorkLogView, entries: Sequence[Entry]) -> list[RenderableType
             row[0] += 1
             row[1] += t.status != sc.TOOL_STATUS_SUCCESS
             row[2] += t.duration_ms
-        table = Table(title="Tools", title_justify="left", box=None)
-        table.add_column("Tool", style="bold")
-        table.add_column("Calls", justify="right")
-        table.add_column("Failed", justify="right")
-        table.add_column("Time", justify="right")
-        for name, (calls, failed, ms) in tools.items():
-            table.add_row(_t(name), str(calls), Text(str(failed), style="red" if failed else "dim"), _duration(ms))
-        out.append(table)
+        columns = [
+            Column("Tool", keep=ALWAYS, style="bold"),
+            Column("Calls", keep=50, justify="right"),
+            Column("Failed", keep=40, justify="right"),
+            Column("Time", keep=30, justify="right"),
+        ]
+        rows: list[list[object]] = [
+            [name, str(calls), Text(str(failed), style="red" if failed else "dim"), _ms(ms)]
+            for name, (calls, failed, ms) in tools.items()
+        ]
+        out.append(fitted(columns, rows, title="Tools", boxed=False))
     for h in view.handoffs:
         out.append(
-            Text("🤝 ")
+            Text(f"{HANDOFF_ICON} ")
             + _t(h.from_bot, "yellow")
             + Text(" ──▶ ", "bold blue")
             + _t(h.to_bot, "yellow")
@@ -377,11 +552,21 @@ def _summary(view: WorkLogView, entries: Sequence[Entry]) -> list[RenderableType
             out.append(
                 Text(f"  {s.name}: ", style="red") + Text(s.status_message or str(s.attributes.get(sc.ERROR_TYPE, "")))
             )
+    if alerts:
+        out.append(Text(f"{ALERT_ICON} Alerts", style="bold yellow"))
+        out += [Text("  ") + _alert_text(a) for a in alerts]
     return out
 
 
-def _coordination(view: WorkLogView, entries: Sequence[Entry]) -> list[RenderableType]:
+def _coordination_kind(e: Entry) -> str:
+    if e.is_message and e.mentions:
+        return "delegate"
+    return "escalate" if e.category == sc.CATEGORY_ESCALATION else e.level
+
+
+def _coordination(view: WorkLogView) -> list[RenderableType]:
     coordinator = view.coordinator
+    entries = view.entries
     chosen = [
         e
         for e in entries
@@ -389,22 +574,30 @@ def _coordination(view: WorkLogView, entries: Sequence[Entry]) -> list[Renderabl
         or e.category in ("coordination", sc.CATEGORY_ESCALATION)
         or (e.is_message and e.mentions and (coordinator is None or e.bot == coordinator))
     ]
-    out: list[RenderableType] = []
-    table = Table(title=f"Coordinator decisions ({coordinator or 'no coordinator'})", title_justify="left")
-    table.add_column("Step", justify="right")
-    table.add_column("Bot", style="yellow")
-    table.add_column("Kind")
-    table.add_column("Decision / delegation")
-    table.add_column("Conf.", justify="right")
+    rows: list[list[object]] = []
     for e in chosen:
-        kind = "delegate" if e.is_message and e.mentions else e.level
+        kind = (
+            "delegate"
+            if e.is_message and e.mentions
+            else "escalate"
+            if e.category == sc.CATEGORY_ESCALATION
+            else e.level
+        )
         msg = Text(e.message)
         if e.mentions:
             msg.append("  → " + " ".join(e.mentions), style="yellow")
-        table.add_row(
-            _t(e.step), _t(e.bot), Text(kind, style=LEVEL_STYLES.get(e.level, "")), msg, _confidence(e.confidence)
+        rows.append(
+            [_t(e.step), _bot(e.bot), Text(kind, style=LEVEL_STYLES.get(e.level, "")), msg, _confidence(e.confidence)]
         )
-    out.append(table)
+    columns = [
+        Column("Step", keep=ALWAYS, justify="right"),
+        Column("Bot", keep=40, min_width=7, style="yellow"),
+        Column("Kind", keep=30, min_width=8),
+        Column("Decision / delegation", keep=ALWAYS, min_width=24, wrap=True),
+        Column("Conf.", keep=50, justify="right"),
+    ]
+    title = f"Coordinator decisions ({coordinator or 'no coordinator'})"
+    out: list[RenderableType] = [fitted(columns, rows, title=title)]
     delegations: dict[str, int] = {}
     for e in entries:
         if e.is_message and (coordinator is None or e.bot == coordinator):
@@ -413,16 +606,14 @@ def _coordination(view: WorkLogView, entries: Sequence[Entry]) -> list[Renderabl
     for h in view.handoffs:
         delegations[h.to_bot] = delegations.get(h.to_bot, 0) + 1
     if delegations:
-        d = Table(title="Delegations", title_justify="left", box=None)
-        d.add_column("To", style="yellow")
-        d.add_column("Times", justify="right")
-        for bot, count in sorted(delegations.items(), key=lambda kv: -kv[1]):
-            d.add_row(_t(bot), str(count))
-        out.append(d)
+        counts = [[_t(bot, "yellow"), str(count)] for bot, count in sorted(delegations.items(), key=lambda kv: -kv[1])]
+        columns = [Column("To", keep=ALWAYS), Column("Times", keep=ALWAYS, justify="right")]
+        out.append(fitted(columns, counts, title="Delegations", boxed=False))
     confidences = [e.confidence for e in chosen if e.confidence is not None]
     avg = sum(confidences) / len(confidences) if confidences else None
-    stats = Text(f"{len(chosen)} coordination entries · {len(view.handoffs)} handoffs · ")
-    stats.append(f"{len(view.escalations)} escalations", style="bold red" if view.escalations else "")
+    stats = Text(f"{plural(len(chosen), 'coordination entry', 'coordination entries')} · ")
+    stats.append(plural(len(view.handoffs), "handoff") + " · ")
+    stats.append(plural(len(view.escalations), "escalation"), style="bold red" if view.outcome.open_escalations else "")
     stats.append(" · average confidence ")
     stats.append_text(_confidence(avg) if avg is not None else Text("-", style="dim"))
     out.append(stats)
@@ -458,104 +649,169 @@ def _conversations(entries: Sequence[Entry]) -> list[RenderableType]:
     return [tree]
 
 
-def render_worklog(view: WorkLogView, *, mode: str = "detailed", bot: str | None = None) -> RenderableType:
-    entries = view.entries
-    parts: list[RenderableType] = [_header(view, bot)]
+def render_worklog(
+    view: WorkLogView, *, mode: str = "detailed", bot: str | None = None, display: Display | None = None
+) -> RenderableType:
+    shown = display or Display()
+    parts: list[RenderableType] = [_header(view, bot, shown)]
     if mode == "summary":
-        parts += _summary(view, entries)
+        parts += _summary(view, bot)
     elif mode == "coordination":
-        parts += _coordination(view, entries)
+        parts += _coordination(view)
     elif mode == "conversations":
-        parts += _conversations(entries)
+        parts += _conversations(view.entries)
     else:
-        parts.append(_timeline(view, entries=entries, details=mode == "debug"))
+        parts.append(_timeline(view, bot=bot, details=mode == "debug"))
         if mode == "debug":
             parts.append(_span_table(view.spans, view.start_ns))
-    parts += _escalation_panels(view)
+    parts += _escalation_panels(view, shown)
     return Group(*parts)
 
 
-def _span_table(spans: Sequence[SpanRecord], start_ns: int) -> Table:
-    table = Table(title="Spans", title_justify="left")
-    table.add_column("Span id", style="dim", no_wrap=True)
-    table.add_column("Parent", style="dim", no_wrap=True)
-    table.add_column("Name")
-    table.add_column("Bot", style="yellow")
-    table.add_column("Start", style="dim")
-    table.add_column("Duration", justify="right")
-    table.add_column("Status")
-    table.add_column("Attributes", style="dim")
-    for s in spans:
-        table.add_row(
+def _span_table(spans: Sequence[SpanRecord], start_ns: int) -> Fitted:
+    columns = [
+        Column("Span id", keep=25, style="dim", whole=True),
+        Column("Parent", keep=20, style="dim", whole=True),
+        Column("Name", keep=ALWAYS, min_width=16),
+        Column("Bot", keep=40, min_width=7, style="yellow"),
+        Column("Start", keep=35, whole=True),
+        Column("Duration", keep=45, justify="right", whole=True),
+        Column("Status", keep=70, whole=True),
+        Column("Attributes", keep=55, min_width=20, style="dim", wrap=True),
+    ]
+    rows = [
+        [
             s.span_id,
             s.parent_span_id or "-",
             _t(s.name),
-            _t(s.bot_name or "-"),
+            _bot(s.bot_name),
             _offset(s.start_ns, start_ns),
-            _duration(s.duration_ms),
+            format_duration(s.end_ns - s.start_ns),
             Text(s.status_code, style="red" if s.is_error else ""),
             Text(json.dumps(dict(s.attributes), default=str)[:600]),
-        )
-    return table
+        ]
+        for s in spans
+    ]
+    return fitted(columns, rows, title="Spans")
 
 
 # -- how / escalations --------------------------------------------------------------
-def render_hits(query: str, hits: Sequence[tuple[EntryHit, list[Entry], Entry | None]]) -> RenderableType:
-    if not hits:
-        return Text(f"No entries found matching {query!r}", style="yellow")
-    parts: list[RenderableType] = [Text(f"Found {len(hits)} matching entries for {query!r}:", style="cyan")]
-    for hit, context, matched in hits:
+def _found(query: str, shown: int, total: int) -> Text:
+    if shown < total:
+        return Text(
+            f"Showing {shown} of {plural(total, 'match', 'matches')} for {query!r}, newest first"
+            f" (-n {total} shows them all):",
+            style="cyan",
+        )
+    return Text(f"{plural(total, 'match', 'matches')} for {query!r}, newest first:", style="cyan")
+
+
+def _hit_title(hit: EntryHit, matched: Entry | None) -> Text:
+    head = Text()
+    head.append(hit.workspace_id or "-", style="bold cyan")
+    if matched is not None and matched.step is not None:
+        head.append(f" · step {matched.step}", style="dim")
+    head.append(" · ", style="dim")
+    head.append(hit.bot_name or "-", style="yellow")
+    return head
+
+
+def _context_row(e: Entry, is_hit: bool) -> list[object]:
+    return [
+        Text(("▶ " if is_hit else "") + (str(e.step) if e.step is not None else ""), style="bold" if is_hit else "dim"),
+        _t(e.bot or "-", "yellow" if is_hit else "dim"),
+        Text(f"{entry_icon(e)} ") + Text(e.message, style="bold" if is_hit else "dim"),
+        _confidence(e.confidence),
+    ]
+
+
+def _failure_row(hit: EntryHit) -> list[object]:
+    text = Text(f"{TOOL_ICON} ") + Text(hit.span_name.removeprefix("execute_tool "), style="bold")
+    text.append(" ✗ ", style="bold red")
+    text.append(hit.error or "", style="bold red")
+    return [Text("▶", style="bold"), _t(hit.bot_name or "-", "yellow"), text, Text("")]
+
+
+def _hit_rows(hit: EntryHit, context: Sequence[Entry], matched: Entry | None) -> list[list[object]]:
+    """The entries around the hit, the hit marked; a failed step goes in among them at its time."""
+    if hit.is_error:
+        before = [e for e in context if e.time_ns <= hit.event.time_ns]
+        after = [e for e in context if e.time_ns > hit.event.time_ns]
+        return [
+            *(_context_row(e, False) for e in before),
+            _failure_row(hit),
+            *(_context_row(e, False) for e in after),
+        ]
+    if not context:
         attrs = hit.event.attributes
-        head = Text()
-        head.append(hit.workspace_id or "-", style="bold cyan")
-        head.append(f" · step {attrs.get(sc.WORKLOG_STEP, '?')} · ", style="dim")
-        head.append(hit.bot_name or "-", style="yellow")
-        head.append(f" · trace {hit.trace_id[:12]}", style="dim")
-        body = Table(box=None, show_header=False, pad_edge=False)
-        body.add_column(justify="right")
-        body.add_column()
-        body.add_column()
-        body.add_column(justify="right")
-        rows = context or []
-        for e in rows:
-            is_hit = matched is not None and e is matched
-            msg = Text(e.message, style="bold" if is_hit else "dim")
-            body.add_row(
-                Text(
-                    ("▶ " if is_hit else "") + (str(e.step) if e.step is not None else ""),
-                    style="bold" if is_hit else "dim",
-                ),
-                _t(e.bot or "-", "yellow" if is_hit else "dim"),
-                Text(f"{LEVEL_ICONS.get(e.level, '•')} ") + msg,
-                _confidence(e.confidence),
-            )
-        if not rows:
-            message = attrs.get(sc.WORKLOG_MESSAGE, "")
-            conf = attrs.get(sc.WORKLOG_CONFIDENCE)
-            body.add_row(
-                "▶", _t(hit.bot_name), _t(message, "bold"), _confidence(conf if isinstance(conf, float) else None)
-            )
-        parts.append(Panel(body, title=head, title_align="left", expand=False))
+        conf = attrs.get(sc.WORKLOG_CONFIDENCE)
+        message = Text(str(attrs.get(sc.WORKLOG_MESSAGE, "")), style="bold")
+        return [[Text("▶"), _t(hit.bot_name), message, _confidence(conf if isinstance(conf, float) else None)]]
+    return [_context_row(e, matched is not None and e is matched) for e in context]
+
+
+def render_hits(
+    query: str,
+    hits: Sequence[tuple[EntryHit, list[Entry], Entry | None]],
+    total: int | None = None,
+    display: Display | None = None,
+) -> RenderableType:
+    shown = display or Display()
+    if not hits:
+        searched = "entries, tool errors and exceptions searched"
+        return Text(f"No entries found matching {query!r} ({searched})", style="yellow")
+    columns = [
+        Column("", keep=ALWAYS, justify="right", whole=True),
+        Column("", keep=40, min_width=8),
+        Column("", keep=ALWAYS, min_width=16, wrap=True),
+        Column("", keep=50, justify="right", whole=True),
+    ]
+    parts: list[RenderableType] = [_found(query, len(hits), max(total or 0, len(hits)))]
+    for hit, context, matched in hits:
+        rows = _hit_rows(hit, context, matched)
+        body = fitted(columns, rows, boxed=False, show_header=False)
+        where = Text(f"trace {shown.trace(hit.trace_id)} · {shown.clock.time(hit.event.time_ns)}", style="dim")
+        parts.append(
+            Panel(body, title=_hit_title(hit, matched), title_align="left", subtitle=where, subtitle_align="right")
+        )
     return Group(*parts)
 
 
-def render_escalations(items: Sequence[SpanRecord]) -> RenderableType:
+def render_escalations(
+    items: Sequence[SpanRecord], resolutions: Mapping[str, str] | None = None, display: Display | None = None
+) -> RenderableType:
     if not items:
         return Text("No escalations found.", style="green")
-    table = Table(title="🚨 Escalations (newest first)", title_justify="left", border_style="red")
-    table.add_column("When", style="dim", no_wrap=True)
-    table.add_column("Workspace", style="cyan")
-    table.add_column("Bot", style="yellow")
-    table.add_column("Target")
-    table.add_column("Reason", style="red")
-    table.add_column("Trace", style="dim", no_wrap=True)
-    for s in items:
-        table.add_row(
-            _when(s.start_ns),
-            _t(s.workspace_id or "-"),
-            _t(s.bot_name or "-"),
-            _t(s.attributes.get(sc.WORKLOG_ESCALATION_TARGET, "user")),
-            _t(s.attributes.get(sc.WORKLOG_ESCALATION_REASON, "")),
-            s.trace_id,
+    shown = display or Display()
+    resolved = resolutions or {}
+    header, times = shown.clock.column("When", [s.start_ns for s in items])
+    columns = [
+        Column(header, keep=50, min_width=16, style="dim", crop=True),
+        Column("Workspace", keep=60, min_width=10, style="cyan"),
+        Column("Bot", keep=40, min_width=7, style="yellow"),
+        Column("Target", keep=10, whole=True),
+        Column("Status", keep=ALWAYS, whole=True),
+        Column("Reason", keep=ALWAYS, min_width=20, wrap=True),
+        Column("Trace", keep=ALWAYS, style="dim", whole=True),
+    ]
+    rows = []
+    for s, when in zip(items, times, strict=True):
+        resolution = resolved.get(s.span_id.lower())
+        reason = Text(
+            str(s.attributes.get(sc.WORKLOG_ESCALATION_REASON, "")), style="red" if resolution is None else ""
         )
-    return table
+        if resolution is not None:
+            reason.append(f"\n→ {resolution}" if resolution else "", style="green")
+        rows.append(
+            [
+                when,
+                _t(s.workspace_id or "-"),
+                _t(s.bot_name or "-"),
+                _t(s.attributes.get(sc.WORKLOG_ESCALATION_TARGET, "user")),
+                Text("open", style="bold red") if resolution is None else Text("✓ resolved", style="green"),
+                reason,
+                shown.trace(s.trace_id),
+            ]
+        )
+    title = f"{ESCALATION_ICON} Escalations (newest first)"
+    return fitted(columns, rows, title=title, border_style="red")
