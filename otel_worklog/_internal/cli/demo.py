@@ -118,7 +118,7 @@ def example_b(store: Path) -> str:
                 response_to=findings.get("reply_step"),
             )
             to_coder = wl.handoff("coder", artifacts=["security-review.md"], reason="implement rate limiting")
-        with wl.bot("coder", role="specialist", handoff=to_coder):
+        with wl.bot("coder", role="backend developer", handoff=to_coder):
             question = wl.message("What rate limit should I use? 100 req/min or stricter?", mentions=["@nanobot"])
         with wl.bot("nanobot", role="coordinator"):
             wl.decision(
@@ -128,8 +128,8 @@ def example_b(store: Path) -> str:
             )
             wl.message("Use 100 req/min for now; I'll flag it for the user.", response_to=question)
             wl.decision("Proceeding with 100 req/min, flagging for user confirmation", confidence=0.75)
-        with wl.bot("coder", role="specialist"):
-            wl.decision("Implementing rate limiting middleware", category="tool", confidence=0.88)
+        with wl.bot("coder", role="backend developer"):
+            wl.decision("Implementing rate limiting middleware for the login API", category="tool", confidence=0.88)
             try:
                 write_file("src/auth/rate_limiter.py", "RATE = '100/min'\n")
             except TimeoutError:
@@ -213,9 +213,9 @@ def example_d() -> str:
                     )
 
             def coder() -> None:
-                with wl.bot("coder", handoff=handoffs["coder"]):
+                with wl.bot("coder", role="backend developer", handoff=handoffs["coder"]):
                     time.sleep(0.015)
-                    wl.message("Repo setup complete. Ready for implementation.", response_to=kickoff)
+                    wl.message("Repo and API skeleton set up. Ready for implementation.", response_to=kickoff)
 
             with wl.ThreadPoolExecutor(max_workers=3) as pool:
                 for future in [pool.submit(fn) for fn in (researcher, creative, coder)]:

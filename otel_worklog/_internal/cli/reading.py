@@ -37,11 +37,16 @@ def workspace_name(reader: TraceReader, name: str | None) -> str | None:
     for candidate in (f"#{name}", name.lstrip("#")):
         if candidate in known:
             return candidate
-    nearest = difflib.get_close_matches(name, known, n=_NEAREST, cutoff=0.4) or difflib.get_close_matches(
-        f"#{name.lstrip('#')}", known, n=_NEAREST, cutoff=0.4
+    bare = name.lstrip("#").lower()
+    containing = [w for w in known if bare and bare in w.lower()]
+    close = difflib.get_close_matches(f"#{bare}", known, n=_NEAREST, cutoff=0.4) + difflib.get_close_matches(
+        bare, known, n=_NEAREST, cutoff=0.4
     )
-    hint = ", ".join(nearest or known[:_NEAREST])
-    raise TraceNotFound(f"no sessions in workspace {name!r}; nearest known: {hint}")
+    nearest = list(dict.fromkeys([*containing, *close]))[:_NEAREST]
+    if nearest:
+        raise TraceNotFound(f"no sessions in workspace {name!r}; nearest known: {', '.join(nearest)}")
+    more = f" and {len(known) - _NEAREST} more" if len(known) > _NEAREST else ""
+    raise TraceNotFound(f"no sessions in workspace {name!r}; known workspaces: {', '.join(known[:_NEAREST])}{more}")
 
 
 @contextlib.contextmanager

@@ -50,13 +50,18 @@ def _text(cell: object, style: str = "") -> Text:
     return cell if isinstance(cell, Text) else Text("" if cell is None else str(cell), style=style)
 
 
+def _least(column: Column, natural: int) -> int:
+    """How narrow ``column`` may get: its header and ``min_width``, or all of it when it must stay whole."""
+    header = Text(column.header).cell_len
+    if column.whole or (column.crop and header > column.min_width):
+        return natural
+    return min(natural, max(header, column.min_width) or natural)
+
+
 def _plan(columns: Sequence[Column], rows: list[list[Text]], width: int, per_column: int) -> dict[int, int]:
     """The columns kept (by index) and their widths, to fit ``width``."""
     natural = [max([Text(c.header).cell_len, *(_width(row[i]) for row in rows)]) for i, c in enumerate(columns)]
-    least = [
-        natural[i] if c.whole else min(natural[i], max(Text(c.header).cell_len, c.min_width) or natural[i])
-        for i, c in enumerate(columns)
-    ]
+    least = [_least(c, natural[i]) for i, c in enumerate(columns)]
     kept = list(range(len(columns)))
 
     def overflow(widths: dict[int, int]) -> int:
@@ -73,7 +78,8 @@ def _plan(columns: Sequence[Column], rows: list[list[Text]], width: int, per_col
         excess = overflow(widths)
         if excess <= 0:
             break
-        widths[i] -= min(excess, widths[i] - least[i])
+        cut = min(excess, widths[i] - least[i])
+        widths[i] -= widths[i] - least[i] if columns[i].crop and cut else cut  # a time loses whole fields
     return widths
 
 

@@ -57,15 +57,24 @@ def format_seconds(seconds: float) -> str:
 
 
 def format_durations_alike(values_ns: Sequence[float]) -> list[str]:
-    """Durations to compare, all in the unit of the longest: ``10.0 min`` and ``0.0101 min``, never mixed."""
-    size, unit = _unit(max((max(0.0, v) for v in values_ns), default=0.0))
+    """Durations to compare, in one unit: the shortest's, but seconds when any lasts a second or more.
+
+    ``600 s`` and ``0.294 s``, ``10.0 min`` and ``3.33 min``: never ``10.0 min`` against ``294 ms``.
+    """
+    values = [max(0.0, v) for v in values_ns]
+    shortest = min((v for v in values if v > 0), default=0.0)
+    size, unit = _unit(shortest)
+    if max(values, default=0.0) >= 1e9 and size < 1e9:
+        size, unit = 1e9, "s"
     if unit == "ns":
-        return [f"{max(0.0, v):.0f} ns" for v in values_ns]
-    out = []
-    for value_ns in values_ns:
-        value = max(0.0, value_ns) / size
-        out.append(f"{_digits(value) if value >= 1 or value == 0 else f'{value:.3g}'} {unit}")
-    return out
+        return [f"{v:.0f} ns" for v in values]
+    return [f"{_digits(v / size) if v >= size or v == 0 else _fraction(v / size)} {unit}" for v in values]
+
+
+def _fraction(value: float) -> str:
+    """A value under one with three significant digits, never in exponent form: ``0.294``, ``0.00490``."""
+    decimals = next((d for d, floor in ((3, 0.1), (4, 0.01), (5, 0.001)) if value >= floor), 6)
+    return f"{value:.{decimals}f}"
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:

@@ -1,9 +1,10 @@
-"""The seeds' workflow analyzer and agent-work analytics, over a :class:`History`.
+"""Work analytics over a :class:`History`: workflows, coordination overhead, bot trends, error
+clusters and bot comparison.
 
-Each function returns plain dataclasses (``--json`` prints them as they are). The formulas are the
-seeds' (seed 003 ``analyze_workflows`` / ``calculate_coordination_overhead`` /
-``get_agent_performance_trends``, seed 004 error clustering and executor comparison), restated here
-so the numbers can be checked by hand.
+Each function returns plain dataclasses (``--json`` prints them as they are); the formulas are
+stated beside each function so the numbers can be checked by hand. A bot's *session* is its part in
+one workflow (everything it did there, over however many bot spans): "sessions" counts workflows a
+bot took part in, and its success, time, tokens and cost are per workflow.
 """
 
 from __future__ import annotations
@@ -17,8 +18,10 @@ from otel_worklog._internal.query.analytics.history import ARROW, BotSession, Er
 from otel_worklog._internal.settings import COORDINATION_OVERHEAD_PCT, resolve
 
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
-#: Seed 003: above this share of time in coordination, suggest the next phase.
-HIGH_OVERHEAD_TEXT: Final = "Consider Phase 3: High coordination overhead"
+#: Above the threshold share of time in coordination, this is the recommendation.
+HIGH_OVERHEAD_TEXT: Final = (
+    "High coordination overhead: give bots larger tasks, or fewer handoffs and messages between them"
+)
 LOW_OVERHEAD_TEXT: Final = "Coordination overhead is acceptable"
 #: A success-rate change of at least this much (10 points) is a trend.
 TREND_SUCCESS_DELTA: Final = 0.10
@@ -34,11 +37,56 @@ def _rate(flags: Sequence[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
 
-def _sessions_by_bot(history: History) -> dict[str, list[BotSession]]:
-    """Every session, grouped by bot, in history order."""
-    by_bot: dict[str, list[BotSession]] = defaultdict(list)
-    for session in history.sessions:
-        by_bot[session.bot].append(session)
+@dataclass
+class BotPart:
+    """One bot's part in one workflow: every span of that bot there (a bot may be called several times)."""
+
+    bot: str
+    trace_id: str
+    spans: list[BotSession]
+
+    @property
+    def start_ns(self) -> int:
+        return self.spans[0].start_ns
+
+    @property
+    def success(self) -> bool:
+        return all(span.success for span in self.spans)
+
+    @property
+    def first_shot(self) -> bool:
+        return all(span.first_shot for span in self.spans)
+
+    @property
+    def duration_s(self) -> float:
+        """The time the bot worked in the workflow."""
+        return sum(span.duration_s for span in self.spans)
+
+    @property
+    def tokens(self) -> int:
+        return sum(span.tokens for span in self.spans)
+
+    @property
+    def cost(self) -> float:
+        return sum(span.cost for span in self.spans)
+
+    @property
+    def usage_recorded(self) -> bool:
+        """Some span of the bot recorded tokens or a cost (without any, zero means "not known")."""
+        return any(span.tokens or span.cost for span in self.spans)
+
+
+def bot_parts(history: History) -> dict[str, list[BotPart]]:
+    """Each bot's parts in the workflows, in workflow order."""
+    by_bot: dict[str, list[BotPart]] = defaultdict(list)
+    for workflow in history.workflows:
+        parts: dict[str, BotPart] = {}
+        for session in workflow.sessions:
+            part = parts.get(session.bot)
+            if part is None:
+                part = parts[session.bot] = BotPart(session.bot, workflow.trace_id, [])
+                by_bot[session.bot].append(part)
+            part.spans.append(session)
     return by_bot
 
 
@@ -174,11 +222,11 @@ def bot_trends(history: History, *, now_ns: int | None = None, recent_days: floa
     """
     now = now_ns if now_ns is not None else history.latest_ns
     edge = now - int(recent_days * NS_PER_DAY)
-    by_bot = _sessions_by_bot(history)
+    by_bot = bot_parts(history)
     return [_bot_trend(bot, by_bot[bot], edge) for bot in sorted(by_bot)]
 
 
-def _bot_trend(bot: str, sessions: Sequence[BotSession], edge: int) -> BotTrend:
+def _bot_trend(bot: str, sessions: Sequence[BotPart], edge: int) -> BotTrend:
     """One bot's sessions from ``edge`` on against the ones before."""
     recent = [s for s in sessions if s.start_ns >= edge]
     older = [s for s in sessions if s.start_ns < edge]
@@ -257,17 +305,21 @@ def error_clusters(history: History, *, top: int = 10) -> list[ErrorCluster]:
 @dataclass
 class BotRow:
     bot: str
+    #: Workflows the bot took part in.
     sessions: int
     success_pct: float
     first_shot_pct: float
     avg_time_s: float
     avg_tokens: float
     avg_cost: float
+    #: Sessions with tokens or a cost recorded (none: the bot's usage is not known, not zero).
+    sessions_with_usage: int = 0
 
 
 def compare_bots(history: History, bots: Sequence[str] = ()) -> list[BotRow]:
-    """Sessions, success %, first-shot %, average time, tokens and cost, for ``bots`` (all when empty)."""
-    by_bot = _sessions_by_bot(history)
+    """Per bot (``bots``, or all when empty), over the workflows it took part in: success %, first-shot %,
+    and the average time it worked, tokens and cost."""
+    by_bot = bot_parts(history)
     names = list(bots) if bots else sorted(by_bot)
     rows = []
     for bot in names:
@@ -281,6 +333,7 @@ def compare_bots(history: History, bots: Sequence[str] = ()) -> list[BotRow]:
                 avg_time_s=_avg([s.duration_s for s in sessions]),
                 avg_tokens=_avg([float(s.tokens) for s in sessions]),
                 avg_cost=_avg([s.cost for s in sessions]),
+                sessions_with_usage=sum(1 for s in sessions if s.usage_recorded),
             )
         )
     return rows

@@ -278,6 +278,7 @@ _A_TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
 _A_TOKENS_OUT: Final = sc.GEN_AI_USAGE_OUTPUT_TOKENS
 _A_COST: Final = sc.WORKLOG_COST
 _A_CATEGORY: Final = sc.WORKLOG_CATEGORY
+_A_MESSAGE: Final = sc.WORKLOG_MESSAGE
 _BOT_CONVERSATION: Final = sc.CATEGORY_BOT_CONVERSATION
 #: An exception queued for :func:`_count_raised`: (time, -span start, fingerprint, type, message, span, session).
 _Raised = tuple[int, int, str, str, str, SpanRecord, "BotSession | None"]
@@ -458,6 +459,9 @@ class _Pass:
             if markers is not None:
                 if name == _EVENT_CORRECTION:
                     session.corrections += 1  # type: ignore[union-attr]
+                message = event.attributes.get(_A_MESSAGE)
+                if message.__class__ is str:  # what the bot wrote: ``recommend`` matches tasks against it
+                    session.text = f"{session.text} {message}"  # type: ignore[union-attr]
                 coordinating = name in _COORDINATION_EVENTS or event.attributes.get(_A_CATEGORY) == _BOT_CONVERSATION
                 markers.append((event.time_ns, coordinating))
         if has_errors:

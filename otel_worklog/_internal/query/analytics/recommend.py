@@ -1,22 +1,23 @@
-"""Which bot is best for a task: seed 003's ``query_best_agent``, over past traces.
+"""Which bot is best for a task, ranked from the work each bot did before.
 
 Relevance is keyword overlap between the task and what a bot has worked on (the workspaces and
-queries it served, its role, the tools it called). Confidence weighs relevance by the bot's success
-rate on the matching sessions and by its experience there:
+queries it served, its role, the tools it called, and what it wrote in its work log). Confidence
+weighs relevance by the bot's success rate on the matching sessions and by its experience there:
 
     relevance  = task keywords found in the bot's history / task keywords
     experience = min(1, matching sessions / 10)
     confidence = relevance * (0.7 * success rate + 0.3 * experience)
+
+A session is a bot's part in one workflow (:class:`~.analyses.BotPart`).
 """
 
 from __future__ import annotations
 
 import re
-from collections import defaultdict
 from dataclasses import dataclass
 from typing import Final
 
-from otel_worklog._internal.query.analytics.analyses import bot_trends
+from otel_worklog._internal.query.analytics.analyses import BotPart, bot_parts, bot_trends
 from otel_worklog._internal.query.analytics.history import BotSession, History
 
 EXPERIENCE_FULL: Final = 10
@@ -92,14 +93,18 @@ class BotRecommendation:
     recent_performance: str
 
 
-def _session_keywords(session: BotSession, cache: dict[tuple[object, ...], frozenset[str]]) -> frozenset[str]:
-    """Keywords of what a session worked on; sessions repeat the same texts, so each is split once."""
-    key = (session.workspace_id, session.query, session.role, session.bot, *session.tools)
+def _span_keywords(session: BotSession, cache: dict[tuple[object, ...], frozenset[str]]) -> frozenset[str]:
+    """Keywords of what a bot span worked on; spans repeat the same texts, so each is split once."""
+    key = (session.workspace_id, session.query, session.role, session.bot, session.text, *session.tools)
     found = cache.get(key)
     if found is None:
-        parts = [session.workspace_id or "", session.query or "", session.role or "", session.bot, *session.tools]
-        found = cache[key] = frozenset(keywords(" ".join(parts)))
+        parts = [session.workspace_id or "", session.query or "", session.role or "", session.bot, session.text]
+        found = cache[key] = frozenset(keywords(" ".join([*parts, *session.tools])))
     return found
+
+
+def _part_keywords(part: BotPart, cache: dict[tuple[object, ...], frozenset[str]]) -> frozenset[str]:
+    return frozenset().union(*(_span_keywords(span, cache) for span in part.spans))
 
 
 def recommend(
@@ -117,10 +122,10 @@ def recommend(
     """
     wanted = keywords(task)
     domain_words = keywords(domain) if domain else set()
-    sessions_by_bot: dict[str, list[tuple[BotSession, frozenset[str]]]] = defaultdict(list)
     cache: dict[tuple[object, ...], frozenset[str]] = {}
-    for session in history.sessions:
-        sessions_by_bot[session.bot].append((session, _session_keywords(session, cache)))
+    sessions_by_bot = {
+        bot: [(part, _part_keywords(part, cache)) for part in parts] for bot, parts in bot_parts(history).items()
+    }
     trends = {trend.bot: trend.trend for trend in bot_trends(history)}
     results = []
     for bot, items in sessions_by_bot.items():
