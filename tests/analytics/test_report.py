@@ -55,11 +55,12 @@ def test_markdown_figures() -> None:
     text = report_render.to_markdown(_report(fixed_history()))
     assert "- Workflows: 4" in text
     assert "- Success rate: 50.0% (2 of 4)" in text
-    assert "- Average duration: 117.5s" in text
+    # One duration format everywhere (three significant digits, a space before the unit): not "117.5s".
+    assert "- Average duration: 118 s" in text
     assert "1. nanobot → coder: 2" in text
     assert "- Recommendation: Coordination overhead is acceptable" in text
     assert f"{100 * 45 / 191.8:.1f}% of coordination + tool time" in text
-    assert "| coder | 3 | 66.7% | 0.0% | 62.3s | 1833 | 0.0833 |" in text
+    assert "| coder | 3 | 66.7% | 0.0% | 62.3 s | 1833 | 0.0833 |" in text
     assert "**AssertionError: test <n> failed**" not in text  # escaped
     assert "**AssertionError: test &lt;n&gt; failed**: 2 occurrences across 2 workflows (2 workspaces)" in text
     assert "| 2026-01-05 | 4 | 2 |" in text

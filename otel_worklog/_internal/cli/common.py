@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from otel_worklog._internal.exceptions import ReaderError
+from otel_worklog._internal.render.controls import escape_in_json, strip_controls
 from otel_worklog._internal.settings import DEBUG, resolve
 
 __all__ = [
@@ -29,8 +30,11 @@ EXIT_USAGE_ERROR = 2  # as argparse exits on bad options
 
 
 def fail(message: str, code: int = EXIT_USER_ERROR) -> SystemExit:
-    """Print ``message`` as the one error line and return the exit to raise."""
-    one_line = " ".join(str(message).split())
+    """Print ``message`` as the one error line and return the exit to raise.
+
+    The message may quote trace text or a server's answer: what a terminal would act on is dropped.
+    """
+    one_line = " ".join(strip_controls(str(message)).split())
     sys.stderr.write(f"otel-worklog: error: {one_line}\n")
     sys.stderr.flush()
     return SystemExit(code)
@@ -68,8 +72,8 @@ def _jsonable(value: Any) -> Any:
 
 
 def to_json(data: Any) -> str:
-    """``data`` as indented JSON text, ending with a newline."""
-    return json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable) + "\n"
+    """``data`` as indented JSON text, ending with a newline; controls and bidi marks in it escaped."""
+    return escape_in_json(json.dumps(data, indent=2, ensure_ascii=False, default=_jsonable)) + "\n"
 
 
 def emit_json(data: Any) -> None:

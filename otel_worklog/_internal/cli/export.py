@@ -12,6 +12,7 @@ from otel_worklog._internal.cli.options import Command, add_filters, add_json, a
 from otel_worklog._internal.cli.reading import pick_trace, reading
 from otel_worklog._internal.exceptions import TraceNotFound
 from otel_worklog._internal.query.otlp_json import encode_traces
+from otel_worklog._internal.render.controls import escape_in_json
 
 __all__ = ["COMMAND", "FORMATS", "export"]
 
@@ -52,7 +53,7 @@ def export(
             spans = [span for s in reversed(sessions) for span in reader.trace(s.trace_id)]
         else:
             spans = reader.trace(pick_trace(reader, trace_id, None, None))
-    text = json.dumps(encode_traces(spans), ensure_ascii=False, separators=(",", ":"))
+    text = escape_in_json(json.dumps(encode_traces(spans), ensure_ascii=False, separators=(",", ":")))
     if output is None:
         sys.stdout.write(text + "\n")
     else:

@@ -11,27 +11,15 @@ colours are not in the text, so they are kept.
 from __future__ import annotations
 
 import os
-import re
 from collections.abc import Iterable
-from typing import Any, Final
+from typing import Any
 
 from rich.console import Console
 from rich.segment import Segment
 
+from otel_worklog._internal.render.controls import CONTROL, clean, strip_controls
+
 __all__ = ["SafeConsole", "clean", "make_console", "strip_controls"]
-
-#: C0 and C1 controls except tab and newline, and the bidi embedding, override and isolate marks.
-_CONTROL: Final = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
-
-
-def strip_controls(text: str) -> str:
-    """``text`` without the characters a terminal would act on."""
-    return _CONTROL.sub("", text)
-
-
-def clean(value: object) -> str:
-    """Trace text for one table cell: no control or bidi characters, one line."""
-    return strip_controls(str(value).replace("\n", " ").replace("\t", " "))
 
 
 class SafeConsole(Console):
@@ -40,7 +28,7 @@ class SafeConsole(Console):
     def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:
         for segment in super().render(renderable, options):
             text = segment.text
-            if segment.control is None and _CONTROL.search(text) is not None:
+            if segment.control is None and CONTROL.search(text) is not None:
                 segment = Segment(strip_controls(text), segment.style)
             yield segment
 

@@ -27,7 +27,13 @@ from otel_worklog._internal.query.analytics.history import (
     build_history,
 )
 from otel_worklog._internal.query.analytics.recommend import BotRecommendation, keywords, recommend
-from otel_worklog._internal.query.analytics.report import Report, build_report
+from otel_worklog._internal.query.analytics.report import (
+    Report,
+    ReportEscalation,
+    ReportSession,
+    build_report,
+    escalations_of,
+)
 from otel_worklog._internal.query.analytics.shared_insights import list_insights
 from otel_worklog._internal.query.gcpause import paused_gc
 
@@ -43,6 +49,8 @@ __all__ = [
     "History",
     "OverheadStats",
     "Report",
+    "ReportEscalation",
+    "ReportSession",
     "Workflow",
     "WorkflowStats",
     "analyze_workflows",
@@ -52,6 +60,7 @@ __all__ = [
     "compare_bots",
     "coordination_overhead",
     "error_clusters",
+    "escalations_of",
     "keywords",
     "list_insights",
     "paused_gc",

@@ -276,6 +276,17 @@ class ErrorCluster:
     first_seen_ns: int
     last_seen_ns: int
     sample_message: str
+    #: The latest traces it happened in (newest first), to open with ``otel-worklog explain``.
+    trace_ids: list[str] = field(default_factory=list)
+
+
+#: How many of an error's traces a cluster keeps.
+CLUSTER_TRACES: Final = 3
+
+
+def _latest_traces(items: Sequence[ErrorOccurrence]) -> list[str]:
+    newest = sorted(items, key=lambda e: e.time_ns, reverse=True)
+    return list(dict.fromkeys(e.trace_id for e in newest))[:CLUSTER_TRACES]
 
 
 def error_clusters(history: History, *, top: int = 10) -> list[ErrorCluster]:
@@ -294,6 +305,7 @@ def error_clusters(history: History, *, top: int = 10) -> list[ErrorCluster]:
             first_seen_ns=min(e.time_ns for e in items),
             last_seen_ns=max(e.time_ns for e in items),
             sample_message=max(items, key=lambda e: e.time_ns).message[:500],
+            trace_ids=_latest_traces(items),
         )
         for fp, items in groups.items()
     ]
