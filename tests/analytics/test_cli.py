@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -10,6 +11,7 @@ import pytest
 import otel_worklog as wl
 from otel_worklog._internal.query import analytics as an
 from otel_worklog._internal.query.readers import open_reader
+from tests.cli.scenario import run_cli
 from tests.cli_invoke import invoke
 
 EVIL = "<script>alert(1)</script>\x1b[31m"
@@ -145,3 +147,93 @@ def test_user_errors_are_one_line(store: Path, tmp_path: Path) -> None:
     assert result.exit_code == 1
     result = invoke("report", "--store", str(store), "--format", "pdf")
     assert result.exit_code == 1
+
+
+# --- on the demo's data, as the README's examples run ---------------------------------------------
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("demo") / "worklog.db"
+    done = run_cli("demo", store=path, timeout=180)
+    assert done.returncode == 0, done.stderr
+    return path
+
+
+def _cli(*args: str, store: Path, columns: int = 200) -> str:
+    done = run_cli(*args, store=store, columns=columns)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_sessions_count_the_workflows_a_bot_took_part_in(demo: Path) -> None:
+    rows = {row["bot"]: row for row in json.loads(_cli("analyze", "compare", "--json", store=demo))}
+    logs = json.loads(_cli("logs", "--json", store=demo))
+    took_part = {bot: sum(bot in session["bots"] for session in logs) for bot in rows}
+    assert {bot: row["sessions"] for bot, row in rows.items()} == took_part
+    assert took_part["nanobot"] == 3  # #general, #project-refactor, #coordination-website
+    bot_spans = sum(
+        span["name"] == "invoke_agent nanobot"
+        for session in logs
+        for span in json.loads(_cli("explain", session["trace_id"], "--mode", "debug", "--json", store=demo))["spans"]
+    )
+    assert bot_spans > 3  # the bot spans are more: nanobot is called several times in a workflow
+
+
+def test_the_readmes_recommend_example_answers_on_the_demo(demo: Path) -> None:
+    out = _cli("recommend", "API development", "--domain", "backend", store=demo, columns=80)
+    assert out.startswith("Recommended: coder (")
+    assert "No bot reaches" not in out and "try --all" not in out
+    everyone = json.loads(_cli("recommend", "API development", "--all", "--json", store=demo))
+    assert everyone[0]["bot"] == "coder"
+    assert {c["bot"] for c in everyone} == {"coder", "nanobot", "researcher", "creative"}  # every candidate
+    assert [c["confidence"] for c in everyone] == sorted((c["confidence"] for c in everyone), reverse=True)
+
+
+def test_the_bot_that_wrote_the_rate_limiter_ranks_above_zero(demo: Path) -> None:
+    ranked = json.loads(_cli("recommend", "rate limiting", "--all", "--json", store=demo))
+    coder = next(c for c in ranked if c["bot"] == "coder")
+    assert coder["confidence"] > 0.5 and coder["matched_keywords"] == ["limit", "rate"]
+    assert ranked[0]["bot"] == "coder"
+
+
+def test_a_domain_no_bot_worked_in_is_said_and_every_bot_ranked(demo: Path) -> None:
+    out = _cli("recommend", "API development", "--domain", "frontend", "--all", store=demo, columns=80)
+    assert out.startswith("No bot's past work mentions the domain 'frontend'; ranked without it:")
+    assert "coder" in out and "creative" in out
+
+
+def test_compare_an_unknown_bot_says_so(demo: Path) -> None:
+    for args in (("analyze", "compare", "nosuchbot"), ("analyze", "compare", "coder", "nosuchbot", "--json")):
+        done = run_cli(*args, store=demo)
+        assert done.returncode == 1 and done.stdout == ""
+        assert done.stderr.count("\n") == 1 and "no bot 'nosuchbot' in the last 30 days" in done.stderr
+        assert "bots seen: coder, creative, nanobot, researcher" in done.stderr
+
+
+def test_what_was_not_recorded_is_a_dash_with_the_reason(demo: Path) -> None:
+    compare = _cli("analyze", "compare", store=demo, columns=120)
+    assert "0.0000" not in compare
+    row = next(line for line in compare.splitlines() if line.startswith("│ coder"))
+    assert row.rstrip("│ ").endswith("│          - │        -")  # avg tokens, avg cost
+    assert "- where no span of the bot recorded token usage or a cost" in compare
+    trends = _cli("analyze", "trends", store=demo, columns=120)
+    assert "0.0% (0)" not in trends and "+0.0%" not in trends
+    assert "- (no sessions)" in trends
+
+
+def test_an_empty_window_says_why_there_are_no_figures(tmp_path: Path) -> None:
+    store = tmp_path / "empty.db"
+    wl.configure(store=str(store), exporters=[])
+    wl.shutdown()
+    out = _cli("analyze", store=store, columns=80)
+    assert out.strip().startswith("No workflows in the last 30 days: nothing to analyze")
+    assert "0.00 min" not in out and "0.0%" not in out
+    for sub in ("workflows", "overhead", "trends", "errors", "compare"):
+        assert "no " in _cli("analyze", sub, store=store, columns=80).lower()
+
+
+def test_durations_compared_side_by_side_share_a_unit(demo: Path) -> None:
+    out = " ".join(_cli("analyze", "workflows", store=demo, columns=120).split())
+    estimate = re.search(r"([\d.]+) (\w+) estimated, ([\d.]+) (\w+) taken on average \(([\d.]+)% of the estimate", out)
+    assert estimate is not None, out
+    assert estimate.group(2) == estimate.group(4)
+    assert float(estimate.group(3)) / float(estimate.group(1)) * 100 == pytest.approx(float(estimate.group(5)), rel=0.1)

@@ -2,13 +2,21 @@
 
 from __future__ import annotations
 
+import json
 import re
 from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query import analytics as an
 from otel_worklog._internal.query.records import EventRecord, SpanRecord
 from otel_worklog._internal.render import report as report_render
+from otel_worklog._internal.render.report import md_escape
+from tests.cli.scenario import run_cli
+from tests.cli.views_scenario import OPEN_REASON, OPS, RESOLUTION, RESOLVED_REASON, fill_views_store
+from tests.view.devtools import chromium
 
 from .fixed_history import fixed_history, ns
 
@@ -110,3 +118,78 @@ def test_html_is_self_contained_escaped_and_has_charts() -> None:
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert "Consider Phase 3" not in page
     assert "<td>coder</td><td>3</td><td>66.7%</td>" in page.replace(" ", "")
+
+
+# --- the report a person reads: from the CLI, the HTML page in Chromium ------------------------------
+@pytest.fixture(scope="module")
+def views(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, str]]:
+    path = tmp_path_factory.mktemp("report") / "worklog.db"
+    return path, fill_views_store(path)
+
+
+def _report_cli(store: Path, *args: str) -> str:
+    done = run_cli("report", *args, store=store)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+def test_both_formats_have_the_same_sections_with_escalations_and_the_traces(
+    views: tuple[Path, dict[str, str]], tmp_path: Path
+) -> None:
+    store, ids = views
+    markdown = _report_cli(store)
+    page = _report_cli(store, "--format", "html")
+    md_sections = re.findall(r"^## (.+)$", markdown, flags=re.M)
+    html_sections = re.findall(r"<h2>([^<]+)</h2>", page)
+    assert md_sections == html_sections
+    assert "Escalations" in md_sections and "Sessions" in md_sections
+    for trace_id in ids.values():
+        assert f"`otel-worklog explain {trace_id}`" in markdown
+        assert f"<code>otel-worklog explain {trace_id}</code>" in page
+    escalations = markdown.split("## Escalations", 1)[1].split("\n## ", 1)[0]
+    assert "| open |" in escalations and f"| resolved: {RESOLUTION} |" in escalations
+    assert md_escape(RESOLVED_REASON) in escalations
+
+
+def test_no_control_character_of_a_trace_in_any_format(views: tuple[Path, dict[str, str]]) -> None:
+    store, _ = views
+    controls = re.compile(r"[\x07\x1b\x9b\u202e]")
+    for args in ((), ("--format", "html"), ("--json",)):
+        out = _report_cli(store, *args)
+        assert controls.search(out) is None, args
+    data = json.loads(_report_cli(store, "--json"))
+    assert OPEN_REASON in [e["reason"] for e in data["escalations"]]  # JSON escapes them: the data is whole
+    assert "\\u001b" in _report_cli(store, "--json") and "\\u009b" in _report_cli(store, "--json")
+    assert "Production deploy keeps timing out" in _report_cli(store)
+
+
+@pytest.mark.needs_chromium
+def test_the_html_report_in_chromium(views: tuple[Path, dict[str, str]], tmp_path: Path) -> None:
+    store, ids = views
+    target = tmp_path / "report.html"
+    done = run_cli("report", "--format", "html", "-o", str(target), store=store)
+    assert done.returncode == 0, done.stderr
+    with chromium(width=1200, height=900) as browser:
+        seen = browser.open(target.as_uri()).evaluate(
+            """(() => {
+              const rows = (id) => [...document.querySelectorAll(`#${id} tbody tr`)].map(
+                (tr) => [...tr.cells].map((td) => td.innerText));
+              return {
+                sections: [...document.querySelectorAll('h2')].map((h) => h.innerText),
+                escalations: rows('escalations'),
+                sessions: rows('sessions'),
+                commands: [...document.querySelectorAll('code')].map((c) => c.innerText),
+                scripts: document.scripts.length,
+                charts: document.querySelectorAll('svg').length,
+                text: document.body.innerText,
+              };
+            })()"""
+        )
+    assert "Escalations" in seen["sections"] and "Sessions" in seen["sections"]
+    by_status = {row[3].split(":")[0]: row for row in seen["escalations"]}
+    assert set(by_status) == {"open", "resolved"}
+    assert by_status["resolved"][4] == RESOLVED_REASON and RESOLUTION in by_status["resolved"][3]
+    assert by_status["open"][5] == f"otel-worklog explain {ids[OPS]}"
+    assert {row[-1] for row in seen["sessions"]} == {f"otel-worklog explain {t}" for t in ids.values()}
+    assert seen["scripts"] == 0 and seen["charts"] == 3
+    assert "\x1b" not in seen["text"] and "\u202e" not in seen["text"]

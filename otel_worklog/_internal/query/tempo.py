@@ -81,7 +81,7 @@ def _spanset(conditions: list[str]) -> str:
 
 def printable_detail(body: bytes, limit: int = _DETAIL_CHARS) -> str:
     """An error body as one short line a terminal cannot act on: no control or bidi characters, cut to ``limit``."""
-    text = " ".join(_CONTROL.sub(" ", body.decode("utf-8", "replace")).split())
+    text = _CONTROL.sub("", " ".join(body.decode("utf-8", "replace").split()))
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 

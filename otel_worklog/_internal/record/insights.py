@@ -51,7 +51,7 @@ class Insight:
     time_ns: int = 0
 
     def applies(self, bot: str) -> bool:
-        """The seeds' ApplicabilityRule, resolved when the insight was recorded."""
+        """Whether the insight is for ``bot``: never the bot that recorded it; else its recipients (None: all)."""
         if bot == self.source_bot:
             return False
         return self.recipients is None or bot in self.recipients

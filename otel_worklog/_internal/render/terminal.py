@@ -554,7 +554,7 @@ def _summary(view: WorkLogView, bot: str | None) -> list[RenderableType]:
             )
     if alerts:
         out.append(Text(f"{ALERT_ICON} Alerts", style="bold yellow"))
-        out += [Text("  ") + _alert_text(a) for a in alerts]
+        out += [Text(f"  {ALERT_ICON} ") + _alert_text(a) for a in alerts]
     return out
 
 
@@ -591,7 +591,7 @@ def _coordination(view: WorkLogView) -> list[RenderableType]:
         )
     columns = [
         Column("Step", keep=ALWAYS, justify="right"),
-        Column("Bot", keep=40, min_width=7, style="yellow"),
+        Column("Bot", keep=40, min_width=8, style="yellow"),
         Column("Kind", keep=30, min_width=8),
         Column("Decision / delegation", keep=ALWAYS, min_width=24, wrap=True),
         Column("Conf.", keep=50, justify="right"),
