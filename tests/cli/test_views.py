@@ -11,10 +11,9 @@ from __future__ import annotations
 import ast
 import json
 import re
-import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
 from rich.cells import cell_len
@@ -293,32 +292,19 @@ def test_the_resolved_reason_reads_whole(views: tuple[Path, dict[str, str]]) -> 
 
 
 # --- Tempo: what it answers is untrusted too -------------------------------------------------------------
-class _Answers(BaseHTTPRequestHandler):
-    """A server that answers every request with HTTP 500 and a body that would drive a terminal."""
+class _FailingTempo(FakeTempo):
+    """A Tempo that answers every request with HTTP 500 and a body that would drive a terminal."""
 
-    body = ("\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e" + "tempo exploded " * 400).encode()
+    body = "\x1b]0;pwned\x07\x1b[2J\x9b31m\u202e" + "tempo exploded " * 400
 
-    def do_GET(self) -> None:
-        self.send_response(500)
-        self.send_header("Content-Type", "text/plain")
-        self.send_header("Content-Length", str(len(self.body)))
-        self.end_headers()
-        self.wfile.write(self.body)
-
-    def log_message(self, *args: object) -> None:
-        pass
+    def answer(self, path: str, params: dict[str, str]) -> tuple[int, Any]:
+        return 500, self.body
 
 
 @pytest.fixture
 def failing_tempo() -> Iterator[str]:
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _Answers)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    try:
-        yield f"http://127.0.0.1:{server.server_address[1]}"
-    finally:
-        server.shutdown()
-        server.server_close()
+    with serve(_FailingTempo({})) as url:
+        yield url
 
 
 @pytest.mark.parametrize("args", [("logs",), ("escalations",), ("how", "x"), ("explain",)])
