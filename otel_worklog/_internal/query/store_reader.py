@@ -44,10 +44,8 @@ def _like_pattern(text: str) -> str:
     return "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
 
 
-def _shared_prefix(text: str, other: str | None) -> int:
+def _shared_prefix(text: str, other: str) -> int:
     """How many leading characters ``text`` and ``other`` share."""
-    if other is None:
-        return 0
     return next((i for i, (a, b) in enumerate(zip(text, other, strict=False)) if a != b), min(len(text), len(other)))
 
 
@@ -226,9 +224,11 @@ class StoreReader:
                 select.format(source=source, match="events_fts MATCH ?") + " ORDER BY f.rowid DESC LIMIT ?",
                 [query, *params, limit],
             )
-            total = self._query(f"SELECT count(*) FROM {source} WHERE events_fts MATCH ?{filters}", [query, *params])[
-                0
-            ][0]
+            # Unfiltered, the index alone counts (1 ms where the join costs 20 over 10,000 matches).
+            counted = (
+                f"{source} WHERE events_fts MATCH ?{filters}" if filters else "events_fts WHERE events_fts MATCH ?"
+            )
+            total = self._query(f"SELECT count(*) FROM {counted}", [query, *params])[0][0]
         if not rows and text.strip():
             # Substring fallback, for what is not a word: punctuation, a path, part of a word.
             like = [_like_pattern(text.strip()), *params]
@@ -245,9 +245,10 @@ class StoreReader:
 
     def _search_errors(self, text: str, filters: str, params: list[Any]) -> list[EntryHit]:
         """Failed steps (a tool's error, an exception) whose error matches ``text``, each error once."""
+        # The sessions with a failure first (CROSS JOIN keeps that order), then their failed spans by trace id.
         rows = self._query(
             "SELECT s.id, s.trace_id, s.span_id, s.name, s.workspace_id, s.bot_name, s.status_message, s.start_ns,"
-            " s.end_ns, s.attributes FROM traces t JOIN spans s ON s.trace_id = t.trace_id"
+            " s.end_ns, s.attributes FROM traces t CROSS JOIN spans s ON s.trace_id = t.trace_id"
             " WHERE t.errors > 0 AND s.error = 1" + filters,
             params,
         )
@@ -308,9 +309,15 @@ class StoreReader:
     def short_trace_ids(self, trace_ids: Iterable[str], *, minimum: int = 8) -> dict[str, str]:
         shown: dict[str, str] = {}
         for trace_id in trace_ids:
-            before = self._query("SELECT max(trace_id) FROM traces WHERE trace_id < ?", (trace_id,))[0][0]
-            after = self._query("SELECT min(trace_id) FROM traces WHERE trace_id > ?", (trace_id,))[0][0]
-            shared = max(_shared_prefix(trace_id, before), _shared_prefix(trace_id, after))
+            neighbours = [
+                row[0]
+                for order, sign in (("DESC", "<"), ("ASC", ">"))
+                for row in self._query(
+                    f"SELECT trace_id FROM traces WHERE trace_id {sign} ? ORDER BY trace_id {order} LIMIT 1",
+                    (trace_id,),
+                )
+            ]
+            shared = max((_shared_prefix(trace_id, other) for other in neighbours), default=0)
             shown[trace_id] = trace_id[: max(minimum, shared + 1)]
         return shown
 
