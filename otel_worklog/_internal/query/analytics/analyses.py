@@ -16,6 +16,7 @@ from typing import Final
 
 from otel_worklog._internal.query.analytics.history import ARROW, BotSession, ErrorOccurrence, History, Workflow
 from otel_worklog._internal.settings import COORDINATION_OVERHEAD_PCT, resolve
+from otel_worklog._internal.status import OK, SUCCEEDED
 
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
 #: Above the threshold share of time in coordination, this is the recommendation.
@@ -37,56 +38,70 @@ def _rate(flags: Sequence[bool]) -> float:
     return sum(flags) / len(flags) if flags else 0.0
 
 
-@dataclass
+@dataclass(slots=True)
 class BotPart:
-    """One bot's part in one workflow: every span of that bot there (a bot may be called several times)."""
+    """One bot's part in one workflow: every span of that bot there (a bot may be called several times).
+
+    Its figures are worked out once, when it is built: each analysis reads them for every part.
+    """
 
     bot: str
     trace_id: str
+    start_ns: int
+    #: Every span of the bot succeeded (no escalation left open, no failure it did not recover from).
+    success: bool
+    first_shot: bool
+    #: The time the bot worked in the workflow.
+    duration_s: float
+    tokens: int
+    cost: float
+    #: Some span of the bot recorded tokens or a cost (without any, zero means "not known").
+    usage_recorded: bool
     spans: list[BotSession]
 
-    @property
-    def start_ns(self) -> int:
-        return self.spans[0].start_ns
 
-    @property
-    def success(self) -> bool:
-        return all(span.success for span in self.spans)
-
-    @property
-    def first_shot(self) -> bool:
-        return all(span.first_shot for span in self.spans)
-
-    @property
-    def duration_s(self) -> float:
-        """The time the bot worked in the workflow."""
-        return sum(span.duration_s for span in self.spans)
-
-    @property
-    def tokens(self) -> int:
-        return sum(span.tokens for span in self.spans)
-
-    @property
-    def cost(self) -> float:
-        return sum(span.cost for span in self.spans)
-
-    @property
-    def usage_recorded(self) -> bool:
-        """Some span of the bot recorded tokens or a cost (without any, zero means "not known")."""
-        return any(span.tokens or span.cost for span in self.spans)
+def _part(trace_id: str, spans: list[BotSession]) -> BotPart:
+    first = spans[0]
+    if len(spans) == 1:  # the common case, without a pass per figure and with the status worked out once
+        status = first.status
+        tokens = first.input_tokens + first.output_tokens
+        return BotPart(
+            first.bot,
+            trace_id,
+            first.start_ns,
+            status in SUCCEEDED,
+            status == OK and first.corrections == 0,
+            first.duration_s,
+            tokens,
+            first.cost,
+            bool(tokens or first.cost),
+            spans,
+        )
+    tokens = sum(span.tokens for span in spans)
+    cost = sum(span.cost for span in spans)
+    return BotPart(
+        first.bot,
+        trace_id,
+        first.start_ns,
+        all(span.success for span in spans),
+        all(span.first_shot for span in spans),
+        sum(span.duration_s for span in spans),
+        tokens,
+        cost,
+        any(span.tokens or span.cost for span in spans),
+        spans,
+    )
 
 
 def bot_parts(history: History) -> dict[str, list[BotPart]]:
     """Each bot's parts in the workflows, in workflow order."""
     by_bot: dict[str, list[BotPart]] = defaultdict(list)
     for workflow in history.workflows:
-        parts: dict[str, BotPart] = {}
+        spans_by_bot: dict[str, list[BotSession]] = {}
         for session in workflow.sessions:
-            part = parts.get(session.bot)
-            if part is None:
-                part = parts[session.bot] = BotPart(session.bot, workflow.trace_id, [])
-                by_bot[session.bot].append(part)
-            part.spans.append(session)
+            spans_by_bot.setdefault(session.bot, []).append(session)
+        for bot, spans in spans_by_bot.items():
+            by_bot[bot].append(_part(workflow.trace_id, spans))
     return by_bot
 
 
