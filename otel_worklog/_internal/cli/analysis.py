@@ -20,6 +20,7 @@ from otel_worklog._internal.query.analytics.analyses import NS_PER_DAY
 from otel_worklog._internal.query.records import SpanRecord
 from otel_worklog._internal.render.console import clean
 from otel_worklog._internal.render.fit import ALWAYS, Column, Fitted, fitted
+from otel_worklog._internal.render.units import days_text
 
 __all__ = ["ALWAYS", "Column", "add_days", "read_history", "read_spans", "table", "window"]
 
@@ -48,7 +49,7 @@ def read_history(
 def window(days: float | None, workspace: str | None = None) -> str:
     """``in the last 30 days in #general``: the window a figure covers, for the line that says why there is none."""
     where = f" in {workspace}" if workspace else ""
-    return (f"in the last {days:g} days" if days else "in the store") + where
+    return (f"in the last {days_text(days)}" if days else "in the store") + where
 
 
 def table(title: str, columns: Sequence[Column | str], rows: Sequence[Sequence[object]]) -> Fitted:

@@ -25,6 +25,7 @@ from otel_worklog._internal.cli.options import Command, add_json, add_source
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.query.readers import StoreReader
 from otel_worklog._internal.render.console import make_console
+from otel_worklog._internal.render.units import plural
 from otel_worklog._internal.store import resolve_store_path
 
 __all__ = ["COMMAND", "run_demo", "run_scenarios"]
@@ -321,7 +322,9 @@ def run_demo(*, store: str | None = None, as_json: bool = False) -> None:
         )
         return
     console = make_console()
-    console.print(f"[green]✓[/green] Recorded {len(sessions)} workspace sessions ({spans} spans) in {path}")
+    console.print(
+        f"[green]✓[/green] Recorded {plural(len(sessions), 'workspace session')} ({plural(spans, 'span')}) in {path}"
+    )
     for workspace, trace_id in sessions:
         console.print(f"  {workspace:<24} {trace_id}", markup=False)
     console.print("\n[bold]What to run next:[/bold]")

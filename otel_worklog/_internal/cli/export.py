@@ -13,6 +13,7 @@ from otel_worklog._internal.cli.reading import pick_trace, reading
 from otel_worklog._internal.exceptions import TraceNotFound
 from otel_worklog._internal.query.otlp_json import encode_traces
 from otel_worklog._internal.render.controls import escape_in_json
+from otel_worklog._internal.render.units import plural
 
 __all__ = ["COMMAND", "FORMATS", "export"]
 
@@ -58,7 +59,7 @@ def export(
         sys.stdout.write(text + "\n")
     else:
         output.write_text(text + "\n", encoding="utf-8")
-        sys.stderr.write(f"wrote {len(spans)} spans to {output}\n")
+        sys.stderr.write(f"wrote {plural(len(spans), 'span')} to {output}\n")
 
 
 COMMAND = Command("Write a trace (or every session of a workspace with -w) as OTLP JSON.", export, _options)

@@ -9,6 +9,7 @@ from otel_worklog._internal.cli.common import emit_json, fail
 from otel_worklog._internal.cli.options import Command, add_json, add_source, at_least
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.render.console import make_console
+from otel_worklog._internal.render.units import days_text, plural
 from otel_worklog._internal.store import PruneResult, connect, resolve_retention_days, resolve_store_path
 from otel_worklog._internal.store import prune as prune_store
 from otel_worklog._internal.store.retention import cutoff_for
@@ -46,7 +47,9 @@ def _show(result: PruneResult | None, days: float, *, dry_run: bool, as_json: bo
         make_console().print("Retention is 0 days (keep everything); pass --older-than DAYS to prune.")
     else:
         verb = "Would delete" if dry_run else "Deleted"
-        make_console().print(f"{verb} {result.traces} sessions ({result.spans} spans) older than {days:g} days.")
+        make_console().print(
+            f"{verb} {plural(result.traces, 'session')} ({plural(result.spans, 'span')}) older than {days_text(days)}."
+        )
 
 
 def prune(

@@ -13,7 +13,7 @@ from otel_worklog._internal.cli.common import emit_json
 from otel_worklog._internal.cli.options import Command, add_json, add_source, unit_interval
 from otel_worklog._internal.query import analytics as an
 from otel_worklog._internal.render.console import clean, make_console
-from otel_worklog._internal.render.units import format_seconds
+from otel_worklog._internal.render.units import days_text, format_seconds
 
 __all__ = ["COMMAND", "recommend"]
 
@@ -91,7 +91,7 @@ def recommend(
         best = able[0]
         console.print(Text(f"Recommended: {clean(best.bot)} ({best.confidence:.0%} confidence)"))
     if not candidates:
-        console.print(Text(f"No bot did any work in the last {days:g} days: nothing to rank."))
+        console.print(Text(f"No bot did any work in the last {days_text(days)}: nothing to rank."))
     elif show_all or outside_domain:
         _print(console, candidates)
     elif able:

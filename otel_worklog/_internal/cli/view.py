@@ -10,6 +10,7 @@ from otel_worklog._internal.cli.options import Command, add_filters, add_json, a
 from otel_worklog._internal.cli.reading import bot_name, pick_trace, reading
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.render.html import render_html
+from otel_worklog._internal.render.units import plural
 
 __all__ = ["COMMAND", "view"]
 
@@ -39,7 +40,9 @@ def view(
     if as_json:
         emit_json({"trace_id": spans[0].trace_id, "html": str(target.resolve())})
     else:
-        make_console().print(f"Wrote {target} ({len(spans)} spans). Open it in any browser; it needs no network.")
+        make_console().print(
+            f"Wrote {target} ({plural(len(spans), 'span')}). Open it in any browser; it needs no network."
+        )
 
 
 COMMAND = Command("Write one self-contained HTML page with the trace as a waterfall (a lane per bot).", view, _options)

@@ -15,6 +15,7 @@ from typing import Final
 __all__ = [
     "Clock",
     "Display",
+    "days_text",
     "format_duration",
     "format_durations_alike",
     "format_seconds",
@@ -75,6 +76,11 @@ def _fraction(value: float) -> str:
     """A value under one with three significant digits, never in exponent form: ``0.294``, ``0.00490``."""
     decimals = next((d for d, floor in ((3, 0.1), (4, 0.01), (5, 0.001)) if value >= floor), 6)
     return f"{value:.{decimals}f}"
+
+
+def days_text(days: float) -> str:
+    """``1 day``, ``7 days``, ``0.5 days``: a window given in days (``--days``)."""
+    return f"{days:g} day" if days == 1 else f"{days:g} days"
 
 
 def plural(count: int, noun: str, nouns: str | None = None) -> str:
