@@ -6,7 +6,7 @@ import argparse
 
 from otel_worklog._internal.cli.common import emit_json, fail
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_source, add_trace_id, add_utc
-from otel_worklog._internal.cli.reading import bot_name, pick_trace, reading, workspace_name
+from otel_worklog._internal.cli.reading import bot_name, pick_trace, reading
 from otel_worklog._internal.query.worklog import build_worklog
 from otel_worklog._internal.render.console import make_console
 from otel_worklog._internal.render.data import worklog_dict
@@ -45,8 +45,7 @@ def explain(
         raise fail(f"unknown mode {mode!r}; use one of {', '.join(MODES)}")
     name = bot_name(bot)
     with reading(store, tempo) as reader:
-        chosen = pick_trace(reader, trace_id, workspace_name(reader, workspace) if not trace_id else None, name)
-        view = build_worklog(reader.trace(chosen), bot=name)
+        view = build_worklog(reader.trace(pick_trace(reader, trace_id, workspace, name)), bot=name)
     if as_json:
         emit_json(worklog_dict(view, mode=mode))
     else:

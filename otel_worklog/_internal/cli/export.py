@@ -9,7 +9,7 @@ from pathlib import Path
 
 from otel_worklog._internal.cli.common import fail
 from otel_worklog._internal.cli.options import Command, add_filters, add_json, add_limit, add_source, add_trace_id
-from otel_worklog._internal.cli.reading import pick_trace, reading
+from otel_worklog._internal.cli.reading import pick_trace, reading, workspace_name
 from otel_worklog._internal.exceptions import TraceNotFound
 from otel_worklog._internal.query.otlp_json import encode_traces
 from otel_worklog._internal.render.controls import escape_in_json
@@ -48,6 +48,7 @@ def export(
         raise fail(f"unknown format {fmt!r}; only otlp-json is supported")
     with reading(store, tempo) as reader:
         if trace_id is None and workspace is not None:
+            workspace = workspace_name(reader, workspace)
             sessions = reader.sessions(workspace=workspace, limit=limit)
             if not sessions:
                 raise TraceNotFound(f"no work-log sessions in {workspace}")

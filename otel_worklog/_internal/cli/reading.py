@@ -60,9 +60,10 @@ def reading(store: str | None, tempo: str | None) -> Iterator[TraceReader]:
 
 
 def pick_trace(reader: TraceReader, trace_id: str | None, workspace: str | None, bot: str | None) -> str:
-    """``trace_id`` when given, else the latest session matching the filters."""
+    """``trace_id`` when given, else the latest session matching the filters (``workspace`` as a user types it)."""
     if trace_id:
         return trace_id
+    workspace = workspace_name(reader, workspace)
     found = reader.latest_trace_id(workspace=workspace, bot=bot)
     if found is None:
         if workspace is None and bot is None:
