@@ -32,6 +32,7 @@ __all__ = [
     "Kind",
     "classify",
     "counts_usage",
+    "declared_kind",
     "is_control_flow",
     "is_duplicate",
     "is_failure",
@@ -148,6 +149,17 @@ def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
         if tool.startswith(_HANDOFF_TOOL_PREFIXES):
             return HANDOFF
     return kind
+
+
+def declared_kind(attributes: Mapping[str, Any]) -> Kind | None:
+    """The kind a span's ``gen_ai.operation.name`` declares (bot, tool or LLM call), None without one we know.
+
+    For hot paths that look for one kind: :func:`classify` never makes a bot of a span declared a tool or
+    an LLM call, nor a tool of a declared bot (our markers only turn a span into a workspace, an
+    escalation, an alert, a handoff or other), so such a span needs no classifying.
+    """
+    operation = attributes.get(_OPERATION_KEY)
+    return _GEN_AI_OPERATIONS.get(operation) if type(operation) is str else None
 
 
 def _by_other_convention(attributes: Mapping[str, Any]) -> Kind | None:

@@ -23,12 +23,13 @@ from typing import Any, Final
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_TYPE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
-from otel_worklog._internal.span_kinds import ESCALATION, classify
+from otel_worklog._internal.span_kinds import ESCALATION, classify, is_failure
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
@@ -165,7 +166,6 @@ class _Batch:
         kind = classify(name, attrs)
         status = span.status
         status_name = _STATUS_NAMES.get(status.status_code, "UNSET")
-        failed = 1 if status_name == "ERROR" else 0
         escalation = 1 if kind is ESCALATION else 0
         if escalation:
             self.escalations.append((trace_id, span_id))
@@ -190,13 +190,15 @@ class _Batch:
                 _str_or_none(attrs.get(sc.WORKSPACE_ID)),
                 _str_or_none(attrs.get(sc.BOT_NAME)),
                 escalation,
-                failed,
+                1 if status_name == "ERROR" else 0,
                 _dumps(attrs),
                 scope.name if scope is not None else "",
                 text,  # replaced by the resource row id under the lock
             ]
         )
-        error_entries = self._add_events(events, trace_id)
+        error_entries, exception_type = self._add_events(events, trace_id)
+        # A session counts a failure once, and never one by framework control flow (see span_kinds.is_failure).
+        failed = 1 if status_name == "ERROR" and is_failure(True, attrs, exception_type) else 0
         self.links.append(
             [
                 (
@@ -219,15 +221,20 @@ class _Batch:
             )
         )
 
-    def _add_events(self, events: Sequence[Any], trace_id: str) -> int:
-        """A span's events as rows; returns how many are error entries, and notes escalations resolved."""
+    def _add_events(self, events: Sequence[Any], trace_id: str) -> tuple[int, str | None]:
+        """A span's events as rows; returns how many are error entries and the type of the last exception
+        recorded, and notes escalations resolved."""
         rows = []
         error_entries = 0
+        exception_type: str | None = None
         for event in events:
             name = name_of(event)
             attrs = attributes_of(event)
             if name == ERROR_ENTRY_EVENT:
                 error_entries += 1
+            elif name == _EXCEPTION_EVENT:
+                found = attrs.get(EXCEPTION_TYPE)
+                exception_type = found if isinstance(found, str) else exception_type
             elif name == _RESOLVED_EVENT:
                 target = attrs.get(sc.WORKLOG_ESCALATION_SPAN_ID)
                 if isinstance(target, str):
@@ -244,7 +251,7 @@ class _Batch:
                 )
             )
         self.events.append(rows)
-        return error_entries
+        return error_entries, exception_type
 
     def summaries(self, kept: Iterable[int] | None = None) -> list[list[Any]]:
         """One summary row per session for the span rows at offsets ``kept`` (every row when None)."""
@@ -267,6 +274,7 @@ class _Batch:
 
 
 _RESOLVED_EVENT: Final = sc.EVENT_ESCALATION_RESOLVED
+_EXCEPTION_EVENT: Final = "exception"
 
 
 def _with_row_ids(rows: list[list[Any]], children: list[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:
