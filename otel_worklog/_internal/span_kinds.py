@@ -35,6 +35,7 @@ __all__ = [
     "declared_kind",
     "is_control_flow",
     "is_duplicate",
+    "is_escalation_or_alert",
     "is_failure",
     "is_handoff_tool_name",
     "tool_name",
@@ -160,6 +161,18 @@ def declared_kind(attributes: Mapping[str, Any]) -> Kind | None:
     """
     operation = attributes.get(_OPERATION_KEY)
     return _GEN_AI_OPERATIONS.get(operation) if type(operation) is str else None
+
+
+def is_escalation_or_alert(name: str, attributes: Mapping[str, Any]) -> bool:
+    """Whether :func:`classify` says escalation or alert: the spans no sampler may drop.
+
+    Both carry their marker from creation, so any other span is told apart with two lookups (a sampler
+    asks at every span start).
+    """
+    if _ESCALATION_KEY not in attributes and _ALERT_KEY not in attributes:
+        return False
+    kind = classify(name, attributes)
+    return kind is ESCALATION or kind is ALERT
 
 
 def _by_other_convention(attributes: Mapping[str, Any]) -> Kind | None:
