@@ -62,8 +62,8 @@ _dumps = _make_dumps()
 
 _INSERT_SPAN = (
     "INSERT INTO spans (id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code,"
-    " status_message, workspace_id, bot_name, escalation, error, attributes, scope, resource_id)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " status_message, workspace_id, bot_name, escalation, error, attributes, scope, resource_id, part)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (span_rowid, name, time_ns, level, step, message, attributes) VALUES (?,?,?,?,?,?,?)"
@@ -194,6 +194,7 @@ class _Batch:
                 _dumps(attrs),
                 scope.name if scope is not None else "",
                 text,  # replaced by the resource row id under the lock
+                kind.value,
             ]
         )
         error_entries, exception_type = self._add_events(events, trace_id)
