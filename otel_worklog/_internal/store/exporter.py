@@ -29,7 +29,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
-from otel_worklog._internal.span_kinds import ESCALATION, classify, is_failure
+from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify, is_failure
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
@@ -106,6 +106,7 @@ def _str_or_none(value: Any) -> str | None:
 
 
 _KIND_NAMES = {kind: kind.name for kind in SpanKind}
+_PART_NAMES = {kind: kind.value for kind in Kind}  # plain strings, each looked up once
 _STATUS_NAMES = {code: code.name for code in StatusCode}
 _LEVEL, _STEP, _MESSAGE = sc.WORKLOG_LEVEL, sc.WORKLOG_STEP, sc.WORKLOG_MESSAGE
 
@@ -194,12 +195,12 @@ class _Batch:
                 _dumps(attrs),
                 scope.name if scope is not None else "",
                 text,  # replaced by the resource row id under the lock
-                kind.value,
+                _PART_NAMES[kind],
             ]
         )
-        error_entries, exception_type = self._add_events(events, trace_id)
+        error_entries = self._add_events(events, trace_id)
         # A session counts a failure once, and never one by framework control flow (see span_kinds.is_failure).
-        failed = 1 if status_name == "ERROR" and is_failure(True, attrs, exception_type) else 0
+        failed = 1 if status_name == "ERROR" and is_failure(True, attrs, _exception_type(events)) else 0
         self.links.append(
             [
                 (
@@ -222,20 +223,15 @@ class _Batch:
             )
         )
 
-    def _add_events(self, events: Sequence[Any], trace_id: str) -> tuple[int, str | None]:
-        """A span's events as rows; returns how many are error entries and the type of the last exception
-        recorded, and notes escalations resolved."""
+    def _add_events(self, events: Sequence[Any], trace_id: str) -> int:
+        """A span's events as rows; returns how many are error entries, and notes escalations resolved."""
         rows = []
         error_entries = 0
-        exception_type: str | None = None
         for event in events:
             name = name_of(event)
             attrs = attributes_of(event)
             if name == ERROR_ENTRY_EVENT:
                 error_entries += 1
-            elif name == _EXCEPTION_EVENT:
-                found = attrs.get(EXCEPTION_TYPE)
-                exception_type = found if isinstance(found, str) else exception_type
             elif name == _RESOLVED_EVENT:
                 target = attrs.get(sc.WORKLOG_ESCALATION_SPAN_ID)
                 if isinstance(target, str):
@@ -252,7 +248,7 @@ class _Batch:
                 )
             )
         self.events.append(rows)
-        return error_entries, exception_type
+        return error_entries
 
     def summaries(self, kept: Iterable[int] | None = None) -> list[list[Any]]:
         """One summary row per session for the span rows at offsets ``kept`` (every row when None)."""
@@ -276,6 +272,16 @@ class _Batch:
 
 _RESOLVED_EVENT: Final = sc.EVENT_ESCALATION_RESOLVED
 _EXCEPTION_EVENT: Final = "exception"
+
+
+def _exception_type(events: Sequence[Any]) -> str | None:
+    """The ``exception.type`` of the last exception a failed span recorded."""
+    for event in reversed(events):
+        if name_of(event) == _EXCEPTION_EVENT:
+            found = attributes_of(event).get(EXCEPTION_TYPE)
+            if isinstance(found, str):
+                return found
+    return None
 
 
 def _with_row_ids(rows: list[list[Any]], children: list[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:

@@ -23,7 +23,7 @@ from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_MESS
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
 from otel_worklog._internal.query.gcpause import paused_gc
-from otel_worklog._internal.query.records import SpanRecord
+from otel_worklog._internal.query.records import SpanRecord, parts_of
 from otel_worklog._internal.span_kinds import (
     ALERT,
     BOT,
@@ -218,7 +218,7 @@ def _build_history(spans: Iterable[SpanRecord]) -> History:
     alerts: dict[str, dict[str, int]] = {}
     for trace_id in list(grouped):
         members = grouped.pop(trace_id)
-        kinds = [span.part for span in members]  # classified once per span, or read from the store
+        kinds = parts_of(members)  # classified once per span, or as the store classified it at ingest
         if ALERT in kinds:  # alert spans are counted, not analysed
             members, kinds, alerts[trace_id] = _without_alerts(members, kinds)
         if members:
