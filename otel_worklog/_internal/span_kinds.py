@@ -32,8 +32,10 @@ __all__ = [
     "Kind",
     "classify",
     "counts_usage",
+    "declared_kind",
     "is_control_flow",
     "is_duplicate",
+    "is_escalation_or_alert",
     "is_failure",
     "is_handoff_tool_name",
     "tool_name",
@@ -148,6 +150,29 @@ def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
         if tool.startswith(_HANDOFF_TOOL_PREFIXES):
             return HANDOFF
     return kind
+
+
+def declared_kind(attributes: Mapping[str, Any]) -> Kind | None:
+    """The kind a span's ``gen_ai.operation.name`` declares (bot, tool or LLM call), None without one we know.
+
+    For hot paths that look for one kind: :func:`classify` never makes a bot of a span declared a tool or
+    an LLM call, nor a tool of a declared bot (our markers only turn a span into a workspace, an
+    escalation, an alert, a handoff or other), so such a span needs no classifying.
+    """
+    operation = attributes.get(_OPERATION_KEY)
+    return _GEN_AI_OPERATIONS.get(operation) if type(operation) is str else None
+
+
+def is_escalation_or_alert(name: str, attributes: Mapping[str, Any]) -> bool:
+    """Whether :func:`classify` says escalation or alert: the spans no sampler may drop.
+
+    Both carry their marker from creation, so any other span is told apart with two lookups (a sampler
+    asks at every span start).
+    """
+    if _ESCALATION_KEY not in attributes and _ALERT_KEY not in attributes:
+        return False
+    kind = classify(name, attributes)
+    return kind is ESCALATION or kind is ALERT
 
 
 def _by_other_convention(attributes: Mapping[str, Any]) -> Kind | None:

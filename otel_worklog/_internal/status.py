@@ -11,7 +11,10 @@ into an :class:`Outcome` and ask :func:`status_of`, so no two views can disagree
 
 A bot session "succeeds" (for analytics) when its status is ``ok`` or ``recovered``. What counts as a
 bot, a workspace or a tool is ``span_kinds.classify``'s answer: a failed bot or workspace span is
-``error``, any other failed span (a tool, a model call, another instrumentation's span) a step.
+``error``, any other failed span (a tool, a model call, another instrumentation's span) a step. What
+counts as failed is ``span_kinds.is_failure``'s: another instrumentation's copy of a span fails with it
+(counted once, on the span it copies), and a framework's control flow (LangGraph's ``ParentCommand``) is
+no failure.
 """
 
 from __future__ import annotations

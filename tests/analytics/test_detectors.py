@@ -179,6 +179,28 @@ class TestErrorLoop:
                 wl.error(f"git push failed for ve-a{n}b2: access denied")
         assert [a.kind for a in alerts] == ["error_loop"]
 
+    def test_control_flow_and_copies_are_no_errors(self, worklog: WorklogCapture, clock: FakeClock) -> None:
+        _detector(worklog, clock, ["error_loop"])
+        alerts = _collect()
+        peer = worklog.provider.get_tracer("peer.instrumentation")
+        with wl.workspace("#w"), wl.bot("supervisor"):
+            copy_of = trace.format_span_id(trace.get_current_span().get_span_context().span_id)
+            for n in range(6):
+                with pytest.raises(ParentCommand):
+                    hand_over(n)  # LangGraph's handoff, raised through the tool
+                with peer.start_as_current_span("flaky", attributes={sc.WORKLOG_DUPLICATE_OF: copy_of}) as copy:
+                    copy.record_exception(ConnectionError(f"connection to 10.0.0.{n}:5432 refused"))
+        assert alerts == []
+
+
+class ParentCommand(Exception):
+    """What LangGraph raises to hand the work to another agent: control flow, not a failure."""
+
+
+@wl.tool(name="hand_over")
+def hand_over(n: int) -> None:
+    raise ParentCommand(f"goto billing_agent {n}")
+
 
 class TestToolLoop:
     def test_ten_calls_in_a_minute(self, worklog: WorklogCapture, clock: FakeClock) -> None:
@@ -311,6 +333,19 @@ class TestCostAnomaly:
         with wl.workspace("#tokens"):
             self._spend(9_000, 2_000, 0.0)
         assert [a.workspace_id for a in alerts] == ["#pricey", "#tokens"]
+
+    def test_a_copy_spends_nothing(self, worklog: WorklogCapture, clock: FakeClock) -> None:
+        _detector(worklog, clock, {"cost_anomaly": {"cost": 0.5, "tokens": 10_000}, "error_loop": False})
+        alerts = _collect()
+        peer = worklog.provider.get_tracer("peer.instrumentation")
+        usage = {sc.GEN_AI_USAGE_INPUT_TOKENS: 100, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 100, sc.WORKLOG_COST: 0.2}
+        with wl.workspace("#copied"):
+            for _ in range(2):  # 0.4 spent, and a peer instrumentation's copy of each model call
+                with wl.bot("coder"), peer.start_as_current_span("chat", attributes=usage) as call:
+                    copy = {**usage, sc.WORKLOG_DUPLICATE_OF: trace.format_span_id(call.get_span_context().span_id)}
+                    with peer.start_as_current_span("ChatOpenAI", attributes=copy):
+                        pass
+        assert alerts == []
 
 
 class TestLowConfidence:

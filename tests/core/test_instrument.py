@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+import re
 import types
 
+import pytest
 from opentelemetry import trace
 
 import otel_worklog as wl
@@ -68,6 +71,22 @@ class TestInstrument:
     def test_unknown_kind_wraps_nothing(self, worklog: WorklogCapture) -> None:
         module = _module()
         assert wl.instrument(module, "lookup", kind="gadget") == []
+
+    def test_a_name_that_cannot_be_replaced_is_skipped_with_a_warning(
+        self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        module = _module()
+        split = re.split
+        with caplog.at_level(logging.WARNING, logger="otel_worklog"):
+            assert wl.instrument(module, "__dict__", "lookup") == ["lookup"]  # __dict__ is read-only
+            assert wl.instrument(str, "upper") == []  # a builtin type
+            assert wl.instrument("re", "split") == []  # a string, not the module it names
+        assert re.split is split
+        assert "cannot instrument '__dict__'" in caplog.text and "cannot instrument 'upper'" in caplog.text
+        assert "cannot instrument 'split': 're' is a string" in caplog.text
+        assert module.lookup("Rome") == "sunny in Rome"
+        assert [s.name for s in worklog.spans()] == ["execute_tool _module.<locals>.lookup"]
+        assert wl.uninstrument(module, "__dict__", "lookup") == ["lookup"]
 
 
 class TestExecutors:

@@ -11,10 +11,19 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import otel_worklog as wl
 from otel_worklog import semconv as sc
-from otel_worklog._internal.span_kinds import Kind, classify, is_handoff_tool_name, tool_name
+from otel_worklog._internal.span_kinds import (
+    Kind,
+    classify,
+    declared_kind,
+    is_escalation_or_alert,
+    is_handoff_tool_name,
+    tool_name,
+)
 from otel_worklog.testing import WorklogCapture
 
 OI = "openinference.span.kind"
@@ -124,3 +133,37 @@ def test_alert_spans_classify_as_alerts(worklog: WorklogCapture) -> None:
     alerts = [s for s in worklog.spans() if s.name.startswith("alert ")]
     assert alerts, [s.name for s in worklog.spans()]
     assert {classify(s.name, s.attributes or {}) for s in alerts} == {Kind.ALERT}
+
+
+_KEYS = st.sampled_from(
+    [
+        sc.GEN_AI_OPERATION_NAME,
+        OI,
+        TL,
+        sc.GEN_AI_TOOL_NAME,
+        "tool.name",
+        sc.WORKLOG_DUPLICATE_OF,
+        sc.WORKLOG_ESCALATION,
+        sc.WORKLOG_ALERT_KIND,
+        sc.WORKLOG_HANDOFF_TO,
+        sc.WORKSPACE_TYPE,
+    ]
+)
+_VALUES = st.sampled_from(
+    [
+        *("invoke_agent", "create_agent", "execute_tool", "chat", "rerank", "AGENT", "TOOL", "LLM", "agent", "tool"),
+        *("transfer_to_billing", "lookup", "", True, "yes", 3, None, ["chat"]),
+    ]
+)
+_NAMES = st.sampled_from(["invoke_agent a", "execute_tool t", "execute_tool transfer_to_x", "workspace #w", "x", ""])
+
+
+@settings(max_examples=500, deadline=None, database=None, derandomize=True)
+@given(name=_NAMES, attributes=st.dictionaries(_KEYS, _VALUES, max_size=6))
+def test_the_hot_path_shortcuts_agree_with_classify(name: str, attributes: dict[str, Any]) -> None:
+    """The detectors and the sampler skip classifying spans by these shortcuts: they must never disagree."""
+    kind = classify(name, attributes)
+    assert is_escalation_or_alert(name, attributes) is (kind is Kind.ESCALATION or kind is Kind.ALERT)
+    declared = declared_kind(attributes)
+    if declared is not None:  # a declared bot, tool or model call is that, or one of our markers' kinds
+        assert kind in {declared, Kind.HANDOFF, Kind.OTHER, Kind.ESCALATION, Kind.ALERT, Kind.WORKSPACE}

@@ -196,11 +196,6 @@ class TestBesidePeers:
         assert seen["without_workspace"] == []
         assert seen["peer_tools"] and all(tool == ["billing_agent", True] for tool in seen["peer_tools"])
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="needs explain/logs and the tool-loop detector to skip spans marked worklog.duplicate_of and "
-        "failures by control flow (span_kinds.classify / is_duplicate / is_failure): read-model and detector areas",
-    )
     def test_explain_logs_and_detectors_count_once(self, tmp_path: Path, peer_name: str, order: str) -> None:
         store = tmp_path / "worklog.db"
         seen = beside_a_peer(peer_name, order, "invoke", store)

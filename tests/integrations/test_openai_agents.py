@@ -242,11 +242,6 @@ class TestBesidePeers:
         peer_tools = [s for s in others if "lookup_invoice" in s.name]
         assert peer_tools and all(sc.WORKLOG_DUPLICATE_OF in recording.attrs(s) for s in peer_tools)
 
-    @pytest.mark.xfail(
-        strict=True,
-        reason="needs explain/logs and the tool-loop detector to skip spans marked worklog.duplicate_of "
-        "(span_kinds.classify / is_duplicate / is_failure): wired by the read-model and detector areas",
-    )
     def test_explain_logs_and_detectors_count_once(self, recording: Recording, peer_name: str, order: str) -> None:
         with self.beside(peer_name, recording, order):
             two_runs()

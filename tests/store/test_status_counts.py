@@ -19,6 +19,7 @@ from opentelemetry.trace import Status, StatusCode
 from otel_worklog import semconv as sc
 from otel_worklog._internal.query.readers import StoreReader
 from otel_worklog._internal.query.summary import summarize_trace
+from otel_worklog._internal.span_kinds import Kind
 from otel_worklog._internal.store.exporter import StoreSpanExporter
 from otel_worklog._internal.store.retention import prune
 from otel_worklog._internal.store.schema import SCHEMA_VERSION, TABLE_RESOLUTIONS, schema_version
@@ -100,10 +101,12 @@ def test_the_store_and_a_whole_trace_count_alike(tmp_path: Path, session: dict[s
 
 
 def _downgrade_to_v3(path: Path) -> None:
-    """What a store written before schema v4 looks like: no status counts, no resolutions table."""
+    """What a store written before schema v4 looks like: no status counts, no resolutions table (nor the
+    spans' kinds of v5)."""
     conn = sqlite3.connect(path)
     for column in ("failed_bots", "error_entries", "resolved_escalations"):
         conn.execute(f"ALTER TABLE traces DROP COLUMN {column}")
+    conn.execute("ALTER TABLE spans DROP COLUMN part")
     conn.execute(f"DROP TABLE {TABLE_RESOLUTIONS}")
     conn.execute("PRAGMA user_version = 3")
     conn.commit()
@@ -157,3 +160,28 @@ def test_pruning_a_session_drops_its_resolutions(tmp_path: Path) -> None:
     assert conn.execute(f"SELECT COUNT(*) FROM {TABLE_RESOLUTIONS}").fetchone()[0] == 1
     prune(conn, older_than_ns=time.time_ns() + 10**12)
     assert conn.execute(f"SELECT COUNT(*) FROM {TABLE_RESOLUTIONS}").fetchone()[0] == 0
+
+
+def test_each_span_keeps_its_kind_and_an_older_store_gets_them_on_upgrade(tmp_path: Path) -> None:
+    fresh, old = tmp_path / "fresh.db", tmp_path / "old.db"
+    for path in (fresh, old):
+        StoreSpanExporter(path).export(_session(failing_tool=True))
+    with sqlite3.connect(old) as conn:  # what a v4 store looks like: no kinds
+        conn.execute("ALTER TABLE spans DROP COLUMN part")
+        conn.execute("PRAGMA user_version = 4")
+    kinds = []
+    for path in (fresh, old):
+        with StoreReader(path) as reader:
+            (session,) = reader.sessions()
+            kinds.append([(span.name, span.known_part) for span in reader.trace(session.trace_id)])
+    assert (
+        kinds[0]
+        == kinds[1]
+        == [
+            ("workspace #s", Kind.WORKSPACE),
+            ("invoke_agent a", Kind.BOT),
+            ("execute_tool t", Kind.TOOL),
+            ("escalation", Kind.ESCALATION),
+        ]
+    )
+    assert schema_version(sqlite3.connect(old)) == SCHEMA_VERSION

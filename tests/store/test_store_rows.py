@@ -22,6 +22,7 @@ from otel_worklog._internal.query import store_reader
 from otel_worklog._internal.query.readers import StoreReader
 from otel_worklog._internal.query.records import EventRecord, LinkRecord, SpanRecord
 from otel_worklog._internal.query.store_rows import build_spans, decode_objects
+from otel_worklog._internal.span_kinds import Kind
 from otel_worklog._internal.store.exporter import StoreSpanExporter
 from otel_worklog._internal.store.retention import prune
 
@@ -32,9 +33,9 @@ class TestBuilding:
     def test_rows_become_the_records_the_constructor_gives(self) -> None:
         """NULL columns read as their usual values; events and links go to their own span, in order."""
         rows = [
-            (7, 0, "b" * 16, None, "workspace #w", None, 1, 9, None, None, '{"k":[1,2]}', None, None),
-            (8, 0, "c" * 16, "b" * 16, "x", "SERVER", 3, 4, "ERROR", "boom", "not json", "other", 5),
-            (9, 1, "d" * 16, None, "y", None, 5, 6, "OK", None, "{}", None, 5),
+            (7, 0, "b" * 16, None, "workspace #w", None, 1, 9, None, None, '{"k":[1,2]}', None, None, "workspace"),
+            (8, 0, "c" * 16, "b" * 16, "x", "SERVER", 3, 4, "ERROR", "boom", "not json", "other", 5, "tool"),
+            (9, 1, "d" * 16, None, "y", None, 5, 6, "OK", None, "{}", None, 5, None),
         ]
         events = [(8, "e", 3, '{"x":1}'), (8, "f", 4, "{}"), (9, "g", 5, '{"y":2}')]
         links = [(7, "e" * 32, "f" * 16, '{"n":1}')]
@@ -93,6 +94,9 @@ class TestBuilding:
         ]
         assert built == expected
         assert sorted(asked, key=str) == [5, None]  # once per resource id
+        # The kind stored at ingest is the record's part; a span stored without one is classified when asked.
+        assert [span.known_part for span in built] == [Kind.WORKSPACE, Kind.TOOL, None]
+        assert built[2].part is Kind.OTHER and built[2].known_part is Kind.OTHER
 
     def test_decode_objects_is_json_loads_of_each(self) -> None:
         texts = ['{"a":1,"b":"x"}', '{"b":[1,2.5,null],"c":{"d":true}}', '{"n":NaN,"i":Infinity}', "{}"]

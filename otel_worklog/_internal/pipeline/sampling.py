@@ -2,8 +2,8 @@
 
 Head samplers decide before the outcome is known, so a trace sampled out would
 lose the one span a human must see. :class:`WorklogSampler` keeps every span
-that is an escalation or a detector alert (both carry their marker attribute
-from creation) and delegates everything else to the configured sampler.
+that is an escalation or a detector alert (``span_kinds.classify`` tells them by the marker
+each carries from creation) and delegates everything else to the configured sampler.
 Apps that bring their own tracer provider install it themselves:
 ``TracerProvider(sampler=wl.WorklogSampler(their_sampler))``.
 """
@@ -28,7 +28,7 @@ from opentelemetry.trace import Link, SpanKind, get_current_span
 from opentelemetry.trace.span import TraceState
 from opentelemetry.util.types import Attributes
 
-from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.span_kinds import is_escalation_or_alert
 
 logger = logging.getLogger("otel_worklog")
 
@@ -49,7 +49,7 @@ class WorklogSampler(Sampler):
         links: Sequence[Link] | None = None,
         trace_state: TraceState | None = None,
     ) -> SamplingResult:
-        if attributes and (attributes.get(sc.WORKLOG_ESCALATION) is True or sc.WORKLOG_ALERT_KIND in attributes):
+        if attributes and is_escalation_or_alert(name, attributes):
             parent_state = get_current_span(parent_context).get_span_context().trace_state
             return SamplingResult(Decision.RECORD_AND_SAMPLE, attributes, parent_state)
         return self.base.should_sample(parent_context, trace_id, name, kind, attributes, links, trace_state)

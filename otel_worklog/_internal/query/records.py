@@ -9,17 +9,22 @@ Ids are lower-case hex everywhere in this module (32 characters for a trace,
 The span, event and link records are read-only by convention, not ``frozen``: analytics builds
 hundreds of thousands of them, and a frozen dataclass sets each field through ``object.__setattr__``
 (seven times the cost of a plain slots ``__init__``). They hold dicts, so they were never hashable.
+A span's kind is classified once, the first time it is asked for (or given by the reader), and kept.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, Final, Protocol, runtime_checkable
+
+from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_TYPE
 
 from otel_worklog._internal import semconv as sc
-from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify
+from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify, is_failure
 from otel_worklog._internal.status import Outcome, status_of
+
+_EXCEPTION_EVENT: Final = "exception"
 
 
 @dataclass(slots=True)
@@ -57,6 +62,8 @@ class SpanRecord:
     links: tuple[LinkRecord, ...] = ()
     resource: Mapping[str, Any] = field(default_factory=dict)
     scope: str = ""
+    #: The span's kind once classified (see :attr:`part`); a reader that knows it may set it.
+    known_part: Kind | None = field(default=None, repr=False, compare=False)
 
     @property
     def duration_ms(self) -> float:
@@ -75,7 +82,10 @@ class SpanRecord:
     @property
     def part(self) -> Kind:
         """The part the span plays in a work log (bot, tool, escalation...), whoever recorded it."""
-        return classify(self.name, self.attributes)
+        kind = self.known_part
+        if kind is None:
+            kind = self.known_part = classify(self.name, self.attributes)
+        return kind
 
     @property
     def is_escalation(self) -> bool:
@@ -83,7 +93,36 @@ class SpanRecord:
 
     @property
     def is_error(self) -> bool:
+        """The span's status is ERROR (whether or not that counts as a failure: see :attr:`is_failure`)."""
         return self.status_code == "ERROR"
+
+    @property
+    def exception_type(self) -> str | None:
+        """The ``exception.type`` of the last exception the span recorded."""
+        for event in reversed(self.events):
+            if event.name == _EXCEPTION_EVENT:
+                found = event.attributes.get(EXCEPTION_TYPE)
+                if isinstance(found, str):
+                    return found
+        return None
+
+    @property
+    def is_failure(self) -> bool:
+        """The span failed, and counts as one failure: not a copy of another span, not failed by framework
+        control flow (``span_kinds.is_failure``, as the store counts at ingest)."""
+        return self.status_code == "ERROR" and is_failure(True, self.attributes, self.exception_type)
+
+
+def parts_of(spans: Iterable[SpanRecord]) -> list[Kind]:
+    """The :attr:`SpanRecord.part` of each span, for a pass over many (without a property call per span)."""
+    parts: list[Kind] = []
+    append = parts.append
+    for span in spans:
+        kind = span.known_part
+        if kind is None:
+            kind = span.known_part = classify(span.name, span.attributes)
+        append(kind)
+    return parts
 
 
 @dataclass(frozen=True, slots=True)

@@ -15,6 +15,7 @@ from typing import Any, Final
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, LinkRecord, SpanRecord
+from otel_worklog._internal.span_kinds import Kind
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -33,7 +34,7 @@ _SCOPE: Final = sc.INSTRUMENTATION_SCOPE
 _FIELDS: Final = (
     f"s.span_id, s.parent_span_id, s.name, NULLIF(s.kind, '{_KIND}'), s.start_ns, s.end_ns,"
     f" NULLIF(s.status_code, '{_STATUS}'), NULLIF(s.status_message, ''), s.attributes, NULLIF(s.scope, '{_SCOPE}'),"
-    " s.resource_id"
+    " s.resource_id, s.part"
 )
 #: The columns of ``spans s`` that :func:`build_spans` expects, in this order: the row id, the trace key, then
 #: the span's fields. Columns that nearly always hold one value come back as NULL when they do: None costs
@@ -48,6 +49,7 @@ LINK_COLUMNS: Final = "span_rowid, trace_id, span_id, attributes"
 #: the order every reader returns a trace's spans in.
 LISTED_ORDER: Final = itemgetter(1, 6, 0)
 
+_PARTS: Final[Mapping[Any, Kind]] = {kind.value: kind for kind in Kind}
 _ATTRIBUTES: Final = 10
 _RESOURCE_ID: Final = 12
 # typeshed types the argument as a scanner; any object with a decoder's settings is what it reads.
@@ -138,8 +140,9 @@ def build_spans(
             get_links(rowid, ()),
             resources[rid],
             _SCOPE if scope is None else scope,
+            _PARTS.get(part),  # classified at ingest (None for a span stored before: classified when asked)
         )
-        for (rowid, trace, span_id, parent, name, kind, start, end, status, message, _, scope, rid), attrs in zip(
+        for (rowid, trace, span_id, parent, name, kind, start, end, status, message, _, scope, rid, part), attrs in zip(
             rows, decoded[: len(rows)], strict=True
         )
     ]

@@ -1,8 +1,8 @@
 """Session summaries computed from a trace's spans (for sources without a summary table).
 
 The counts are the ones the store's exporter keeps in its ``traces`` table at ingest, counted the
-same way (``SpanRecord.part``, ``status.FAILING_KINDS``, ``status.ERROR_ENTRY_EVENT``), so ``logs``
-gives a session the same status on the store and on Tempo.
+same way (``SpanRecord.part``, ``SpanRecord.is_failure``, ``status.FAILING_KINDS``,
+``status.ERROR_ENTRY_EVENT``), so ``logs`` gives a session the same status on the store and on Tempo.
 """
 
 from __future__ import annotations
@@ -32,7 +32,7 @@ class _Counts:
         if kind is ESCALATION:
             self.escalation_spans += 1
             self.escalations.add(span.span_id)
-        if span.is_error:
+        if span.is_failure:  # a copy's failure, or one by framework control flow, is none
             self.errors += 1
             self.failed_bots += kind in FAILING_KINDS
         for event in span.events:

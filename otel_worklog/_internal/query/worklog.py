@@ -272,7 +272,7 @@ class _Parts:
             self._handoff(span)
         if self.bot is not None and span.bot_name != self.bot:
             return
-        if span.is_error:
+        if span.is_failure:  # not a copy's failure, nor one by framework control flow
             self.errors.append(span)
         for event in span.events:
             entry = _entry(span, event.name, event.time_ns, dict(event.attributes))

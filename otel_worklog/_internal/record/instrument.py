@@ -2,7 +2,9 @@
 
 This is for code you cannot or would not edit, such as a third-party tool
 library. It patches with ``wrapt.wrap_function_wrapper``, never wraps twice and
-restores the exact original on ``uninstrument``.
+restores the exact original on ``uninstrument``. A name it cannot replace (a
+read-only attribute such as ``__dict__``, a builtin type's method) is skipped
+with a warning: instrumenting never raises into the app.
 """
 
 from __future__ import annotations
@@ -84,13 +86,20 @@ def instrument(
         except (AttributeError, TypeError):
             logger.warning("otel_worklog: cannot instrument %r: %s has no such attribute", name, safe_repr(target))
             continue
+        if isinstance(owner, str):  # wrapt would read it as a module's name, and patch that module
+            logger.warning("otel_worklog: cannot instrument %r: %s is a string", name, safe_repr(owner))
+            continue
         try:
             if spec_of(current) is not None:
                 logger.debug("otel_worklog: %s is already instrumented", name)
                 continue
             fn = getattr(current, "__func__", current)
             spec = _spec(kind, fn, attribute, tracer_provider, options)
-            proxy = wrapt.wrap_function_wrapper(owner, attribute, make_wrapper(spec, current))
+            try:
+                proxy = wrapt.wrap_function_wrapper(owner, attribute, make_wrapper(spec, current))
+            except (AttributeError, TypeError) as exc:  # a read-only attribute (``__dict__``, a builtin's method)
+                logger.warning("otel_worklog: cannot instrument %r of %s: %s", name, safe_repr(target), exc)
+                continue
             mark(proxy, spec)
             setattr(proxy, _ORIGINAL_OWNED, owned)
             wrapped_names.append(name)

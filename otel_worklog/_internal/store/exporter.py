@@ -23,12 +23,13 @@ from typing import Any, Final
 
 from opentelemetry.sdk.trace import ReadableSpan
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_TYPE
 from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
-from otel_worklog._internal.span_kinds import ESCALATION, classify
+from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify, is_failure
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
@@ -61,8 +62,8 @@ _dumps = _make_dumps()
 
 _INSERT_SPAN = (
     "INSERT INTO spans (id, trace_id, span_id, parent_span_id, name, kind, start_ns, end_ns, status_code,"
-    " status_message, workspace_id, bot_name, escalation, error, attributes, scope, resource_id)"
-    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+    " status_message, workspace_id, bot_name, escalation, error, attributes, scope, resource_id, part)"
+    " VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
 )
 _INSERT_EVENT = (
     "INSERT INTO events (span_rowid, name, time_ns, level, step, message, attributes) VALUES (?,?,?,?,?,?,?)"
@@ -105,6 +106,7 @@ def _str_or_none(value: Any) -> str | None:
 
 
 _KIND_NAMES = {kind: kind.name for kind in SpanKind}
+_PART_NAMES = {kind: kind.value for kind in Kind}  # plain strings, each looked up once
 _STATUS_NAMES = {code: code.name for code in StatusCode}
 _LEVEL, _STEP, _MESSAGE = sc.WORKLOG_LEVEL, sc.WORKLOG_STEP, sc.WORKLOG_MESSAGE
 
@@ -165,7 +167,6 @@ class _Batch:
         kind = classify(name, attrs)
         status = span.status
         status_name = _STATUS_NAMES.get(status.status_code, "UNSET")
-        failed = 1 if status_name == "ERROR" else 0
         escalation = 1 if kind is ESCALATION else 0
         if escalation:
             self.escalations.append((trace_id, span_id))
@@ -190,13 +191,16 @@ class _Batch:
                 _str_or_none(attrs.get(sc.WORKSPACE_ID)),
                 _str_or_none(attrs.get(sc.BOT_NAME)),
                 escalation,
-                failed,
+                1 if status_name == "ERROR" else 0,
                 _dumps(attrs),
                 scope.name if scope is not None else "",
                 text,  # replaced by the resource row id under the lock
+                _PART_NAMES[kind],
             ]
         )
         error_entries = self._add_events(events, trace_id)
+        # A session counts a failure once, and never one by framework control flow (see span_kinds.is_failure).
+        failed = 1 if status_name == "ERROR" and is_failure(True, attrs, _exception_type(events)) else 0
         self.links.append(
             [
                 (
@@ -267,6 +271,17 @@ class _Batch:
 
 
 _RESOLVED_EVENT: Final = sc.EVENT_ESCALATION_RESOLVED
+_EXCEPTION_EVENT: Final = "exception"
+
+
+def _exception_type(events: Sequence[Any]) -> str | None:
+    """The ``exception.type`` of the last exception a failed span recorded."""
+    for event in reversed(events):
+        if name_of(event) == _EXCEPTION_EVENT:
+            found = attributes_of(event).get(EXCEPTION_TYPE)
+            if isinstance(found, str):
+                return found
+    return None
 
 
 def _with_row_ids(rows: list[list[Any]], children: list[list[tuple[Any, ...]]]) -> list[tuple[Any, ...]]:

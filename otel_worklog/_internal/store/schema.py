@@ -215,9 +215,25 @@ _V4: list[str | Callable[[sqlite3.Connection], None]] = [
     _backfill_failed_bots,
 ]
 
+
+def _backfill_parts(conn: sqlite3.Connection) -> None:
+    """Classify the spans stored before the ``part`` column, as ingest now classifies them."""
+    rows = conn.execute("SELECT id, name, attributes FROM spans WHERE part IS NULL")
+    while batch := rows.fetchmany(10_000):
+        conn.executemany(
+            "UPDATE spans SET part = ? WHERE id = ?",
+            [(classify(name, _json_object(attributes)).value, rowid) for rowid, name, attributes in batch],
+        )
+
+
+# Version 5: each span's kind (span_kinds.classify: bot, tool, handoff...) as ingest classified it, so
+# readers do not classify every span again. A change to classify's rules comes with a migration that
+# classifies the stored spans again. Existing data is backfilled.
+_V5: list[str | Callable[[sqlite3.Connection], None]] = ["ALTER TABLE spans ADD COLUMN part TEXT", _backfill_parts]
+
 #: MIGRATIONS[i] takes a store from version i to version i + 1: SQL statements, or functions of the
 #: connection for a step SQL cannot say (each runs inside the migration's transaction).
-MIGRATIONS: list[list[str | Callable[[sqlite3.Connection], None]]] = [[*_V1], [*_V2], [*_V3], _V4]
+MIGRATIONS: list[list[str | Callable[[sqlite3.Connection], None]]] = [[*_V1], [*_V2], [*_V3], _V4, _V5]
 SCHEMA_VERSION = len(MIGRATIONS)
 
 

@@ -44,7 +44,16 @@ from otel_worklog._internal.sdk_compat import (
     span_context,
 )
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
-from otel_worklog._internal.span_kinds import ALERT, BOT, TOOL, classify, tool_name
+from otel_worklog._internal.span_kinds import (
+    ALERT,
+    BOT,
+    TOOL,
+    classify,
+    counts_usage,
+    declared_kind,
+    is_failure,
+    tool_name,
+)
 
 logger = logging.getLogger("otel_worklog")
 
@@ -172,13 +181,16 @@ class DetectorProcessor(SpanProcessor):
     # --- SpanProcessor ---------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         # Only a bot span that starts matters (to the stuck-agent detector), whoever recorded it, and only
-        # one that names its bot.
+        # one that names its bot. A span whose GenAI operation declares another kind (a tool call, a model
+        # call: most spans) is not classified.
         try:
             if self._stuck_on:
                 attrs = attributes_of(span)
                 bot = attrs.get(_BOT)
-                if bot is not None and classify(span.name, attrs) is BOT:
-                    self._bot_started(span, bot, attrs)
+                if bot is not None:
+                    declared = declared_kind(attrs)
+                    if (declared is None or declared is BOT) and classify(name_of(span), attrs) is BOT:
+                        self._bot_started(span, bot, attrs)
         except Exception:
             _internal_error()
 
@@ -463,7 +475,10 @@ class DetectorProcessor(SpanProcessor):
                 if not self._error_on:
                     continue
                 if name == _EVENT_EXCEPTION:
-                    error_type = str(event_attrs.get(EXCEPTION_TYPE, "") or attrs.get(sc.ERROR_TYPE, ""))
+                    raised_type = event_attrs.get(EXCEPTION_TYPE)
+                    if not is_failure(True, attrs, raised_type if isinstance(raised_type, str) else None):
+                        continue  # a copy's exception (counted on the original), or framework control flow
+                    error_type = str(raised_type or attrs.get(sc.ERROR_TYPE, ""))
                     message = str(event_attrs.get(EXCEPTION_MESSAGE, ""))
                 else:
                     error_type = _EVENT_ERROR
@@ -568,9 +583,12 @@ class DetectorProcessor(SpanProcessor):
 
     # --- Cost anomalies --------------------------------------------------------------------------
     def _cost(self, span: ReadableSpan, bot: Any, attrs: Any, fired: list[Alert] | None) -> list[Alert] | None:
-        input_tokens = attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
-        output_tokens = attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
-        cost = attrs.get(sc.WORKLOG_COST)
+        if counts_usage(attrs):
+            input_tokens = attrs.get(sc.GEN_AI_USAGE_INPUT_TOKENS)
+            output_tokens = attrs.get(sc.GEN_AI_USAGE_OUTPUT_TOKENS)
+            cost = attrs.get(sc.WORKLOG_COST)
+        else:  # a copy: its usage is counted on the span it copies
+            input_tokens = output_tokens = cost = None
         is_root = sc.WORKSPACE_ID in attrs and parent_context(span) is None
         if input_tokens is None and output_tokens is None and cost is None and not is_root:
             return fired

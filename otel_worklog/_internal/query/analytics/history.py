@@ -3,7 +3,9 @@
 A workflow is one workspace session (one trace; a ``new_trace`` continuation that links back to a
 handoff is folded into the trace it came from). A bot session is one bot span with everything under
 it down to the next bot. What a span is (bot, tool, handoff...) is ``span_kinds.classify``'s answer,
-and whether a session or a bot's part of it succeeded is ``status``'s rule, as in every other view.
+whether its tokens count and whether its failure counts are ``counts_usage``'s and ``is_failure``'s (a
+copy of another instrumentation's span counts once; framework control flow is no failure), and
+whether a session or a bot's part of it succeeded is ``status``'s rule, as in every other view.
 Spans are read only through :class:`SpanRecord`, so the same code runs on the local store, on Tempo,
 and on lists built by tests.
 """
@@ -21,7 +23,7 @@ from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_MESS
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
 from otel_worklog._internal.query.gcpause import paused_gc
-from otel_worklog._internal.query.records import SpanRecord
+from otel_worklog._internal.query.records import SpanRecord, parts_of
 from otel_worklog._internal.span_kinds import (
     ALERT,
     BOT,
@@ -30,7 +32,8 @@ from otel_worklog._internal.span_kinds import (
     TOOL,
     WORKSPACE,
     Kind,
-    classify,
+    counts_usage,
+    is_failure,
     tool_name,
 )
 from otel_worklog._internal.status import FAILING_KINDS, OK, SUCCEEDED, status_from_counts
@@ -215,7 +218,7 @@ def _build_history(spans: Iterable[SpanRecord]) -> History:
     alerts: dict[str, dict[str, int]] = {}
     for trace_id in list(grouped):
         members = grouped.pop(trace_id)
-        kinds = [classify(span.name, span.attributes) for span in members]
+        kinds = parts_of(members)  # classified once per span, or as the store classified it at ingest
         if ALERT in kinds:  # alert spans are counted, not analysed
             members, kinds, alerts[trace_id] = _without_alerts(members, kinds)
         if members:
@@ -296,7 +299,7 @@ def _new_session(span: SpanRecord, workspace_id: str | None, query: str | None) 
         span.workspace_id or workspace_id,
         span.start_ns,
         span.end_ns,
-        span.status_code == _ERROR_STATUS,  # failed
+        span.status_code == _ERROR_STATUS and is_failure(True, attrs, span.exception_type),  # failed
         query=query,
     )
 
@@ -382,7 +385,7 @@ class _Pass:
                 session = owner[parent_id] if parent_id in owner else self._owner_by_walk(span)
             owner[span.span_id] = session
             attrs = span.attributes
-            if _A_COST in attrs or _A_TOKENS_IN in attrs or _A_TOKENS_OUT in attrs:
+            if (_A_COST in attrs or _A_TOKENS_IN in attrs or _A_TOKENS_OUT in attrs) and counts_usage(attrs):
                 self._usage(attrs, session)
             if kind is TOOL:
                 tool_ids.add(span.span_id)
@@ -402,7 +405,7 @@ class _Pass:
                     session.coordination_s += seconds
             elif kind is ESCALATION:
                 self._escalation(span, session)
-            if span.status_code == _ERROR_STATUS:
+            if span.status_code == _ERROR_STATUS and is_failure(True, attrs, span.exception_type):
                 self._failed(kind, session)
             if span.events:
                 self._events(span, attrs, session)
@@ -562,7 +565,10 @@ def _errors_of(
     entries = 0
     for event in span.events:
         if event.name == _EVENT_EXCEPTION:
-            error_type = str(event.attributes.get(EXCEPTION_TYPE) or attrs.get(sc.ERROR_TYPE) or "Error")
+            raised_type = event.attributes.get(EXCEPTION_TYPE)
+            if not is_failure(True, attrs, raised_type if isinstance(raised_type, str) else None):
+                continue  # a copy's exception (counted on the original), or framework control flow
+            error_type = str(raised_type or attrs.get(sc.ERROR_TYPE) or "Error")
             message = str(event.attributes.get(EXCEPTION_MESSAGE, ""))
             fp = fingerprint(error_type, message)
             if fp not in own:
