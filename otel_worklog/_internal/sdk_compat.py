@@ -51,30 +51,41 @@ def suppressed_context() -> otel_context.Context:
     return otel_context.set_value(SUPPRESS_INSTRUMENTATION_KEY, True)
 
 
+#: Span classes whose private fields were found to have the expected types: read without checking again.
+_TRUSTED_SPAN_TYPES: Final[set[type]] = set()
+
+
 def ended_span(span: Any) -> tuple[str, dict[str, Any], SpanContext, SpanContext | None, Sequence[Any]]:
     """(name, attributes, context, parent, events) of an ended span in one call, for a pass over every span.
 
     The same as :func:`name_of`, :func:`attributes_of`, :func:`span_context`, :func:`parent_context`
     and :func:`span_events`, each of which it falls back to when one private field is not what it expects.
+    The types are checked on the first span of each class; later spans of a class that passed are read
+    directly (a field that is missing still falls back).
     """
     try:
-        name = span._name
-        attributes = span._attributes._dict
-        context = span._context
-        parent = span._parent
-        events = span._events._dq
+        fields = span._name, span._attributes._dict, span._context, span._parent, span._events._dq
     except AttributeError:
         pass
     else:
-        if (
-            type(attributes) is dict
-            and type(events) is deque
-            and type(context) is SpanContext
-            and type(name) is str
-            and (parent is None or type(parent) is SpanContext)
-        ):
-            return name, attributes, context, parent, events
+        if type(span) in _TRUSTED_SPAN_TYPES or _trust(span, fields):
+            return fields
     return name_of(span), attributes_of(span), span_context(span), parent_context(span), span_events(span)
+
+
+def _trust(span: Any, fields: tuple[Any, ...]) -> bool:
+    """Whether ``span``'s private fields have the types every tested release gives them; remembers its class."""
+    name, attributes, context, parent, events = fields
+    if (
+        type(attributes) is dict
+        and type(events) is deque
+        and type(context) is SpanContext
+        and type(name) is str
+        and (parent is None or type(parent) is SpanContext)
+    ):
+        _TRUSTED_SPAN_TYPES.add(type(span))
+        return True
+    return False
 
 
 def attributes_of(item: Any) -> dict[str, Any]:

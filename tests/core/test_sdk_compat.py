@@ -8,6 +8,7 @@ The detectors, the insight processor and the store's exporter must work the same
 
 from __future__ import annotations
 
+import copy
 import sqlite3
 from collections.abc import Iterator, Sequence
 from pathlib import Path
@@ -132,6 +133,20 @@ def test_a_private_field_of_another_type_is_not_trusted() -> None:
 
     assert sdk_compat.attributes_of(Odd()) == {"k": "v"}
     assert sdk_compat.name_of(Odd()) == "public"
+
+
+def test_a_span_class_is_trusted_by_its_first_span_and_a_later_odd_one_still_falls_back(
+    finished: list[ReadableSpan],
+) -> None:
+    """Types are checked once per class; a later span of that class missing a field takes the public API."""
+    span = finished[0]
+    assert type(span) in sdk_compat._TRUSTED_SPAN_TYPES or sdk_compat.ended_span(span)[0] == span.name
+    assert type(span) in sdk_compat._TRUSTED_SPAN_TYPES
+    odd = copy.copy(span)
+    odd._events = tuple(span.events)  # no BoundedList: no ``_dq`` to read
+    name, attributes, context, parent, events = sdk_compat.ended_span(odd)
+    assert (name, attributes, context, parent) == (span.name, dict(span.attributes or {}), span.context, span.parent)
+    assert list(events) == list(span.events)
 
 
 @pytest.fixture
