@@ -28,7 +28,7 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
-from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
+from otel_worklog._internal.sdk_compat import attributes_of, ended_span, event_parts, name_of, span_links
 from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify, is_failure
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 from otel_worklog._internal.store.paths import resolve_retention_days
@@ -228,8 +228,7 @@ class _Batch:
         rows = []
         error_entries = 0
         for event in events:
-            name = name_of(event)
-            attrs = attributes_of(event)
+            name, attrs = event_parts(event)
             if name == ERROR_ENTRY_EVENT:
                 error_entries += 1
             elif name == _RESOLVED_EVENT:

@@ -39,6 +39,7 @@ from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
 from otel_worklog._internal.sdk_compat import (
     attributes_of,
     ended_span,
+    event_parts,
     name_of,
     parent_context,
     span_context,
@@ -257,7 +258,7 @@ class DetectorProcessor(SpanProcessor):
         cost_on = self._cost_on
         now = self._clock()
         active: set[Any] = set()  # (trace id, bot) of every span seen: activity of that bot
-        tool_calls: list[tuple[ReadableSpan, str, Any, Any]] | None = [] if self._tool_on else None
+        count_tool = self._count_tool if self._tool_on else None
         for span in spans:
             try:
                 name, attrs, context, parent, events = ended_span(span)
@@ -273,9 +274,9 @@ class DetectorProcessor(SpanProcessor):
                         self._closed(record)
                     else:  # the bots are looked up once per batch, in _note_activity
                         active.add((context[0], bot) if bot is not None else _parent_bot(parent, open_bots))
-                if kind is TOOL and tool_calls is not None:
-                    tool_calls.append((span, name, bot, attrs))
                 fired: list[Alert] | None = None
+                if kind is TOOL and count_tool is not None:
+                    fired = count_tool(span, name, bot, attrs, now)
                 if events_on and events:
                     fired = self._scan(span, bot, attrs, _unseen(events, record), fired)
                 if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None):
@@ -284,32 +285,25 @@ class DetectorProcessor(SpanProcessor):
                     self._raise(fired)
             except Exception:
                 _internal_error()
-        if tool_calls:
-            self._tool_calls(tool_calls, now)
         if active:
             self._note_activity(active, now)
 
-    def _tool_calls(self, calls: list[tuple[ReadableSpan, str, Any, Any]], now: float) -> None:
-        """Tool loops: count each call of a bot's tool; an alert when the window holds too many."""
-        tools = self._tools
-        threshold = self._tool_threshold
-        edge = now - self._tool_window_s
-        for span, name, bot, attrs in calls:
-            try:
-                tool = attrs.get(_TOOL)  # the common case, without a call
-                key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
-                window = tools.get(key)
-                if window is None:
-                    window = self._bounded(tools, key, threshold)
-                times = window.times
-                times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
-                if len(times) < threshold or times[0] <= edge:
-                    window.alerted = False  # the condition has cleared (or never held)
-                elif not window.alerted:
-                    window.alerted = True
-                    self._raise([self._tool_alert(span, key, attrs, len(times))])
-            except Exception:
-                _internal_error()
+    def _count_tool(self, span: ReadableSpan, name: str, bot: Any, attrs: Any, now: float) -> list[Alert] | None:
+        """Tool loops: count one call of a bot's tool; an alert when the window holds too many."""
+        tool = attrs.get(_TOOL)  # the common case, without a call
+        key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
+        window = self._tools.get(key)
+        if window is None:
+            window = self._bounded(self._tools, key, self._tool_threshold)
+        times = window.times
+        times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
+        if len(times) < self._tool_threshold or times[0] <= now - self._tool_window_s:
+            window.alerted = False  # the condition has cleared (or never held)
+            return None
+        if window.alerted:
+            return None
+        window.alerted = True
+        return [self._tool_alert(span, key, attrs, len(times))]
 
     def _note_activity(self, active: set[tuple[int, Any]], now: float) -> None:
         open_by_bot = self._open_by_bot
@@ -460,10 +454,9 @@ class DetectorProcessor(SpanProcessor):
     ) -> list[Alert] | None:
         own_error: str | None = None
         for event in events:
-            name = name_of(event)
+            name, event_attrs = event_parts(event)
             if name not in _INTERESTING_EVENTS:
                 continue
-            event_attrs = attributes_of(event)
             if name == _EVENT_DECISION:  # the common case: a confident decision ends a streak
                 if self._streak_on:
                     if event_attrs.get(_LOW_CONFIDENCE) is True:
