@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import logging
+import os
 import random
 import sqlite3
 import threading
@@ -30,16 +31,22 @@ from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
 from otel_worklog._internal.span_kinds import ESCALATION, classify
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
+from otel_worklog._internal.store.forks import close_inherited, watch_forks
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
-from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS, connect
+from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS, StoreLocked, connect, is_busy
 
 __all__ = ["StoreSpanExporter"]
 
 logger = logging.getLogger("otel_worklog")
 
 _PRUNE_EVERY_S = 3600.0
-_RETRY_FOR_S = 60.0
+#: How long one write attempt waits for another process's lock before the exporter retries.
+_BUSY_WAIT_MS: Final = 250
+#: How long fork() waits for an export under way before the child inherits an open connection.
+_FORK_WAIT_S: Final = 1.0
+#: A batch waiting this long for another process's lock is warned about (once).
+_LOCKED_WARNING_S: Final = 10.0
 
 
 def _make_dumps() -> Callable[[Any], str]:
@@ -283,16 +290,32 @@ def _bindable(value: Any) -> Any:
 
 
 class StoreSpanExporter(SpanExporter):
-    """Writes span batches into the SQLite store at ``path`` (created on first export)."""
+    """Writes span batches into the SQLite store at ``path`` (created on first export, private to its user).
+
+    A batch that meets another process's write lock is retried until it is written or the exporter
+    shuts down: each attempt waits at most :data:`_BUSY_WAIT_MS` for the lock, and the exporter's own
+    lock is released between attempts, so ``shutdown()`` and ``fork()`` never wait for the other process.
+    """
 
     def __init__(self, path: Path, *, retention_days: int | None = None) -> None:
         self.path = Path(path)
         self._retention_days = resolve_retention_days(retention_days)
         self._conn: sqlite3.Connection | None = None
+        #: In a forked child: the parent's connection, open at the fork (see ``close_inherited``).
+        self._inherited: sqlite3.Connection | None = None
+        #: (device, inode) of the file the connection writes to: a store deleted or replaced is noticed.
+        self._identity: tuple[int, int] | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._resource_ids: dict[str, int] = {}
         self._next_prune = 0.0
         self._closed = False
+        watch_forks(
+            self,
+            StoreSpanExporter._after_fork_in_child,
+            prepare=StoreSpanExporter._before_fork,
+            resume=StoreSpanExporter._after_fork_in_parent,
+        )
 
     # -- SpanExporter -----------------------------------------------------------
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -305,54 +328,133 @@ class StoreSpanExporter(SpanExporter):
         except Exception:
             logger.warning("otel_worklog: could not convert %d spans for the store", len(spans), exc_info=True)
             return SpanExportResult.FAILURE
-        deadline = time.monotonic() + _RETRY_FOR_S
         delay = 0.01
-        with self._lock:
-            while True:
-                try:
-                    conn = self._connection()
-                    self._write(conn, batch)
-                    break
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() > deadline:
-                        logger.warning("otel_worklog: could not write %d spans to %s: %s", len(spans), self.path, exc)
-                        return SpanExportResult.FAILURE
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 0.5)
-                except (UnicodeEncodeError, OverflowError) as exc:
-                    if batch.sanitized:
-                        logger.warning("otel_worklog: could not write %d spans to %s: %s", len(spans), self.path, exc)
-                        return SpanExportResult.FAILURE
-                    batch.sanitize()  # lone surrogates or integers beyond 64 bits: store a readable form instead
-                except (sqlite3.Error, ReaderError, OSError) as exc:
-                    # A read-only disk, a missing directory, a store from a newer version: never the app's problem.
-                    logger.warning("otel_worklog: could not write %d spans to %s: %s", len(spans), self.path, exc)
+        locked_since = time.monotonic()
+        warned = False
+        while True:
+            with self._lock:
+                if self._closed:
                     return SpanExportResult.FAILURE
-            self._maybe_prune()
-        return SpanExportResult.SUCCESS
+                outcome = self._attempt(batch, len(spans))
+            if outcome is not None:
+                return outcome
+            # Another process holds the write lock past one wait: try again, outside our lock.
+            if not warned and time.monotonic() - locked_since >= _LOCKED_WARNING_S:
+                warned = True
+                self._warn_locked(locked_since, len(spans))
+            if self._stopping.wait(delay * (1 + random.random())):
+                return SpanExportResult.FAILURE  # shut down meanwhile: the batch processor counts these spans
+            delay = min(delay * 2, 0.5)
 
     def shutdown(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                finally:
-                    self._conn = None
+        """Stop: an export waiting for another process's lock gives up at once (its caller counts the spans)."""
+        self._closed = True
+        self._stopping.set()
+        with self._lock:  # held for at most one attempt
+            self._close_connection()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True  # every export() is committed before it returns
+        """Every export() is committed before it returns; this makes sure the store exists for readers,
+        even before a span was written (False when another process holds it locked)."""
+        if self._closed:
+            return True
+        with self._lock:
+            try:
+                self._connection()
+            except (sqlite3.Error, ReaderError, OSError):
+                return False
+        return True
 
     # -- internals --------------------------------------------------------------
+    def _attempt(self, batch: _Batch, count: int) -> SpanExportResult | None:
+        """One try at writing ``batch`` (under our lock); None when another process holds the write lock."""
+        while True:
+            try:
+                self._write(self._connection(), batch)
+            except StoreLocked:
+                return None
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc):
+                    return None
+                logger.warning("otel_worklog: could not write %d spans to %s: %s", count, self.path, exc)
+                return SpanExportResult.FAILURE
+            except (UnicodeEncodeError, OverflowError) as exc:
+                if batch.sanitized:
+                    logger.warning("otel_worklog: could not write %d spans to %s: %s", count, self.path, exc)
+                    return SpanExportResult.FAILURE
+                batch.sanitize()  # lone surrogates or integers beyond 64 bits: store a readable form instead
+                continue
+            except (sqlite3.Error, ReaderError, OSError) as exc:
+                # A read-only disk, a missing directory, a store from a newer version: never the app's problem.
+                logger.warning("otel_worklog: could not write %d spans to %s: %s", count, self.path, exc)
+                return SpanExportResult.FAILURE
+            self._maybe_prune()
+            return SpanExportResult.SUCCESS
+
+    def _warn_locked(self, since: float, count: int) -> None:
+        logger.warning(
+            "otel_worklog: the store at %s has been locked by another process for %.0f s; %d spans wait and are"
+            " retried until written or shutdown's deadline",
+            self.path,
+            time.monotonic() - since,
+            count,
+        )
+
     def _connection(self) -> sqlite3.Connection:
+        if self._conn is not None and not self._still_the_store():
+            logger.warning(
+                "otel_worklog: the store at %s was deleted or replaced while this process wrote to it;"
+                " starting a new store there",
+                self.path,
+            )
+            self._close_connection()
         if self._conn is None:
-            conn = connect(self.path, create=True)
+            if self._inherited is not None:
+                close_inherited(self._inherited)
+                self._inherited = None
+            conn = connect(self.path, create=True, busy_timeout_ms=_BUSY_WAIT_MS)
             # Checkpoint the WAL every ~32 MB instead of every 4 MB: pages rewritten by consecutive batches
             # are copied into the database once, which makes ingest about 20% faster.
             conn.execute("PRAGMA wal_autocheckpoint = 8000")
             conn.execute("PRAGMA journal_size_limit = 67108864")
             self._conn = conn
+            self._identity = _identity(self.path)
+            self._resource_ids.clear()  # row ids of the file written before, if any
         return self._conn
+
+    def _still_the_store(self) -> bool:
+        """True while ``path`` names the file this exporter's connection writes to (one stat per batch)."""
+        return self._identity is not None and _identity(self.path) == self._identity
+
+    def _close_connection(self) -> None:
+        conn, self._conn, self._identity = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def _before_fork(self) -> bool:
+        """Close the connection (when no export holds it) so a child inherits no SQLite state of this file.
+
+        SQLite's state for an open file (locks, the WAL index) lives in process memory: a child that
+        inherited it would see the parent's locks as its own. The parent reopens on its next export.
+        """
+        if not self._lock.acquire(timeout=_FORK_WAIT_S):
+            return False
+        self._close_connection()
+        return True
+
+    def _after_fork_in_parent(self) -> None:
+        self._lock.release()  # taken by _before_fork
+
+    def _after_fork_in_child(self) -> None:
+        # A connection still open (an export held it at the fork) is the parent's: closed before the child's own.
+        self._inherited, self._conn, self._identity = self._conn, None, None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        if self._closed:
+            self._stopping.set()
 
     def _resource_id(self, conn: sqlite3.Connection, text: str) -> int:
         rid = self._resource_ids.get(text)
@@ -435,6 +537,9 @@ class StoreSpanExporter(SpanExporter):
             logger.info("otel_worklog: retention pass skipped: %s", exc)
 
 
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text
+def _identity(path: Path) -> tuple[int, int] | None:
+    try:
+        found = os.stat(path)
+    except OSError:
+        return None
+    return found.st_dev, found.st_ino
