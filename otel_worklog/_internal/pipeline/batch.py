@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_worklog._internal.pipeline.bounded import run_until
-from otel_worklog._internal.pipeline.sizing import estimated_size
+from otel_worklog._internal.pipeline.sizing import BatchLimit
 from otel_worklog._internal.sdk_compat import suppressed_context
 from otel_worklog._internal.store.forks import watch_forks
 
@@ -57,6 +57,14 @@ class ExportStats:
     abandoned: int = 0
 
 
+def _weight(limit: BatchLimit, span: ReadableSpan) -> int:
+    try:
+        return limit.weigh(span)
+    except Exception:  # a span of an odd type: it still goes, counted as light
+        logger.debug("otel_worklog: could not weigh span %r", span, exc_info=True)
+        return 0
+
+
 class BoundedBatchSpanProcessor(SpanProcessor):
     def __init__(
         self,
@@ -66,13 +74,13 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         max_export_batch_size: int,
         schedule_delay_s: float,
         name: str | None = None,
-        max_request_bytes: int | None = None,
+        limit: BatchLimit | None = None,
     ) -> None:
         self.exporter = exporter
         self.name = name or type(exporter).__name__
         self._max_queue = max_queue_size
         self._batch_size = min(max_export_batch_size, max_queue_size)
-        self._max_bytes = max_request_bytes
+        self._limit = limit
         self._delay = schedule_delay_s
         self._stopping = False
         #: Shutdown's deadline (monotonic), once shutdown has begun: no batch is taken past it.
@@ -87,8 +95,9 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         (held forever in the child, whose copy of those threads does not exist), and no threads.
         """
         self._queue: collections.deque[ReadableSpan] = collections.deque()
-        self._export_lock = threading.Lock()
         self._count_lock = threading.Lock()
+        #: Notified (under the count lock) each time an export ends, for flushes waiting on the worker.
+        self._exported_one = threading.Condition(self._count_lock)
         self._wake = threading.Event()
         self._exported = self._failed = self._dropped = self._abandoned = 0
         self._reported = (0, 0, 0)
@@ -118,10 +127,19 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             self._wake.set()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        """Export everything queued, then flush the exporter, within the timeout."""
+        """Have the worker export everything queued, then flush the exporter, within the timeout.
+
+        The caller only waits: an export (which may wait for a backend or a locked store) never runs on
+        its thread, so the timeout holds. False when spans were still waiting at the timeout.
+        """
         deadline = time.monotonic() + timeout_millis / 1000
-        if not self._drain(deadline):
-            return False
+        self._wake.set()
+        with self._exported_one:
+            while self._queue or self._in_flight:
+                left = deadline - time.monotonic()
+                if left <= 0 or not self._worker.is_alive():
+                    return False
+                self._exported_one.wait(left)
         return bool(self.exporter.force_flush(max(0, int((deadline - time.monotonic()) * 1000))))
 
     def shutdown(self, timeout_millis: int = 30_000) -> None:
@@ -134,8 +152,6 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         self._wake.set()
         if self._worker.is_alive():
             self._worker.join(max(0.0, deadline - time.monotonic()))
-        else:
-            self._drain(deadline)
         self._abandon_the_rest()
         self._stop_exporter(deadline)
         self._report_losses(force=True)
@@ -193,7 +209,7 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             parts.append(f"{abandoned} still queued or in an export at the shutdown deadline")
         if failed > 0:
             reason = getattr(self.exporter, "failure_reason", None)
-            parts.append(f"{failed} failed" + (f" ({reason})" if reason else ""))
+            parts.append(f"{failed} failed" + (f": {reason}" if reason else ""))
         if dropped > 0:
             parts.append(
                 f"{dropped} dropped (the queue was full at {self._max_queue}, or they ended after shutdown;"
@@ -212,55 +228,41 @@ class BoundedBatchSpanProcessor(SpanProcessor):
                 self._wake.wait(self._delay)
                 self._wake.clear()
             try:
-                self._drain(None)
+                self._drain()
             except Exception:  # never lose the worker: the next round tries again
                 logger.warning("otel_worklog: the export worker for %s failed", self.name, exc_info=True)
             if self._stopping:
                 return  # shutdown reports what is left, in its one warning
             self._report_losses()
 
-    def _limit(self, deadline: float | None) -> float | None:
-        """The earlier of ``deadline`` and shutdown's."""
-        stop = self._deadline
-        if deadline is None or stop is None:
-            return stop if deadline is None else deadline
-        return min(stop, deadline)
-
-    def _drain(self, deadline: float | None) -> bool:
-        """Export queued spans until empty (or past ``deadline`` or shutdown's); True when the queue emptied."""
-        limit = self._limit(deadline)
-        acquired = self._export_lock.acquire(timeout=-1 if limit is None else max(0.0, limit - time.monotonic()))
-        if not acquired:
-            return False
-        try:
-            while self._queue:
-                limit = self._limit(deadline)
-                if limit is not None and time.monotonic() >= limit:
-                    return False
-                batch = self._take_batch()
-                if batch:
-                    self._export(batch)
-            return True
-        finally:
-            self._export_lock.release()
+    def _drain(self) -> None:
+        """Export queued spans until the queue is empty, or until shutdown's deadline once it has begun."""
+        while self._queue:
+            stop = self._deadline
+            if stop is not None and time.monotonic() >= stop:
+                return
+            batch = self._take_batch()
+            if batch:
+                self._export(batch)
 
     def _take_batch(self) -> Sequence[ReadableSpan]:
-        """The next batch: up to the batch size, and within the request size an OTLP backend takes."""
+        """The next batch: up to the batch size, and within the exporter's limit (see ``sizing``)."""
         queue = self._queue
+        limit = self._limit
         batch: list[ReadableSpan] = []
         with self._count_lock:
             try:
-                if self._max_bytes is None:
+                if limit is None:
                     for _ in range(self._batch_size):
                         batch.append(queue.popleft())
                 else:
                     total = 0
                     for _ in range(self._batch_size):
-                        size = estimated_size(queue[0])
-                        if batch and total + size > self._max_bytes:
-                            break  # a span larger than the limit on its own still goes, alone
+                        weight = _weight(limit, queue[0])
+                        if batch and total + weight > limit.most:
+                            break  # a span over the limit on its own still goes, alone
                         batch.append(queue.popleft())
-                        total += size
+                        total += weight
             except IndexError:  # the queue ran out (or shutdown took the rest meanwhile)
                 pass
             self._in_flight = len(batch)
@@ -287,3 +289,4 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             else:
                 self._failed += count
             self._in_flight = 0
+            self._exported_one.notify_all()

@@ -32,7 +32,7 @@ from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor, Exp
 from otel_worklog._internal.pipeline.processors import WorklogSpanProcessor, flush_children, shutdown_children
 from otel_worklog._internal.pipeline.reachability import RefusedEndpointGuard, traces_endpoint
 from otel_worklog._internal.pipeline.sampling import WorklogSampler, sampler_from_env
-from otel_worklog._internal.pipeline.sizing import MAX_REQUEST_BYTES
+from otel_worklog._internal.pipeline.sizing import OTLP_REQUEST, STORE_TRANSACTION
 from otel_worklog._internal.record.ledger import DROPPED
 from otel_worklog._internal.record.state import STATE, RuntimeConfig, tracer_from
 
@@ -263,21 +263,25 @@ def _build_children(
     children: list[SpanProcessor] = _extension_processors(detectors, provider, store_path)
     for exporter in exporters:
         reused = reusable.get(id(exporter))
-        children.append(reused if reused is not None else _batch_processor(exporter))
+        children.append(reused if reused is not None else _batch_processor(exporter, store=exporter is store_exporter))
     return children
 
 
-def _batch_processor(exporter: SpanExporter) -> BoundedBatchSpanProcessor:
-    """The bounded batch processor for ``exporter``; an OTLP exporter's batches are cut to a size backends take."""
+def _batch_processor(exporter: SpanExporter, *, store: bool) -> BoundedBatchSpanProcessor:
+    """The bounded batch processor for ``exporter``, its batches cut to what the destination takes at once."""
     inner = exporter.exporter if isinstance(exporter, RefusedEndpointGuard) else exporter
-    otlp = type(inner).__module__.startswith("opentelemetry.exporter.otlp")
+    limit = None
+    if store:
+        limit = STORE_TRANSACTION
+    elif type(inner).__module__.startswith("opentelemetry.exporter.otlp"):
+        limit = OTLP_REQUEST
     return BoundedBatchSpanProcessor(
         exporter,
         name=type(inner).__name__,
         max_queue_size=params.resolve(params.MAX_QUEUE_SIZE),
         max_export_batch_size=params.resolve(params.MAX_EXPORT_BATCH_SIZE),
         schedule_delay_s=params.resolve(params.SCHEDULE_DELAY_MS) / 1000,
-        max_request_bytes=MAX_REQUEST_BYTES if otlp else None,
+        limit=limit,
     )
 
 

@@ -22,6 +22,7 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.callbacks import CallbackRegistry
 from otel_worklog._internal.record.insights import Insight, InsightCallback, as_names, insight_from_event
@@ -182,6 +183,8 @@ class InsightProcessor(SpanProcessor):
                 job = self._jobs.popleft()
             try:
                 self._do(job)
+            except ReaderError as exc:  # the store stayed locked past shutdown's deadline (already warned)
+                logger.debug("otel_worklog: insight delivery gave up: %s", exc)
             except Exception:  # a fault here must never stop delivery for good
                 logger.warning("otel_worklog: insight delivery failed", exc_info=True)
             finally:
@@ -232,6 +235,7 @@ class InsightProcessor(SpanProcessor):
             self._changed.notify_all()
         if self._worker.is_alive():
             self._worker.join(max(0.0, deadline - time.monotonic()))
+        self.ledger.stop_waiting()  # a delivery still waiting for a locked store gives up
         with self._changed:
             left = self._unfinished
         if left:

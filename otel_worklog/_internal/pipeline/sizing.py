@@ -1,24 +1,21 @@
-"""An upper estimate of a span's OTLP-encoded size, to split export batches that would be too big.
+"""How much of a backend's capacity a span takes, to cut export batches that would be too big.
 
 The batch processor groups spans by count. A count that suits ordinary spans makes a request far
 over a receiver's cap when every span carries large values: 2,048 spans with 16 KiB tool arguments
 encode to about 68 MB, past the OTLP/HTTP exporter's 64 MiB limit, and that exporter then drops the
-whole batch. The estimate errs high (every non-ASCII character counted as four bytes, a fixed
-allowance per field), so a batch cut to an estimated size never encodes larger.
+whole batch. The estimate errs high (a fixed allowance per field, above what protobuf's framing
+takes), so a batch cut to an estimated size never encodes larger.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Final
 
 from otel_worklog._internal.sdk_compat import attributes_of, name_of, span_events, span_links
 
-__all__ = ["MAX_REQUEST_BYTES", "estimated_size"]
-
-#: The largest export request, estimated, sent to an OTLP backend: the collector's gRPC receiver takes
-#: 4 MiB by default (its HTTP receiver 20 MiB, the Python OTLP/HTTP exporter 64 MiB).
-MAX_REQUEST_BYTES: Final = 4 * 1024 * 1024
+__all__ = ["OTLP_REQUEST", "STORE_TRANSACTION", "BatchLimit", "estimated_size", "records"]
 
 #: Per span: ids, times, kind, status, flags and the framing around them.
 _SPAN_OVERHEAD: Final = 96
@@ -29,7 +26,7 @@ _FIELD_OVERHEAD: Final = 16
 
 
 def _text_size(text: str) -> int:
-    return len(text) if text.isascii() else 4 * len(text)
+    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
 def _value_size(value: Any) -> int:
@@ -54,3 +51,24 @@ def estimated_size(span: Any) -> int:
     for link in span_links(span):
         size += _CHILD_OVERHEAD + _attributes_size(attributes_of(link))
     return size
+
+
+def records(span: Any) -> int:
+    """Rows ``span`` becomes in the store: itself and each of its events."""
+    return 1 + len(span_events(span))
+
+
+@dataclass(frozen=True, slots=True)
+class BatchLimit:
+    """At most ``most`` of what ``weigh`` measures in one export (a span heavier on its own still goes alone)."""
+
+    weigh: Callable[[Any], int]
+    most: int
+
+
+#: One OTLP request: the collector's gRPC receiver takes 4 MiB by default (its HTTP receiver 20 MiB,
+#: the Python OTLP/HTTP exporter 64 MiB).
+OTLP_REQUEST: Final = BatchLimit(estimated_size, 4 * 1024 * 1024)
+#: One store transaction: the write lock is held while it is written, so other writers (and a fork,
+#: which waits for our exporter) wait for one bounded transaction, not a batch of 2,048 long bot spans.
+STORE_TRANSACTION: Final = BatchLimit(records, 1_024)

@@ -31,7 +31,8 @@ from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, name_of, span_links
 from otel_worklog._internal.span_kinds import ESCALATION, classify
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
-from otel_worklog._internal.store.forks import close_inherited, watch_forks
+from otel_worklog._internal.store.forks import FORK_WAIT_S, UNSAFE_AFTER_FORK, keep_inherited, watch_forks
+from otel_worklog._internal.store.identity import StoreIdentity
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
 from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS, StoreLocked, connect, is_busy
@@ -43,8 +44,9 @@ logger = logging.getLogger("otel_worklog")
 _PRUNE_EVERY_S = 3600.0
 #: How long one write attempt waits for another process's lock before the exporter retries.
 _BUSY_WAIT_MS: Final = 250
-#: How long fork() waits for an export under way before the child inherits an open connection.
-_FORK_WAIT_S: Final = 1.0
+#: The pause between two attempts: SQLite's busy wait is the real wait; this only lets fork() and
+#: shutdown() take our lock, and keeps the attempts of several processes apart.
+_BETWEEN_ATTEMPTS_S: Final = 0.005
 #: A batch waiting this long for another process's lock is warned about (once).
 _LOCKED_WARNING_S: Final = 10.0
 
@@ -301,10 +303,10 @@ class StoreSpanExporter(SpanExporter):
         self.path = Path(path)
         self._retention_days = resolve_retention_days(retention_days)
         self._conn: sqlite3.Connection | None = None
-        #: In a forked child: the parent's connection, open at the fork (see ``close_inherited``).
-        self._inherited: sqlite3.Connection | None = None
-        #: (device, inode) of the file the connection writes to: a store deleted or replaced is noticed.
-        self._identity: tuple[int, int] | None = None
+        #: Why every export fails (a child forked in the middle of a write; see ``UNSAFE_AFTER_FORK``).
+        self.failure_reason: str | None = None
+        #: The file the connection writes to: a store deleted or replaced is noticed.
+        self._identity: StoreIdentity | None = None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         self._resource_ids: dict[str, int] = {}
@@ -328,7 +330,6 @@ class StoreSpanExporter(SpanExporter):
         except Exception:
             logger.warning("otel_worklog: could not convert %d spans for the store", len(spans), exc_info=True)
             return SpanExportResult.FAILURE
-        delay = 0.01
         locked_since = time.monotonic()
         warned = False
         while True:
@@ -342,9 +343,8 @@ class StoreSpanExporter(SpanExporter):
             if not warned and time.monotonic() - locked_since >= _LOCKED_WARNING_S:
                 warned = True
                 self._warn_locked(locked_since, len(spans))
-            if self._stopping.wait(delay * (1 + random.random())):
+            if self._stopping.wait(_BETWEEN_ATTEMPTS_S * (1 + random.random())):
                 return SpanExportResult.FAILURE  # shut down meanwhile: the batch processor counts these spans
-            delay = min(delay * 2, 0.5)
 
     def shutdown(self) -> None:
         """Stop: an export waiting for another process's lock gives up at once (its caller counts the spans)."""
@@ -401,30 +401,25 @@ class StoreSpanExporter(SpanExporter):
         )
 
     def _connection(self) -> sqlite3.Connection:
-        if self._conn is not None and not self._still_the_store():
+        identity = self._identity
+        if self._conn is not None and identity is not None and not identity.still_there():
             logger.warning(
                 "otel_worklog: the store at %s was deleted or replaced while this process wrote to it;"
                 " starting a new store there",
                 self.path,
             )
             self._close_connection()
+            identity.remove_stale_wal()
         if self._conn is None:
-            if self._inherited is not None:
-                close_inherited(self._inherited)
-                self._inherited = None
             conn = connect(self.path, create=True, busy_timeout_ms=_BUSY_WAIT_MS)
             # Checkpoint the WAL every ~32 MB instead of every 4 MB: pages rewritten by consecutive batches
             # are copied into the database once, which makes ingest about 20% faster.
             conn.execute("PRAGMA wal_autocheckpoint = 8000")
             conn.execute("PRAGMA journal_size_limit = 67108864")
             self._conn = conn
-            self._identity = _identity(self.path)
+            self._identity = StoreIdentity(self.path)
             self._resource_ids.clear()  # row ids of the file written before, if any
         return self._conn
-
-    def _still_the_store(self) -> bool:
-        """True while ``path`` names the file this exporter's connection writes to (one stat per batch)."""
-        return self._identity is not None and _identity(self.path) == self._identity
 
     def _close_connection(self) -> None:
         conn, self._conn, self._identity = self._conn, None, None
@@ -440,7 +435,7 @@ class StoreSpanExporter(SpanExporter):
         SQLite's state for an open file (locks, the WAL index) lives in process memory: a child that
         inherited it would see the parent's locks as its own. The parent reopens on its next export.
         """
-        if not self._lock.acquire(timeout=_FORK_WAIT_S):
+        if not self._lock.acquire(timeout=FORK_WAIT_S):
             return False
         self._close_connection()
         return True
@@ -449,8 +444,14 @@ class StoreSpanExporter(SpanExporter):
         self._lock.release()  # taken by _before_fork
 
     def _after_fork_in_child(self) -> None:
-        # A connection still open (an export held it at the fork) is the parent's: closed before the child's own.
-        self._inherited, self._conn, self._identity = self._conn, None, None
+        if self._conn is not None:  # an export held it past the wait: this child cannot use SQLite safely
+            keep_inherited(self._conn)
+            self._closed = True
+            self.failure_reason = UNSAFE_AFTER_FORK
+            logger.warning(
+                "otel_worklog: spans of process %d are not written to %s: %s", os.getpid(), self.path, UNSAFE_AFTER_FORK
+            )
+        self._conn, self._identity = None, None
         self._lock = threading.Lock()
         self._stopping = threading.Event()
         if self._closed:
@@ -535,11 +536,3 @@ class StoreSpanExporter(SpanExporter):
                 logger.info("otel_worklog: pruned %d sessions older than %d days", result.traces, self._retention_days)
         except sqlite3.Error as exc:
             logger.info("otel_worklog: retention pass skipped: %s", exc)
-
-
-def _identity(path: Path) -> tuple[int, int] | None:
-    try:
-        found = os.stat(path)
-    except OSError:
-        return None
-    return found.st_dev, found.st_ino

@@ -11,12 +11,11 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import weakref
 from collections.abc import Callable
 from typing import Final, TypeVar
 
-__all__ = ["close_inherited", "watch_forks"]
+__all__ = ["FORK_WAIT_S", "UNSAFE_AFTER_FORK", "keep_inherited", "watch_forks"]
 
 T = TypeVar("T")
 
@@ -58,31 +57,25 @@ def watch_forks(
     os.register_at_fork(before=before, after_in_parent=after_in_parent, after_in_child=after_in_child)
 
 
-#: Connections inherited through fork() that could not be closed in the child (kept, never used again).
+#: How long fork() waits for our thread to finish the SQLite work under way (one bounded transaction).
+FORK_WAIT_S: Final = 5.0
+#: Connections a child inherited open: SQLite cannot be used in such a child, so they are kept, never used.
 _KEPT: list[sqlite3.Connection] = []
-#: Longest a child waits for an inherited connection to close.
-_CLOSE_WAIT_S: Final = 1.0
+
+#: Why a child that inherited an open connection does not write to the store.
+UNSAFE_AFTER_FORK: Final = (
+    "this process was forked during a store write that outlasted fork()'s wait, and SQLite cannot be used"
+    " safely in it (the locks it would see are the parent's)"
+)
 
 
-def close_inherited(conn: sqlite3.Connection) -> None:
-    """Close, in a forked child, a connection the parent had open (mid-write, if it could not be closed first).
+def keep_inherited(conn: sqlite3.Connection) -> None:
+    """Keep, unused and unclosed, a connection a child inherited open (see :data:`UNSAFE_AFTER_FORK`).
 
-    SQLite keeps one record of the locks per file per process: until the inherited connection is closed,
-    a new connection in the child sees the parent's write lock as held by its own process and waits
-    forever. Closing rolls back in the child's memory only (the parent's locks are its own, and a child
-    cannot take the lock a checkpoint would need while the parent holds the store open). It runs on a
-    thread of its own with a bound: were the fork to catch the parent's thread inside SQLite, holding the
-    connection's mutex, closing would never return; the connection is then kept, unused.
+    SQLite keeps its locks per file per process, in memory: a child that inherited a connection in the
+    middle of a write believes it holds the parent's locks, and a new connection there sees a store
+    that looks locked forever or malformed. Closing the inherited one does not repair that, and may
+    never return (the fork may have caught the parent's thread inside SQLite, holding the connection's
+    mutex). Freed by the garbage collector, it would be closed all the same: it is kept.
     """
-
-    def close() -> None:
-        try:
-            conn.close()
-        except sqlite3.Error:
-            pass
-
-    closer = threading.Thread(target=close, name="otel-worklog-close-inherited", daemon=True)
-    closer.start()
-    closer.join(_CLOSE_WAIT_S)
-    if closer.is_alive():
-        _KEPT.append(conn)
+    _KEPT.append(conn)

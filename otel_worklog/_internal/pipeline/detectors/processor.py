@@ -345,13 +345,8 @@ class DetectorProcessor(SpanProcessor):
         if thread is not None and thread is not threading.current_thread():
             thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._thread = None
-        if self._drain_lock.acquire(blocking=False):  # the usual case: examine here, on the caller's thread
-            try:
-                self._examine_pending()
-            finally:
-                self._drain_lock.release()
-        else:
-            run_until(self.drain, deadline, "detectors-last-pass")
+        # On a thread of its own: the alerts of the last pass call the on_alert callbacks.
+        run_until(self.drain, deadline, "detectors-last-pass")
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
         """Examine every finished span now, so their alerts are raised (and exported) before returning.
