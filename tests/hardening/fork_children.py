@@ -1,7 +1,7 @@
 """Fork children while the store exporter is busy: ``python -m tests.hardening.fork_children STORE CHILDREN``.
 
 The parent keeps its store exporter inside ``export()`` almost all the time (a thread records spans
-with large entries without pause, exported every few milliseconds) and forks CHILDREN processes
+with large entries, about 50,000 a second, exported every few milliseconds) and forks CHILDREN processes
 meanwhile, as a prefork server does. Each child records one session and calls ``wl.shutdown()``. It
 prints one JSON line: how many children finished, how many hung (killed after the wait), and how
 long each shutdown took.
@@ -29,6 +29,7 @@ def busy(stop: threading.Event) -> None:
             for _ in range(50):
                 wl.info(f"{n} {filler}")
                 n += 1
+        time.sleep(0.001)  # an app waits on I/O now and then: the GIL changes hands
 
 
 def child(index: int, report: int) -> None:
