@@ -42,8 +42,8 @@ _PROCESSORS: weakref.WeakKeyDictionary[TracerProvider, WorklogSpanProcessor] = w
 _OWNED: dict[str, TracerProvider] = {}
 _atexit_registered = False
 _dropped_reported = 0
-#: The final counts of the exporters the last shutdown() stopped (until the next configure()).
-_final_stats: list[ExportStats] = []
+#: The batch processors the last shutdown() stopped: their final counts (until the next configure()).
+_stopped: list[BoundedBatchSpanProcessor] = []
 #: The store the current configuration writes to (None: off), which the reply helpers read by default.
 _store_path: Path | None = None
 
@@ -225,7 +225,7 @@ def configure(
             _PROCESSORS[provider] = processor
         old = processor.children
         children = _build_children(old, list(exporters), store, detectors, provider)
-        _final_stats.clear()
+        _stopped.clear()
         processor.replace_children(children)
         shutdown_children([c for c in old if c not in children], params.resolve(params.SHUTDOWN_TIMEOUT_S))
         _shutdown_other_providers(provider)
@@ -328,19 +328,19 @@ def _report_dropped_entries() -> None:
 
 
 def _shutdown_locked(timeout_s: float) -> None:
-    global _final_stats
+    global _stopped
     STATE.tracer = None
     STATE.provider = None
-    stopped: list[ExportStats] = []
+    stopped: list[BoundedBatchSpanProcessor] = []
     for processor in list(_PROCESSORS.values()):
         # Shut down while still attached: the detectors go first, and what they raise on the way out
         # (alert spans) still reaches the exporters after them.
         children = processor.children
         shutdown_children(children, timeout_s)
         processor.replace_children(())
-        stopped += [child.stats() for child in children if isinstance(child, BoundedBatchSpanProcessor)]
+        stopped += [child for child in children if isinstance(child, BoundedBatchSpanProcessor)]
     if stopped:
-        _final_stats = stopped
+        _stopped = stopped
 
 
 def export_stats() -> list[ExportStats]:
@@ -355,7 +355,7 @@ def export_stats() -> list[ExportStats]:
         for child in processor.children
         if isinstance(child, BoundedBatchSpanProcessor)
     ]
-    return live or list(_final_stats)
+    return live or [child.stats() for child in _stopped]
 
 
 def _register_atexit() -> None:

@@ -291,6 +291,10 @@ def _bindable(value: Any) -> Any:
     return value
 
 
+class _ShutDown(Exception):
+    """The exporter was shut down while a batch waited for the lock: the batch is rolled back."""
+
+
 class StoreSpanExporter(SpanExporter):
     """Writes span batches into the SQLite store at ``path`` (created on first export, private to its user).
 
@@ -373,6 +377,8 @@ class StoreSpanExporter(SpanExporter):
                 self._write(self._connection(), batch)
             except StoreLocked:
                 return None
+            except _ShutDown:
+                return SpanExportResult.FAILURE
             except sqlite3.OperationalError as exc:
                 if is_busy(exc):
                     return None
@@ -488,6 +494,8 @@ class StoreSpanExporter(SpanExporter):
             conn.executemany(_INSERT_BOT, batch.bots(kept))
             self._count_resolutions(conn, batch, kept)
             conn.execute(_INDEX_MESSAGES, (last_event,))
+            if self._closed:  # shutdown gave up on this batch meanwhile and counted it: keep that true
+                raise _ShutDown
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
