@@ -133,6 +133,8 @@ class BoundedBatchSpanProcessor(SpanProcessor):
         its thread, so the timeout holds. False when spans were still waiting at the timeout.
         """
         deadline = time.monotonic() + timeout_millis / 1000
+        if threading.current_thread() is self._worker:
+            return not self._queue  # called from inside an export: the worker cannot wait for itself
         self._wake.set()
         with self._exported_one:
             while self._queue or self._in_flight:
