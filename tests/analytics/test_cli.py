@@ -223,6 +223,7 @@ def test_what_was_not_recorded_is_a_dash_with_the_reason(demo: Path) -> None:
 def test_an_empty_window_says_why_there_are_no_figures(tmp_path: Path) -> None:
     store = tmp_path / "empty.db"
     wl.configure(store=str(store), exporters=[])
+    assert wl.force_flush()  # the store exists for readers before any span is written
     wl.shutdown()
     out = _cli("analyze", store=store, columns=80)
     assert out.strip().startswith("No workflows in the last 30 days: nothing to analyze")

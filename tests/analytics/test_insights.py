@@ -75,6 +75,7 @@ def test_scoped_delivery_follows_the_applicability_rule(worklog: WorklogCapture,
     received: dict[str, list[str]] = {}
     _register(received)
     _seed_examples()
+    assert wl.force_flush()  # delivery runs on the insight processor's own thread
     assert received == EXPECTED
 
 
@@ -86,6 +87,7 @@ def test_duplicates_are_delivered_once(worklog: WorklogCapture) -> None:
         with wl.workspace("#general"), wl.bot(bot):
             wl.insight("User prefers  short summaries", category="user_preference", confidence=0.9)
             wl.insight("user prefers short summaries", category="user_preference", confidence=0.95)
+    assert wl.force_flush()
     assert received["designer"] == ["User prefers  short summaries"]
     assert received["coder"] == ["User prefers  short summaries"]  # its own copy is a duplicate
     assert received["researcher"] == []  # the kept one came from researcher
@@ -98,6 +100,7 @@ def test_delivery_survives_a_restart_and_late_bots_catch_up(worklog: WorklogCapt
     received: dict[str, list[str]] = {}
     wl.on_insight("coder", lambda i: received.setdefault("coder", []).append(i.text))
     _seed_examples()
+    assert wl.force_flush()
     assert received["coder"] == EXPECTED["coder"]
     wl.shutdown()
     assert first not in ins._processors
@@ -108,8 +111,10 @@ def test_delivery_survives_a_restart_and_late_bots_catch_up(worklog: WorklogCapt
     second = _processor(worklog, db)
     wl.on_insight("coder", lambda i: again.setdefault("coder", []).append(i.text))
     wl.on_insight("researcher", lambda i: again.setdefault("researcher", []).append(i.text))
+    assert wl.force_flush()
     assert again == {"researcher": EXPECTED["researcher"]}  # missed while away: delivered on registration
     _seed_examples()
+    assert wl.force_flush()
     assert again == {"researcher": EXPECTED["researcher"]}  # nothing twice
     with sqlite3.connect(db) as conn:
         rows = conn.execute(f"SELECT COUNT(*) FROM {ledger.TABLE_DELIVERIES}").fetchone()
@@ -127,6 +132,7 @@ def test_a_raising_callback_does_not_break_the_app(worklog: WorklogCapture, capl
     with wl.workspace("#general"), wl.bot("nanobot"):
         wl.insight("User prefers short summaries", category="user_preference", confidence=0.92)
         wl.info("still running")
+    assert wl.force_flush()
     assert "on_insight callback" in caplog.text
     assert worklog.span("invoke_agent nanobot").events[-1].attributes[sc.WORKLOG_MESSAGE] == "still running"
 
@@ -136,6 +142,7 @@ def test_configure_wires_the_processor(worklog: WorklogCapture) -> None:
     wl.on_insight("coder", lambda i: received.append(i.text))
     with wl.workspace("#general"), wl.bot("nanobot"):
         wl.insight("User prefers short summaries", category="user_preference", confidence=0.92)
+    assert wl.force_flush()
     assert received == ["User prefers short summaries"]
 
 

@@ -73,8 +73,15 @@ def _check_text(args: Sequence[str]) -> None:
         try:
             arg.encode("utf-8")
         except UnicodeEncodeError:
-            shown = os.fsencode(arg).decode("utf-8", "backslashreplace")
-            raise fail(f"the argument '{shown}' is not valid UTF-8 text", EXIT_USAGE_ERROR) from None
+            raise fail(f"the argument '{_shown(arg)}' is not valid UTF-8 text", EXIT_USAGE_ERROR) from None
+
+
+def _shown(arg: str) -> str:
+    """``arg`` printable: undecodable bytes as ``\\xff`` (their lone surrogates), any other surrogate as ``\\ud800``."""
+    try:
+        return os.fsencode(arg).decode("utf-8", "backslashreplace")
+    except UnicodeEncodeError:  # a surrogate no byte decodes to: passed in by a program, not a terminal
+        return arg.encode("utf-8", "backslashreplace").decode("ascii")
 
 
 def build_parser(names: Sequence[str] | None = None) -> argparse.ArgumentParser:

@@ -1,7 +1,8 @@
 """One registry for the callbacks an app registers: ``on_alert`` and ``on_insight``.
 
 A callback is a user's code: it runs outside every lock of ours, and one that raises is logged
-while the others still run.
+while the others still run. Shutdown never waits for one past its deadline: a callback still
+running then is left to finish on its own thread.
 """
 
 from __future__ import annotations
@@ -10,6 +11,8 @@ import logging
 import threading
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
+
+from otel_worklog._internal.store.forks import watch_forks
 
 __all__ = ["CallbackRegistry"]
 
@@ -24,6 +27,11 @@ class CallbackRegistry(Generic[T]):
     def __init__(self, name: str) -> None:
         self.name = name
         self._by_key: dict[Hashable, list[Callable[[T], Any]]] = {}
+        self._lock = threading.Lock()
+        watch_forks(self, CallbackRegistry._new_lock)
+
+    def _new_lock(self) -> None:
+        """In a forked child: the parent's lock may have been held by one of its other threads."""
         self._lock = threading.Lock()
 
     def add(self, callback: Callable[[T], Any], *, key: Hashable = None) -> None:

@@ -12,10 +12,12 @@ from __future__ import annotations
 import atexit
 import logging
 import os
+import sys
+import threading
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -28,7 +30,9 @@ from otel_worklog._internal import settings as params
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor, ExportStats
 from otel_worklog._internal.pipeline.processors import WorklogSpanProcessor, flush_children, shutdown_children
+from otel_worklog._internal.pipeline.reachability import RefusedEndpointGuard, traces_endpoint
 from otel_worklog._internal.pipeline.sampling import WorklogSampler, sampler_from_env
+from otel_worklog._internal.pipeline.sizing import OTLP_REQUEST, STORE_TRANSACTION
 from otel_worklog._internal.record.ledger import DROPPED
 from otel_worklog._internal.record.state import STATE, RuntimeConfig, tracer_from
 
@@ -38,6 +42,8 @@ _PROCESSORS: weakref.WeakKeyDictionary[TracerProvider, WorklogSpanProcessor] = w
 _OWNED: dict[str, TracerProvider] = {}
 _atexit_registered = False
 _dropped_reported = 0
+#: The batch processors the last shutdown() stopped: their final counts (until the next configure()).
+_stopped: list[BoundedBatchSpanProcessor] = []
 #: The store the current configuration writes to (None: off), which the reply helpers read by default.
 _store_path: Path | None = None
 
@@ -82,27 +88,33 @@ def _pick_provider(
 
 
 def _otlp_exporter(timeout_s: float) -> SpanExporter | None:
-    """The OTLP exporter the standard OTEL_* variables ask for, or None when they name no destination."""
+    """The OTLP exporter the standard OTEL_* variables ask for, or None when they name no destination.
+
+    It is wrapped in a guard that fails an export at once while the endpoint refuses connections.
+    """
     wanted = {e.strip().lower() for e in os.environ.get("OTEL_TRACES_EXPORTER", "").split(",") if e.strip()}
-    has_endpoint = bool(
-        os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get("OTEL_EXPORTER_OTLP_ENDPOINT")
-    )
-    if "none" in wanted or not (has_endpoint or "otlp" in wanted):
+    endpoint = traces_endpoint()
+    if "none" in wanted or not (endpoint or "otlp" in wanted):
         return None
     protocol = (
         os.environ.get("OTEL_EXPORTER_OTLP_TRACES_PROTOCOL")
         or os.environ.get("OTEL_EXPORTER_OTLP_PROTOCOL")
         or "http/protobuf"
     ).strip()
+    exporter: SpanExporter
     if protocol == "grpc":
         from opentelemetry.exporter.otlp.proto.grpc.trace_exporter import OTLPSpanExporter as GrpcExporter
 
-        return GrpcExporter(timeout=timeout_s)
-    if protocol != "http/protobuf":
-        logger.warning("otel_worklog: OTLP protocol %r is not supported; using http/protobuf", protocol)
-    from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
+        exporter = GrpcExporter(timeout=timeout_s)
+        default_endpoint = "http://localhost:4317"
+    else:
+        if protocol != "http/protobuf":
+            logger.warning("otel_worklog: OTLP protocol %r is not supported; using http/protobuf", protocol)
+        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter as HttpExporter
 
-    return HttpExporter(timeout=timeout_s)
+        exporter = HttpExporter(timeout=timeout_s)
+        default_endpoint = "http://localhost:4318"
+    return RefusedEndpointGuard(exporter, endpoint or default_endpoint, timeout_s=timeout_s)
 
 
 def _console_exporter() -> SpanExporter | None:
@@ -213,6 +225,7 @@ def configure(
             _PROCESSORS[provider] = processor
         old = processor.children
         children = _build_children(old, list(exporters), store, detectors, provider)
+        _stopped.clear()
         processor.replace_children(children)
         shutdown_children([c for c in old if c not in children], params.resolve(params.SHUTDOWN_TIMEOUT_S))
         _shutdown_other_providers(provider)
@@ -250,17 +263,26 @@ def _build_children(
     children: list[SpanProcessor] = _extension_processors(detectors, provider, store_path)
     for exporter in exporters:
         reused = reusable.get(id(exporter))
-        children.append(
-            reused
-            if reused is not None
-            else BoundedBatchSpanProcessor(
-                exporter,
-                max_queue_size=params.resolve(params.MAX_QUEUE_SIZE),
-                max_export_batch_size=params.resolve(params.MAX_EXPORT_BATCH_SIZE),
-                schedule_delay_s=params.resolve(params.SCHEDULE_DELAY_MS) / 1000,
-            )
-        )
+        children.append(reused if reused is not None else _batch_processor(exporter, store=exporter is store_exporter))
     return children
+
+
+def _batch_processor(exporter: SpanExporter, *, store: bool) -> BoundedBatchSpanProcessor:
+    """The bounded batch processor for ``exporter``, its batches cut to what the destination takes at once."""
+    inner = exporter.exporter if isinstance(exporter, RefusedEndpointGuard) else exporter
+    limit = None
+    if store:
+        limit = STORE_TRANSACTION
+    elif type(inner).__module__.startswith("opentelemetry.exporter.otlp"):
+        limit = OTLP_REQUEST
+    return BoundedBatchSpanProcessor(
+        exporter,
+        name=type(inner).__name__,
+        max_queue_size=params.resolve(params.MAX_QUEUE_SIZE),
+        max_export_batch_size=params.resolve(params.MAX_EXPORT_BATCH_SIZE),
+        schedule_delay_s=params.resolve(params.SCHEDULE_DELAY_MS) / 1000,
+        limit=limit,
+    )
 
 
 def _shutdown_other_providers(current: TracerProvider) -> None:
@@ -306,27 +328,67 @@ def _report_dropped_entries() -> None:
 
 
 def _shutdown_locked(timeout_s: float) -> None:
+    global _stopped
     STATE.tracer = None
     STATE.provider = None
+    stopped: list[BoundedBatchSpanProcessor] = []
     for processor in list(_PROCESSORS.values()):
         # Shut down while still attached: the detectors go first, and what they raise on the way out
         # (alert spans) still reaches the exporters after them.
-        shutdown_children(processor.children, timeout_s)
+        children = processor.children
+        shutdown_children(children, timeout_s)
         processor.replace_children(())
+        stopped += [child for child in children if isinstance(child, BoundedBatchSpanProcessor)]
+    if stopped:
+        _stopped = stopped
 
 
 def export_stats() -> list[ExportStats]:
-    """Queued, exported, failed and dropped span counts for each exporter in use."""
-    return [
+    """Queued, exported, failed, dropped and abandoned span counts for each exporter in use.
+
+    After ``shutdown()``, the final counts of the exporters it stopped (what its deadline abandoned
+    included), until the next ``configure()``.
+    """
+    live = [
         child.stats()
         for processor in _PROCESSORS.values()
         for child in processor.children
         if isinstance(child, BoundedBatchSpanProcessor)
     ]
+    return live or [child.stats() for child in _stopped]
 
 
 def _register_atexit() -> None:
     global _atexit_registered
     if not _atexit_registered:
         atexit.register(shutdown)
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
         _atexit_registered = True
+
+
+class _ForkedChildren:
+    """The key multiprocessing's after-fork registry keeps (it holds it weakly)."""
+
+
+_MULTIPROCESSING_KEY: Final = _ForkedChildren()
+_multiprocessing_watched = False
+
+
+def _before_fork() -> None:
+    """A ``multiprocessing`` child leaves through ``os._exit``: no atexit handler runs there, only its
+    finalizers. Once multiprocessing is in use, each of its children shuts otel_worklog down on the way out."""
+    global _multiprocessing_watched
+    util = sys.modules.get("multiprocessing.util")
+    if util is not None and not _multiprocessing_watched:
+        _multiprocessing_watched = True
+        util.register_after_fork(_MULTIPROCESSING_KEY, _shutdown_at_child_exit)
+
+
+def _shutdown_at_child_exit(_key: object) -> None:
+    sys.modules["multiprocessing.util"].Finalize(None, shutdown, exitpriority=0)
+
+
+def _after_fork_in_child() -> None:
+    # configure() and shutdown() hold this lock while they work; another thread may have held it at the fork.
+    STATE.lock = threading.RLock()

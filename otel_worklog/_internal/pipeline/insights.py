@@ -2,7 +2,7 @@
 
 Each insight goes to each bot registered with :func:`on_insight` whose scope applies (see
 :mod:`otel_worklog._internal.record.insights`), once: the ledger in the store remembers what was
-delivered.
+delivered. Delivery runs on its own thread, never the app's.
 """
 
 from __future__ import annotations
@@ -10,21 +10,26 @@ from __future__ import annotations
 import logging
 import sqlite3
 import threading
+import time
 import weakref
-from collections import OrderedDict
-from collections.abc import Iterable
+from collections import OrderedDict, deque
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Final
+from typing import Any, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.callbacks import CallbackRegistry
 from otel_worklog._internal.record.insights import Insight, InsightCallback, as_names, insight_from_event
 from otel_worklog._internal.sdk_compat import attributes_of, name_of, span_events
+from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
 from otel_worklog._internal.span_kinds import Kind, classify
+from otel_worklog._internal.store.forks import watch_forks
 from otel_worklog._internal.store.ledger import InsightLedger
 
 __all__ = [
@@ -70,7 +75,13 @@ def clear_insight_callbacks() -> None:
 
 
 class InsightProcessor(SpanProcessor):
-    """Picks shareable ``worklog.insight`` events off ending spans and delivers them."""
+    """Picks shareable ``worklog.insight`` events off ending spans and delivers them, on a thread of its own.
+
+    Spans end on the app's threads; the ledger is in the store's file, which another process may hold
+    locked. So ``on_end`` only picks the insights out, and this processor's thread records them and
+    calls the ``on_insight`` callbacks: the app never waits for the store or for a slow callback.
+    ``force_flush()`` waits until every insight picked so far is delivered.
+    """
 
     def __init__(self, ledger: InsightLedger) -> None:
         self.ledger = ledger
@@ -79,9 +90,21 @@ class InsightProcessor(SpanProcessor):
         # The workspace and bot of the last workspace or bot span remembered (what its inner spans carry).
         self._last_workspace: object = None
         self._last_bot: object = None
+        self._stopping = False
+        self._start_afresh()
+        watch_forks(self, InsightProcessor._start_afresh)
         _processors.add(self)
         for bot in INSIGHT_CALLBACKS.keys_snapshot():
             self.deliver_pending(bot)
+
+    def _start_afresh(self) -> None:
+        """The job queue and its thread (again in a forked child, which keeps none of the parent's jobs)."""
+        self._jobs: deque[_Job] = deque()
+        self._unfinished = 0
+        self._changed = threading.Condition()
+        self._worker = threading.Thread(target=self._run, name="otel-worklog-insights", daemon=True)
+        if not self._stopping:
+            self._worker.start()
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         # Hot path (every span): workspace and bot spans tell which bots work in which workspace. Every span
@@ -105,48 +128,84 @@ class InsightProcessor(SpanProcessor):
         if not events:
             return
         try:
-            attrs = attributes_of(span)
-            found: list[Insight] = []
-            for event in events:
-                if name_of(event) != sc.EVENT_INSIGHT:
-                    continue
-                event_attrs = attributes_of(event)
-                names = (*as_names(event_attrs.get(sc.WORKLOG_INSIGHT_APPLIES_TO)), attrs.get(sc.WORKSPACE_ID))
-                with self._lock:
-                    known = {
-                        name: frozenset(self._workspace_bots[name])
-                        for name in names
-                        if isinstance(name, str) and name in self._workspace_bots
-                    }
-                insight = insight_from_event(
-                    event_attrs,
-                    attrs,
-                    known,
-                    trace_id=format(span.context.trace_id, "032x"),
-                    span_id=format(span.context.span_id, "016x"),
-                    time_ns=event.timestamp,
-                )
-                if insight is not None:
-                    found.append(insight)
-            for insight in found:
-                self.ledger.add(insight)
-                stored = self.ledger.get(insight.id) or insight  # a duplicate keeps the first audience
-                for bot in INSIGHT_CALLBACKS.keys_snapshot():
-                    if stored.applies(bot):
-                        self._deliver(stored, bot)
+            found = self._insights_of(span, events)
+            if found:
+                self._submit(_Job(found=found))
         except Exception:
             log_internal_error()
 
-    def deliver_pending(self, bot: str) -> int:
-        """Send ``bot`` every applicable insight it has not had yet; returns how many."""
-        try:
-            count = 0
-            for insight in self.ledger.pending(bot):
-                count += self._deliver(insight, bot)
-            return count
-        except sqlite3.Error:
-            logger.warning("otel_worklog: could not read pending insights for %s", bot, exc_info=True)
-            return 0
+    def _insights_of(self, span: ReadableSpan, events: Iterable[Any]) -> list[Insight]:
+        attrs = attributes_of(span)
+        found: list[Insight] = []
+        for event in events:
+            if name_of(event) != sc.EVENT_INSIGHT:
+                continue
+            event_attrs = attributes_of(event)
+            names = (*as_names(event_attrs.get(sc.WORKLOG_INSIGHT_APPLIES_TO)), attrs.get(sc.WORKSPACE_ID))
+            with self._lock:
+                known = {
+                    name: frozenset(self._workspace_bots[name])
+                    for name in names
+                    if isinstance(name, str) and name in self._workspace_bots
+                }
+            insight = insight_from_event(
+                event_attrs,
+                attrs,
+                known,
+                trace_id=format(span.context.trace_id, "032x"),
+                span_id=format(span.context.span_id, "016x"),
+                time_ns=event.timestamp,
+            )
+            if insight is not None:
+                found.append(insight)
+        return found
+
+    def deliver_pending(self, bot: str) -> None:
+        """Send ``bot`` every applicable insight it has not had yet (on this processor's thread)."""
+        self._submit(_Job(pending_for=bot))
+
+    # -- the delivery thread -------------------------------------------------------
+    def _submit(self, job: _Job) -> None:
+        with self._changed:
+            if self._stopping:
+                return
+            self._jobs.append(job)
+            self._unfinished += 1
+            self._changed.notify_all()
+
+    def _run(self) -> None:
+        while True:
+            with self._changed:
+                while not self._jobs and not self._stopping:
+                    self._changed.wait()
+                if not self._jobs:
+                    break
+                job = self._jobs.popleft()
+            try:
+                self._do(job)
+            except ReaderError as exc:  # the store stayed locked past shutdown's deadline (already warned)
+                logger.debug("otel_worklog: insight delivery gave up: %s", exc)
+            except Exception:  # a fault here must never stop delivery for good
+                logger.warning("otel_worklog: insight delivery failed", exc_info=True)
+            finally:
+                with self._changed:
+                    self._unfinished -= 1
+                    self._changed.notify_all()
+        self.ledger.close()
+
+    def _do(self, job: _Job) -> None:
+        if job.pending_for is not None:
+            try:
+                for insight in self.ledger.pending(job.pending_for):
+                    self._deliver(insight, job.pending_for)
+            except sqlite3.Error:
+                logger.warning("otel_worklog: could not read pending insights for %s", job.pending_for, exc_info=True)
+        for insight in job.found:
+            self.ledger.add(insight)
+            stored = self.ledger.get(insight.id) or insight  # a duplicate keeps the first audience
+            for bot in INSIGHT_CALLBACKS.keys_snapshot():
+                if stored.applies(bot):
+                    self._deliver(stored, bot)
 
     def _deliver(self, insight: Insight, bot: str) -> int:
         if not INSIGHT_CALLBACKS.has(bot) or not self.ledger.claim(insight.id, bot):
@@ -166,18 +225,47 @@ class InsightProcessor(SpanProcessor):
                     known.add(bot)
 
     def shutdown(self) -> None:
+        self.shutdown_by(time.monotonic() + resolve(SHUTDOWN_TIMEOUT_S))
+
+    def shutdown_by(self, deadline: float) -> None:
+        """Deliver what is waiting until ``deadline``; what is left then is counted in one warning."""
         _processors.discard(self)
-        self.ledger.close()
+        with self._changed:
+            self._stopping = True
+            self._changed.notify_all()
+        if self._worker.is_alive():
+            self._worker.join(max(0.0, deadline - time.monotonic()))
+        self.ledger.stop_waiting()  # a delivery still waiting for a locked store gives up
+        with self._changed:
+            left = self._unfinished
+        if left:
+            logger.warning(
+                "otel_worklog: %d insight deliveries were still waiting at the shutdown deadline (a slow on_insight"
+                " callback, or the store locked by another process); they were not delivered",
+                left,
+            )
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        return True
+        """Wait until every insight picked so far is recorded and delivered; False if the timeout passed first."""
+        deadline = time.monotonic() + timeout_millis / 1000
+        with self._changed:
+            while self._unfinished and self._worker.is_alive():
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._changed.wait(left)
+            return self._unfinished == 0
+
+
+@dataclass(frozen=True, slots=True)
+class _Job:
+    """Work for the delivery thread: insights just picked, or the backlog of a bot just registered."""
+
+    found: Sequence[Insight] = ()
+    pending_for: str | None = None
 
 
 def create_insight_processor(store_path: Path | None) -> SpanProcessor | None:
-    """The span processor that delivers shared insights; delivery is recorded next to the store."""
-    try:
-        ledger = InsightLedger(Path(store_path) if store_path is not None else None)
-    except (OSError, sqlite3.Error):
-        logger.warning("otel_worklog: cannot open %s for insight delivery; keeping it in memory", store_path)
-        ledger = InsightLedger(None)
-    return InsightProcessor(ledger)
+    """The span processor that delivers shared insights; delivery is recorded in the store (opened later,
+    on the processor's own thread)."""
+    return InsightProcessor(InsightLedger(Path(store_path) if store_path is not None else None))

@@ -18,7 +18,7 @@ import time
 from collections.abc import Iterable, Iterator, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass
-from typing import Any, Final, NamedTuple
+from typing import Any, Final, NamedTuple, Protocol, runtime_checkable
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -32,7 +32,15 @@ from otel_worklog._internal.record.state import STATE
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
 from otel_worklog._internal.span_kinds import OPENINFERENCE_SPAN_KIND, TRACELOOP_SPAN_KIND, Kind, classify, tool_name
 
-__all__ = ["Adoption", "WorklogSpanProcessor", "adopting", "flush_children", "mark_copy", "shutdown_children"]
+__all__ = [
+    "Adoption",
+    "Deadlined",
+    "WorklogSpanProcessor",
+    "adopting",
+    "flush_children",
+    "mark_copy",
+    "shutdown_children",
+]
 
 #: Where instrumentations put an agent's name, most specific first (GenAI, then OpenInference).
 _AGENT_NAME_KEYS: Final = (sc.GEN_AI_AGENT_NAME, "agent.name")
@@ -40,6 +48,13 @@ _AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
 _COUNTED_PREFIXES: Final = (_AGENT_PREFIX, sc.SPAN_EXECUTE_TOOL.split("{", 1)[0])
 _GEN_AI_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
 _OUR_SCOPE: Final = sc.INSTRUMENTATION_SCOPE
+
+
+@runtime_checkable
+class Deadlined(Protocol):
+    """A processor of ours whose shutdown takes a deadline (``time.monotonic()``) and never waits past it."""
+
+    def shutdown_by(self, deadline: float) -> None: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,12 +312,15 @@ def flush_children(children: Iterable[SpanProcessor], timeout_s: float) -> bool:
 
 
 def shutdown_children(children: Iterable[SpanProcessor], timeout_s: float) -> None:
+    """Shut each child down, all within ``timeout_s`` (children that take a deadline share it)."""
     deadline = time.monotonic() + timeout_s
     for child in children:
         remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
         try:
             if isinstance(child, BoundedBatchSpanProcessor):
                 child.shutdown(remaining_ms)
+            elif isinstance(child, Deadlined):
+                child.shutdown_by(deadline)
             else:
                 child.shutdown()
         except Exception:

@@ -19,6 +19,7 @@ __all__ = ["decode_any_value", "decode_resource_spans", "encode_any_value", "enc
 
 _KINDS = ("UNSPECIFIED", "INTERNAL", "SERVER", "CLIENT", "PRODUCER", "CONSUMER")
 _STATUS = ("UNSET", "OK", "ERROR")
+_INT64_MIN, _INT64_MAX = -(2**63), 2**63 - 1
 
 
 # -- values ---------------------------------------------------------------------
@@ -26,6 +27,8 @@ def encode_any_value(value: Any) -> dict[str, Any]:
     if isinstance(value, bool):
         return {"boolValue": value}
     if isinstance(value, int):
+        if not _INT64_MIN <= value <= _INT64_MAX:  # OTLP's int is 64 bits: keep the digits as text
+            return {"stringValue": str(value)}
         return {"intValue": str(value)}
     if isinstance(value, float):
         if math.isnan(value) or math.isinf(value):

@@ -32,7 +32,7 @@ from otel_worklog._internal.query.store_rows import (
     build_spans,
     loads_object,
 )
-from otel_worklog._internal.store.schema import connect
+from otel_worklog._internal.store.schema import open_for_reading
 
 __all__ = ["StoreReader"]
 
@@ -50,11 +50,12 @@ def _shared_prefix(text: str, other: str) -> int:
 
 
 class StoreReader:
-    """Reads the store at ``path``; a missing file is a one-line :class:`StoreNotFound`."""
+    """Reads the store at ``path``, read-only; a missing file is a one-line :class:`StoreNotFound`, another
+    app's database a one-line :class:`NotAStore`, and neither is changed."""
 
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
-        self._conn = connect(self.path, create=False)
+        self._conn = open_for_reading(self.path)
         # No memory map (PRAGMA mmap_size): it saves 3% of `analyze` over 200,000 spans, but an I/O error
         # on a mapped page kills the process (SIGBUS) where a read() gives a one-line error.
         self._resources: dict[int, dict[str, Any]] = {}

@@ -32,13 +32,19 @@ logger = logging.getLogger("otel_worklog")
 
 ARTIFACT_SCHEMA = "work-log-v1"
 _MD_SPECIAL = re.compile(r"([\\`*_\[\]()|~])")
+#: Every character that ends a line somewhere: Markdown's own (LF, CR, CRLF) and the rest str.splitlines() knows.
+_LINE_BREAKS = re.compile(r"\r\n|[\n\r\v\f\x1c\x1d\x1e\x85\u2028\u2029]")
 _ICONS = {"decision": "🎯", "uncertainty": "❓", "correction": "🔄", "error": "❌", "warning": "⚠️"}
 
 
 def markdown_escape(text: object) -> str:
-    """Text that renders literally in Markdown and cannot open raw HTML."""
+    """Text that renders literally in Markdown, on one line, and cannot open raw HTML.
+
+    Every line break becomes a space: a carriage return alone ends a line in Markdown, and what follows
+    it could start a heading or a list item that the text never had.
+    """
     escaped = html.escape("" if text is None else str(text), quote=False)
-    return _MD_SPECIAL.sub(r"\\\1", escaped).replace("\n", " ")
+    return _LINE_BREAKS.sub(" ", _MD_SPECIAL.sub(r"\\\1", escaped))
 
 
 @contextmanager

@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import json.encoder
 import logging
+import os
 import random
 import sqlite3
 import threading
@@ -31,16 +32,24 @@ from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, event_parts, name_of, span_links
 from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify, is_failure
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
+from otel_worklog._internal.store.forks import FORK_WAIT_S, UNSAFE_AFTER_FORK, keep_inherited, watch_forks
+from otel_worklog._internal.store.identity import StoreIdentity
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
-from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS, connect
+from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS, StoreLocked, connect, is_busy
 
 __all__ = ["StoreSpanExporter"]
 
 logger = logging.getLogger("otel_worklog")
 
 _PRUNE_EVERY_S = 3600.0
-_RETRY_FOR_S = 60.0
+#: How long one write attempt waits for another process's lock before the exporter retries.
+_BUSY_WAIT_MS: Final = 250
+#: The pause between two attempts: SQLite's busy wait is the real wait; this only lets fork() and
+#: shutdown() take our lock, and keeps the attempts of several processes apart.
+_BETWEEN_ATTEMPTS_S: Final = 0.005
+#: A batch waiting this long for another process's lock is warned about (once).
+_LOCKED_WARNING_S: Final = 10.0
 
 
 def _make_dumps() -> Callable[[Any], str]:
@@ -296,17 +305,37 @@ def _bindable(value: Any) -> Any:
     return value
 
 
+class _ShutDown(Exception):
+    """The exporter was shut down while a batch waited for the lock: the batch is rolled back."""
+
+
 class StoreSpanExporter(SpanExporter):
-    """Writes span batches into the SQLite store at ``path`` (created on first export)."""
+    """Writes span batches into the SQLite store at ``path`` (created on first export, private to its user).
+
+    A batch that meets another process's write lock is retried until it is written or the exporter
+    shuts down: each attempt waits at most :data:`_BUSY_WAIT_MS` for the lock, and the exporter's own
+    lock is released between attempts, so ``shutdown()`` and ``fork()`` never wait for the other process.
+    """
 
     def __init__(self, path: Path, *, retention_days: int | None = None) -> None:
         self.path = Path(path)
         self._retention_days = resolve_retention_days(retention_days)
         self._conn: sqlite3.Connection | None = None
+        #: Why every export fails (a child forked in the middle of a write; see ``UNSAFE_AFTER_FORK``).
+        self.failure_reason: str | None = None
+        #: The file the connection writes to: a store deleted or replaced is noticed.
+        self._identity: StoreIdentity | None = None
         self._lock = threading.Lock()
+        self._stopping = threading.Event()
         self._resource_ids: dict[str, int] = {}
         self._next_prune = 0.0
         self._closed = False
+        watch_forks(
+            self,
+            StoreSpanExporter._after_fork_in_child,
+            prepare=StoreSpanExporter._before_fork,
+            resume=StoreSpanExporter._after_fork_in_parent,
+        )
 
     # -- SpanExporter -----------------------------------------------------------
     def export(self, spans: Sequence[ReadableSpan]) -> SpanExportResult:
@@ -319,54 +348,134 @@ class StoreSpanExporter(SpanExporter):
         except Exception:
             logger.warning("otel_worklog: could not convert %d spans for the store", len(spans), exc_info=True)
             return SpanExportResult.FAILURE
-        deadline = time.monotonic() + _RETRY_FOR_S
-        delay = 0.01
-        with self._lock:
-            while True:
-                try:
-                    conn = self._connection()
-                    self._write(conn, batch)
-                    break
-                except sqlite3.OperationalError as exc:
-                    if not _is_busy(exc) or time.monotonic() > deadline:
-                        logger.warning("otel_worklog: could not write %d spans to %s: %s", len(spans), self.path, exc)
-                        return SpanExportResult.FAILURE
-                    time.sleep(delay * (1 + random.random()))
-                    delay = min(delay * 2, 0.5)
-                except (UnicodeEncodeError, OverflowError) as exc:
-                    if batch.sanitized:
-                        logger.warning("otel_worklog: could not write %d spans to %s: %s", len(spans), self.path, exc)
-                        return SpanExportResult.FAILURE
-                    batch.sanitize()  # lone surrogates or integers beyond 64 bits: store a readable form instead
-                except (sqlite3.Error, ReaderError, OSError) as exc:
-                    # A read-only disk, a missing directory, a store from a newer version: never the app's problem.
-                    logger.warning("otel_worklog: could not write %d spans to %s: %s", len(spans), self.path, exc)
+        locked_since = time.monotonic()
+        warned = False
+        while True:
+            with self._lock:
+                if self._closed:
                     return SpanExportResult.FAILURE
-            self._maybe_prune()
-        return SpanExportResult.SUCCESS
+                outcome = self._attempt(batch, len(spans))
+            if outcome is not None:
+                return outcome
+            # Another process holds the write lock past one wait: try again, outside our lock.
+            if not warned and time.monotonic() - locked_since >= _LOCKED_WARNING_S:
+                warned = True
+                self._warn_locked(locked_since, len(spans))
+            if self._stopping.wait(_BETWEEN_ATTEMPTS_S * (1 + random.random())):
+                return SpanExportResult.FAILURE  # shut down meanwhile: the batch processor counts these spans
 
     def shutdown(self) -> None:
-        with self._lock:
-            self._closed = True
-            if self._conn is not None:
-                try:
-                    self._conn.close()
-                finally:
-                    self._conn = None
+        """Stop: an export waiting for another process's lock gives up at once (its caller counts the spans)."""
+        self._closed = True
+        self._stopping.set()
+        with self._lock:  # held for at most one attempt
+            self._close_connection()
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True  # every export() is committed before it returns
+        """Every export() is committed before it returns; this makes sure the store exists for readers,
+        even before a span was written (False when another process holds it locked)."""
+        if self._closed:
+            return True
+        with self._lock:
+            try:
+                self._connection()
+            except (sqlite3.Error, ReaderError, OSError):
+                return False
+        return True
 
     # -- internals --------------------------------------------------------------
+    def _attempt(self, batch: _Batch, count: int) -> SpanExportResult | None:
+        """One try at writing ``batch`` (under our lock); None when another process holds the write lock."""
+        while True:
+            try:
+                self._write(self._connection(), batch)
+            except StoreLocked:
+                return None
+            except _ShutDown:
+                return SpanExportResult.FAILURE
+            except sqlite3.OperationalError as exc:
+                if is_busy(exc):
+                    return None
+                logger.warning("otel_worklog: could not write %d spans to %s: %s", count, self.path, exc)
+                return SpanExportResult.FAILURE
+            except (UnicodeEncodeError, OverflowError) as exc:
+                if batch.sanitized:
+                    logger.warning("otel_worklog: could not write %d spans to %s: %s", count, self.path, exc)
+                    return SpanExportResult.FAILURE
+                batch.sanitize()  # lone surrogates or integers beyond 64 bits: store a readable form instead
+                continue
+            except (sqlite3.Error, ReaderError, OSError) as exc:
+                # A read-only disk, a missing directory, a store from a newer version: never the app's problem.
+                logger.warning("otel_worklog: could not write %d spans to %s: %s", count, self.path, exc)
+                return SpanExportResult.FAILURE
+            self._maybe_prune()
+            return SpanExportResult.SUCCESS
+
+    def _warn_locked(self, since: float, count: int) -> None:
+        logger.warning(
+            "otel_worklog: the store at %s has been locked by another process for %.0f s; %d spans wait and are"
+            " retried until written or shutdown's deadline",
+            self.path,
+            time.monotonic() - since,
+            count,
+        )
+
     def _connection(self) -> sqlite3.Connection:
+        identity = self._identity
+        if self._conn is not None and identity is not None and not identity.still_there():
+            logger.warning(
+                "otel_worklog: the store at %s was deleted or replaced while this process wrote to it;"
+                " starting a new store there",
+                self.path,
+            )
+            self._close_connection()
+            identity.remove_stale_wal()
         if self._conn is None:
-            conn = connect(self.path, create=True)
+            conn = connect(self.path, create=True, busy_timeout_ms=_BUSY_WAIT_MS)
             # Checkpoint the WAL every ~32 MB instead of every 4 MB: pages rewritten by consecutive batches
             # are copied into the database once, which makes ingest about 20% faster.
             conn.execute("PRAGMA wal_autocheckpoint = 8000")
             conn.execute("PRAGMA journal_size_limit = 67108864")
             self._conn = conn
+            self._identity = StoreIdentity(self.path)
+            self._resource_ids.clear()  # row ids of the file written before, if any
         return self._conn
+
+    def _close_connection(self) -> None:
+        conn, self._conn, self._identity = self._conn, None, None
+        if conn is not None:
+            try:
+                conn.close()
+            except sqlite3.Error:
+                pass
+
+    def _before_fork(self) -> bool:
+        """Close the connection (when no export holds it) so a child inherits no SQLite state of this file.
+
+        SQLite's state for an open file (locks, the WAL index) lives in process memory: a child that
+        inherited it would see the parent's locks as its own. The parent reopens on its next export.
+        """
+        if not self._lock.acquire(timeout=FORK_WAIT_S):
+            return False
+        self._close_connection()
+        return True
+
+    def _after_fork_in_parent(self) -> None:
+        self._lock.release()  # taken by _before_fork
+
+    def _after_fork_in_child(self) -> None:
+        if self._conn is not None:  # an export held it past the wait: this child cannot use SQLite safely
+            keep_inherited(self._conn)
+            self._closed = True
+            self.failure_reason = UNSAFE_AFTER_FORK
+            logger.warning(
+                "otel_worklog: spans of process %d are not written to %s: %s", os.getpid(), self.path, UNSAFE_AFTER_FORK
+            )
+        self._conn, self._identity = None, None
+        self._lock = threading.Lock()
+        self._stopping = threading.Event()
+        if self._closed:
+            self._stopping.set()
 
     def _resource_id(self, conn: sqlite3.Connection, text: str) -> int:
         rid = self._resource_ids.get(text)
@@ -399,6 +508,8 @@ class StoreSpanExporter(SpanExporter):
             conn.executemany(_INSERT_BOT, batch.bots(kept))
             self._count_resolutions(conn, batch, kept)
             conn.execute(_INDEX_MESSAGES, (last_event,))
+            if self._closed:  # shutdown gave up on this batch meanwhile and counted it: keep that true
+                raise _ShutDown
             conn.execute("COMMIT")
         except BaseException:
             if conn.in_transaction:
@@ -447,8 +558,3 @@ class StoreSpanExporter(SpanExporter):
                 logger.info("otel_worklog: pruned %d sessions older than %d days", result.traces, self._retention_days)
         except sqlite3.Error as exc:
             logger.info("otel_worklog: retention pass skipped: %s", exc)
-
-
-def _is_busy(exc: sqlite3.OperationalError) -> bool:
-    text = str(exc).lower()
-    return "locked" in text or "busy" in text

@@ -12,7 +12,9 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sqlite3
+import urllib.parse
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Final
@@ -28,8 +30,12 @@ __all__ = [
     "TABLE_DELIVERIES",
     "TABLE_INSIGHTS",
     "TABLE_RESOLUTIONS",
+    "NotAStore",
+    "StoreLocked",
     "connect",
+    "is_busy",
     "migrate",
+    "open_for_reading",
     "schema_version",
 ]
 
@@ -241,14 +247,18 @@ def schema_version(conn: sqlite3.Connection) -> int:
     return int(conn.execute("PRAGMA user_version").fetchone()[0])
 
 
+def _too_new(version: int) -> StoreTooNew:
+    return StoreTooNew(
+        f"the store was written by a newer otel-worklog (schema v{version}, this one knows v{SCHEMA_VERSION});"
+        " upgrade otel-worklog"
+    )
+
+
 def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
     """Bring the store up to ``target``; returns the version it was at. Safe when processes race."""
     current = schema_version(conn)
     if current > SCHEMA_VERSION:
-        raise StoreTooNew(
-            f"the store was written by a newer otel-worklog (schema v{current}, this one knows v{SCHEMA_VERSION});"
-            " upgrade otel-worklog"
-        )
+        raise _too_new(current)
     if current >= target:
         return current
     conn.execute("BEGIN IMMEDIATE")
@@ -271,22 +281,88 @@ def migrate(conn: sqlite3.Connection, *, target: int = SCHEMA_VERSION) -> int:
     return current
 
 
-def connect(path: Path, *, create: bool = True, upgrade: bool = True) -> sqlite3.Connection:
-    """Open the store in WAL mode, creating or upgrading it as needed.
+class StoreLocked(ReaderError):
+    """Another process holds the store's write lock for longer than this connection waits."""
 
-    ``create=False`` is for readers: a missing file is :class:`StoreNotFound`, never an empty new store.
+
+class NotAStore(ReaderError):
+    """The file is not a work-log store (another app's database, or not a database at all)."""
+
+
+_SQLITE_MAGIC: Final = b"SQLite format 3\x00"
+_HEADER_BYTES: Final = 100
+#: Where the SQLite header keeps ``PRAGMA user_version`` and the schema cookie (big-endian, four bytes each);
+#: the cookie is 0 until the first table is created.
+_USER_VERSION_AT: Final = slice(60, 64)
+_SCHEMA_COOKIE_AT: Final = slice(40, 44)
+
+
+def _not_a_store(path: Path) -> str | None:
+    """Why the existing file at ``path`` cannot be a work-log store, read from its header alone; None if it may be.
+
+    Read before SQLite opens the file, so a foreign file is refused untouched. A store's schema version is
+    at least 1; the header's copy is stale only while a newer one waits in the write-ahead log.
+    """
+    with open(path, "rb") as file:
+        header = file.read(_HEADER_BYTES)
+    if not header:
+        return None  # empty: a store about to be created (this module creates the file first)
+    if len(header) < _HEADER_BYTES or not header.startswith(_SQLITE_MAGIC):
+        return "not an SQLite database"
+    if int.from_bytes(header[_USER_VERSION_AT], "big") or not int.from_bytes(header[_SCHEMA_COOKIE_AT], "big"):
+        return None  # a store, or an empty database (a store another process is setting up)
+    wal = path.with_name(path.name + "-wal")
+    if wal.is_file() and wal.stat().st_size > 0:
+        return None  # the header may be older than what the log holds: SQLite tells
+    return "an SQLite database without otel-worklog's tables"
+
+
+def _create_private(path: Path) -> None:
+    """Create the store's directory (0700) and file (0600) when missing: the store holds tool arguments.
+
+    SQLite gives the store's ``-wal`` and ``-shm`` files the database file's permissions. An existing
+    directory or file keeps the permissions it has.
+    """
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        os.close(os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600))
+    except FileExistsError:
+        pass
+
+
+def is_busy(exc: sqlite3.OperationalError) -> bool:
+    text = str(exc).lower()
+    return "locked" in text or "busy" in text
+
+
+def connect(
+    path: Path, *, create: bool = True, upgrade: bool = True, busy_timeout_ms: int = BUSY_TIMEOUT_MS
+) -> sqlite3.Connection:
+    """Open the store for writing in WAL mode, creating or upgrading it as needed.
+
+    ``create=False`` never creates: a missing file is :class:`StoreNotFound`. A file that is not a
+    work-log store is :class:`NotAStore`, refused before anything is written to it. A lock held
+    longer than ``busy_timeout_ms`` is :class:`StoreLocked`. Readers use :func:`open_for_reading`.
     """
     path = Path(path)
     if not create and not path.is_file():
         raise StoreNotFound(f"no work-log store at {path} (run `otel-worklog demo`, or pass --store / --tempo)")
-    if create:
-        path.parent.mkdir(parents=True, exist_ok=True)
     try:
-        conn = sqlite3.connect(path, timeout=BUSY_TIMEOUT_MS / 1000, isolation_level=None, check_same_thread=False)
+        if create:
+            _create_private(path)
+        reason = _not_a_store(path)
+    except OSError as exc:
+        raise ReaderError(f"cannot open the store at {path}: {exc}") from exc
+    if reason is not None:
+        raise NotAStore(f"{path} is not a work-log store ({reason})")
+    try:
+        conn = sqlite3.connect(path, timeout=busy_timeout_ms / 1000, isolation_level=None, check_same_thread=False)
     except sqlite3.Error as exc:
         raise ReaderError(f"cannot open the store at {path}: {exc}") from exc
     try:
-        conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+        conn.execute(f"PRAGMA busy_timeout = {int(busy_timeout_ms)}")
+        if not create and schema_version(conn) == 0:
+            raise NotAStore(f"{path} is not a work-log store (an SQLite database without otel-worklog's tables)")
         conn.execute("PRAGMA journal_mode = WAL")
         # NORMAL in WAL mode: a killed process never corrupts the store; only a power cut can lose the last commits.
         conn.execute("PRAGMA synchronous = NORMAL")
@@ -294,6 +370,11 @@ def connect(path: Path, *, create: bool = True, upgrade: bool = True) -> sqlite3
             migrate(conn)
         elif schema_version(conn) > SCHEMA_VERSION:
             migrate(conn)  # raises StoreTooNew
+    except sqlite3.OperationalError as exc:
+        conn.close()
+        if is_busy(exc):
+            raise StoreLocked(f"the store at {path} is locked by another process: {exc}") from exc
+        raise ReaderError(f"the store at {path} is unreadable: {exc}") from exc
     except sqlite3.DatabaseError as exc:
         conn.close()
         raise ReaderError(f"the store at {path} is unreadable: {exc}") from exc
@@ -301,3 +382,72 @@ def connect(path: Path, *, create: bool = True, upgrade: bool = True) -> sqlite3
         conn.close()
         raise
     return conn
+
+
+def open_for_reading(path: Path) -> sqlite3.Connection:
+    """Open an existing store read-only: a read never creates a store, nor writes into another app's file.
+
+    Read-only media too: when SQLite cannot set up its shared WAL index there (no write access to the
+    directory or file), the store is opened as immutable. Only an older store of our own is changed: it
+    is upgraded in place, as any otel-worklog would, when it is writable.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise StoreNotFound(f"no work-log store at {path} (run `otel-worklog demo`, or pass --store / --tempo)")
+    try:
+        reason = _not_a_store(path)
+    except OSError as exc:
+        raise ReaderError(f"cannot open the store at {path}: {exc}") from exc
+    if reason is not None:
+        raise NotAStore(f"{path} is not a work-log store ({reason})")
+    conn = _open_read_only(path)
+    try:
+        version = schema_version(conn)
+        tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        conn.close()
+        raise ReaderError(f"the store at {path} is unreadable: {exc}") from exc
+    if version > SCHEMA_VERSION:
+        conn.close()
+        raise _too_new(version)
+    if version == 0 or "spans" not in tables:
+        conn.close()
+        raise NotAStore(f"{path} is not a work-log store (an SQLite database without otel-worklog's tables)")
+    if version == SCHEMA_VERSION:
+        return conn
+    conn.close()
+    try:
+        return connect(path, create=False)
+    except ReaderError as exc:
+        raise ReaderError(
+            f"the store at {path} is from an older otel-worklog (schema v{version}) and could not be upgraded"
+            f" for reading: {exc}"
+        ) from exc
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    location = "file:" + urllib.parse.quote(str(path.resolve()))
+    failure: sqlite3.Error | None = None
+    for mode in ("mode=ro", "mode=ro&immutable=1"):
+        conn = sqlite3.connect(
+            f"{location}?{mode}",
+            uri=True,
+            timeout=BUSY_TIMEOUT_MS / 1000,
+            isolation_level=None,
+            check_same_thread=False,
+        )
+        try:
+            conn.execute(f"PRAGMA busy_timeout = {BUSY_TIMEOUT_MS}")
+            conn.execute("SELECT COUNT(*) FROM sqlite_master").fetchone()
+        except sqlite3.OperationalError as exc:
+            conn.close()
+            failure = exc
+            text = str(exc).lower()
+            if "readonly" in text or "read-only" in text or "unable to open" in text:
+                continue  # read-only media: SQLite cannot create or write the WAL index there
+            break
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise NotAStore(f"{path} is not a work-log store ({exc})") from exc
+        return conn
+    raise ReaderError(f"cannot open the store at {path}: {failure}")

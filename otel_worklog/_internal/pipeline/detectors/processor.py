@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanContext
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
+from otel_worklog._internal.pipeline.bounded import run_until
 from otel_worklog._internal.pipeline.detectors import alerts
 from otel_worklog._internal.pipeline.detectors.alerts import RECOMMENDATIONS, Alert
 from otel_worklog._internal.pipeline.detectors.config import (
@@ -55,6 +56,7 @@ from otel_worklog._internal.span_kinds import (
     is_failure,
     tool_name,
 )
+from otel_worklog._internal.store.forks import watch_forks
 
 logger = logging.getLogger("otel_worklog")
 
@@ -171,13 +173,33 @@ class DetectorProcessor(SpanProcessor):
         self._pending: deque[ReadableSpan] = deque()
         self._batch_size = max(1, batch_size) if watchdog else 1
         self._drain_interval_s = drain_interval_s
-        self._drain_lock = threading.RLock()  # an on_alert callback may flush from inside a drain
         self._dropped = 0
+        self._watchdog = watchdog
+        self._stopped = False
+        self._start_watchdog()
+        watch_forks(self, DetectorProcessor._start_afresh_in_child)
+
+    # --- The watchdog thread: start, stop, fork --------------------------------------------------
+    def _start_watchdog(self) -> None:
+        self._drain_lock = threading.RLock()  # an on_alert callback may flush from inside a drain
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
-        if watchdog:
+        if self._watchdog and not self._stopped:
             self._thread = threading.Thread(target=self._watch, name="otel-worklog-watchdog", daemon=True)
             self._thread.start()
+
+    def _start_afresh_in_child(self) -> None:
+        """In a forked child: new locks and a watchdog of its own (the parent's does not exist here).
+
+        The parent's waiting spans and open bots stay the parent's: the child never ends those bot
+        spans, so watching them would report them stuck.
+        """
+        self._lock = threading.Lock()
+        self._pending = deque()
+        with self._lock:
+            self._open.clear()
+            self._open_by_bot.clear()
+        self._start_watchdog()
 
     # --- SpanProcessor ---------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
@@ -315,16 +337,34 @@ class DetectorProcessor(SpanProcessor):
                     self._unstick(owner)
 
     def shutdown(self) -> None:
+        self.shutdown_by(time.monotonic() + resolve(SHUTDOWN_TIMEOUT_S))
+
+    def shutdown_by(self, deadline: float) -> None:
+        """Stop the watchdog and examine the last spans (their alerts still go out), all by ``deadline``.
+
+        An ``on_alert`` callback that takes longer (it runs inside the watchdog's pass or the last one)
+        is left running: shutdown keeps its deadline.
+        """
+        self._stopped = True
         self._stop.set()
         thread = self._thread
         if thread is not None and thread is not threading.current_thread():
-            thread.join(timeout=resolve(SHUTDOWN_TIMEOUT_S))
+            thread.join(timeout=max(0.0, deadline - time.monotonic()))
         self._thread = None
-        self.drain()  # the last spans still raise their alerts
+        # On a thread of its own: the alerts of the last pass call the on_alert callbacks.
+        run_until(self.drain, deadline, "detectors-last-pass")
 
     def force_flush(self, timeout_millis: int = 30000) -> bool:
-        """Examine every finished span now, so their alerts are raised (and exported) before returning."""
-        self.drain()
+        """Examine every finished span now, so their alerts are raised (and exported) before returning.
+
+        False when another thread's pass (a slow ``on_alert`` callback) held it past the timeout.
+        """
+        if not self._drain_lock.acquire(timeout=max(0.0, timeout_millis / 1000)):
+            return False
+        try:
+            self._examine_pending()
+        finally:
+            self._drain_lock.release()
         return True
 
     # --- Stuck agents ----------------------------------------------------------------------------
