@@ -230,7 +230,7 @@ WORKLOG_INSIGHT_SCOPE: Final = "worklog.insight.scope"
 WORKLOG_INSIGHT_SHAREABLE: Final = "worklog.insight.shareable"
 WORKLOG_INSIGHT_APPLIES_TO: Final = "worklog.insight.applies_to"
 INSIGHT_SCOPES: Final = ("general", "project", "team", "bot_specific")
-#: The seeds' eight Learning Exchange categories.
+#: The eight Learning Exchange categories.
 INSIGHT_CATEGORIES: Final = (
     "user_preference",
     "tool_pattern",

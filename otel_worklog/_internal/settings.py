@@ -20,9 +20,10 @@ import logging
 import math
 import os
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Final, Generic, TypeVar
+from types import EllipsisType
+from typing import Any, Final, Generic, TypeAlias, TypeVar
 
 __all__ = [
     "CAPTURE_CONTENT",
@@ -167,6 +168,13 @@ def _days(value: Any) -> int:
         raise SettingError("expected a whole number of days (0 keeps everything)")
     return number
 
+
+#: What ``configure(store=...)`` takes: a path; ``False``, ``None`` or ``"none"`` for no store; ``True``
+#: for the usual place; ``...`` (not given) for ``OTEL_WORKLOG_STORE`` or the default path.
+StoreChoice: TypeAlias = "str | os.PathLike[str] | bool | EllipsisType | None"
+#: What ``configure(detectors=...)`` takes: all on or off, the kinds to run by name (a list, or text
+#: as ``OTEL_WORKLOG_DETECTORS`` holds it), or per kind ``False`` or its thresholds; None: the variable.
+DetectorChoice: TypeAlias = "bool | str | Sequence[str] | Mapping[str, bool | Mapping[str, float] | None] | None"
 
 #: The live detectors, by the name ``detectors=`` and ``OTEL_WORKLOG_DETECTORS`` use.
 DETECTOR_KINDS: Final = ("error_loop", "tool_loop", "stuck_agent", "cost_anomaly", "low_confidence_streak")

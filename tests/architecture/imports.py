@@ -16,7 +16,18 @@ INTERNAL = f"{PACKAGE}._internal"
 #: exporter and the insight processor keeps its ledger there, while the store knows no processor.
 STAGES = ("record", "store", "pipeline", "query", "render", "cli", "integrations")
 #: Leaves any stage may import; they import only each other.
-LEAVES = ("version", "semconv", "settings", "exceptions", "span_kinds", "status", "text", "faults", "sdk_compat")
+LEAVES = (
+    "version",
+    "semconv",
+    "settings",
+    "exceptions",
+    "span_kinds",
+    "status",
+    "text",
+    "faults",
+    "sdk_compat",
+    "forks",
+)
 
 
 @dataclass(frozen=True)

@@ -68,6 +68,29 @@ class TestInstrument:
         wl.uninstrument(one, "fetch")
         assert "fetch" not in vars(one)
 
+    def test_the_decorators_options_reach_the_span(self, worklog: WorklogCapture) -> None:
+        module = _module()
+        wl.instrument(module, "lookup", name="weather", description="Today's weather", tool_type="extension")
+        wl.instrument(module, "Client.fetch", kind="agent", name="fetcher", role="researcher")
+        module.lookup("Paris")
+        module.Client().fetch("/a")
+        tool, agent = worklog.spans()
+        assert (tool.name, agent.name) == ("execute_tool weather", "invoke_agent fetcher")
+        assert tool.attributes[sc.GEN_AI_TOOL_DESCRIPTION] == "Today's weather"
+        assert tool.attributes[sc.GEN_AI_TOOL_TYPE] == "extension"
+        assert agent.attributes[sc.BOT_ROLE] == "researcher"
+
+    def test_an_option_the_kind_has_no_use_for_warns_and_the_function_is_still_wrapped(
+        self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        module = _module()
+        with caplog.at_level(logging.WARNING, logger="otel_worklog"):
+            assert wl.instrument(module, "lookup", role="researcher", new_trace=True) == ["lookup"]
+        assert "instrument(kind='tool') has no use for role, new_trace; ignored" in caplog.text
+        module.lookup("Oslo")
+        (span,) = worklog.spans()
+        assert sc.BOT_ROLE not in span.attributes
+
     def test_unknown_kind_wraps_nothing(self, worklog: WorklogCapture) -> None:
         module = _module()
         assert wl.instrument(module, "lookup", kind="gadget") == []

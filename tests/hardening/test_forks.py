@@ -76,3 +76,10 @@ def test_a_child_forked_during_a_long_write_neither_hangs_nor_touches_the_store(
     assert any("SQLite cannot be used safely" in line and "1 failed" in line for line in seen["warnings"]), seen
     assert seen["integrity"] == "ok"
     assert seen["workspaces"] == ["#before", "#parent"]
+
+
+def test_a_child_forked_while_another_thread_holds_the_recording_locks_records_and_exits(tmp_path: Path) -> None:
+    seen = json.loads(run_module("tests.hardening.fork_held_locks", str(tmp_path / "worklog.db")))
+    assert seen["status"] == 0, seen  # 3: the child hung on a lock it inherited held
+    assert sum("invoke_agent child" in name for name in seen["spans"]) >= 2, seen  # the bot span, continued
+    assert "workspace #parent" in seen["spans"], seen

@@ -30,10 +30,10 @@ from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
+from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.pipeline.bounded import run_until
 from otel_worklog._internal.pipeline.sizing import BatchLimit
 from otel_worklog._internal.sdk_compat import suppressed_context
-from otel_worklog._internal.store.forks import watch_forks
 
 logger = logging.getLogger("otel_worklog")
 

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Callable, Hashable
 from typing import Any, Generic, TypeVar
 
-from otel_worklog._internal.store.forks import watch_forks
+from otel_worklog._internal.forks import watch_forks
 
 __all__ = ["CallbackRegistry"]
 

@@ -13,7 +13,6 @@ import atexit
 import logging
 import os
 import sys
-import threading
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
@@ -126,7 +125,7 @@ def _console_exporter() -> SpanExporter | None:
     return ConsoleSpanExporter()
 
 
-def _store(store: Any) -> tuple[SpanExporter | None, Path | None]:
+def _store(store: params.StoreChoice) -> tuple[SpanExporter | None, Path | None]:
     try:
         from otel_worklog._internal import store as store_module
 
@@ -149,7 +148,9 @@ class _EventLimitWatch(SpanProcessor):
             DROPPED.add(dropped, span.name, STATE.config.event_limit)
 
 
-def _extension_processors(detectors: Any, provider: TracerProvider, store_path: Path | None) -> list[Any]:
+def _extension_processors(
+    detectors: params.DetectorChoice, provider: TracerProvider, store_path: Path | None
+) -> list[Any]:
     found: list[Any] = [_EventLimitWatch()]
     try:
         from otel_worklog._internal.pipeline.detectors import create_detector_processor
@@ -171,13 +172,13 @@ def configure(
     service_name: str | None = None,
     tracer_provider: trace.TracerProvider | None = None,
     exporters: Iterable[SpanExporter] = (),
-    store: Any = ...,
+    store: params.StoreChoice = ...,
     capture_content: bool | None = None,
     redact: bool | None = None,
     info_sample_rate: float | None = None,
     confidence_threshold: float | None = None,
     max_value_length: int | None = None,
-    detectors: Any = None,
+    detectors: params.DetectorChoice = None,
     sampler: Sampler | None = None,
 ) -> trace.TracerProvider:
     """Set up tracing for otel_worklog and return the tracer provider in use.
@@ -238,8 +239,8 @@ def configure(
 def _build_children(
     old: tuple[SpanProcessor, ...],
     exporters: list[SpanExporter],
-    store: Any,
-    detectors: Any,
+    store: params.StoreChoice,
+    detectors: params.DetectorChoice,
     provider: TracerProvider,
 ) -> list[SpanProcessor]:
     timeout_s = params.resolve(params.EXPORT_TIMEOUT_S)
@@ -363,7 +364,7 @@ def _register_atexit() -> None:
     if not _atexit_registered:
         atexit.register(shutdown)
         if hasattr(os, "register_at_fork"):
-            os.register_at_fork(before=_before_fork, after_in_child=_after_fork_in_child)
+            os.register_at_fork(before=_before_fork)
         _atexit_registered = True
 
 
@@ -387,8 +388,3 @@ def _before_fork() -> None:
 
 def _shutdown_at_child_exit(_key: object) -> None:
     sys.modules["multiprocessing.util"].Finalize(None, shutdown, exitpriority=0)
-
-
-def _after_fork_in_child() -> None:
-    # configure() and shutdown() hold this lock while they work; another thread may have held it at the fork.
-    STATE.lock = threading.RLock()

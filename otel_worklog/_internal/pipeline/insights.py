@@ -24,12 +24,12 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.faults import log_internal_error
+from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.pipeline.callbacks import CallbackRegistry
 from otel_worklog._internal.record.insights import Insight, InsightCallback, as_names, insight_from_event
 from otel_worklog._internal.sdk_compat import attributes_of, name_of, span_events
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
 from otel_worklog._internal.span_kinds import Kind, classify
-from otel_worklog._internal.store.forks import watch_forks
 from otel_worklog._internal.store.ledger import InsightLedger
 
 __all__ = [

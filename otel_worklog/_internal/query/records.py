@@ -7,8 +7,8 @@ Ids are lower-case hex everywhere in this module (32 characters for a trace,
 16 for a span), whatever the source's own encoding.
 
 The span, event and link records are read-only by convention, not ``frozen``: analytics builds
-hundreds of thousands of them, and a frozen dataclass sets each field through ``object.__setattr__``
-(seven times the cost of a plain slots ``__init__``). They hold dicts, so they were never hashable.
+hundreds of thousands of them, and a frozen dataclass sets each field through ``object.__setattr__``,
+far slower than a plain slots ``__init__``. They hold dicts, so they were never hashable.
 A span's kind is classified once, the first time it is asked for (or given by the reader), and kept.
 """
 

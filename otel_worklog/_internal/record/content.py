@@ -11,7 +11,7 @@ _CACHE_SIZE = 4096
 
 
 class Cleaned(NamedTuple):
-    """A span-safe string; a named tuple because one is made on every cache miss, in a third of a dataclass's time."""
+    """A span-safe string; a named tuple because one is made on every cache miss, and it is cheaper than a dataclass."""
 
     text: str
     redacted: int

@@ -10,7 +10,8 @@ with a warning: instrumenting never raises into the app.
 from __future__ import annotations
 
 import logging
-from typing import Any, Final
+from dataclasses import dataclass
+from typing import Any, Final, Literal
 
 import wrapt
 from opentelemetry import trace
@@ -46,63 +47,102 @@ def _raw_attribute(owner: Any, attribute: str) -> tuple[Any, bool]:
     return getattr(owner, attribute), False
 
 
-def _spec(kind: str, fn: Any, attribute: str, provider: trace.TracerProvider | None, options: dict[str, Any]) -> Spec:
-    if kind == "tool":
-        return ToolSpec(
+@dataclass(frozen=True)
+class _Options:
+    """What ``instrument()`` was asked to record, for a tool or an agent alike."""
+
+    name: str | None = None
+    capture_content: bool | None = None
+    description: str | None = None
+    tool_type: str = "function"
+    role: str | None = None
+    triggered_by: str | None = None
+    handoff: str | None = None
+    new_trace: bool = False
+
+    def spec(self, kind: str, fn: Any, attribute: str, provider: trace.TracerProvider | None) -> Spec:
+        if kind == "tool":
+            return ToolSpec(
+                fn,
+                self.name or getattr(fn, "__qualname__", attribute),
+                provider,
+                capture_content=self.capture_content,
+                description=self.description,
+                tool_type=self.tool_type,
+            )
+        return AgentSpec(
             fn,
-            options.get("name") or getattr(fn, "__qualname__", attribute),
+            self.name or attribute,
             provider,
-            capture_content=options.get("capture_content"),
-            description=options.get("description"),
-            tool_type=options.get("tool_type", "function"),
+            role=self.role,
+            triggered_by=self.triggered_by,
+            handoff=self.handoff,
+            new_trace=self.new_trace,
         )
-    return AgentSpec(
-        fn,
-        options.get("name") or attribute,
-        provider,
-        role=options.get("role"),
-        triggered_by=options.get("triggered_by"),
-        handoff=options.get("handoff"),
-        new_trace=options.get("new_trace", False),
-    )
+
+    def unused_by(self, kind: str) -> list[str]:
+        """The options given that ``kind`` has no use for (an agent has no tool type, a tool no role)."""
+        other = _AGENT_ONLY if kind == "tool" else _TOOL_ONLY
+        return [option for option in other if getattr(self, option) != getattr(_DEFAULTS, option)]
+
+
+_TOOL_ONLY: Final = ("capture_content", "description", "tool_type")
+_AGENT_ONLY: Final = ("role", "triggered_by", "handoff", "new_trace")
+_DEFAULTS: Final = _Options()
 
 
 def instrument(
     target: Any,
     *names: str,
-    kind: str = "tool",
+    kind: Literal["tool", "agent"] = "tool",
     tracer_provider: trace.TracerProvider | None = None,
-    **options: Any,
+    name: str | None = None,
+    capture_content: bool | None = None,
+    description: str | None = None,
+    tool_type: str = "function",
+    role: str | None = None,
+    triggered_by: str | None = None,
+    handoff: str | None = None,
+    new_trace: bool = False,
 ) -> list[str]:
-    """Wrap each named function of ``target`` as a tool (or an agent); returns the names newly wrapped."""
+    """Wrap each named function of ``target`` as a tool (or an agent); returns the names newly wrapped.
+
+    ``names`` are attributes of ``target``, or dotted paths below it (``"Client.fetch"``). The other
+    options are those of :func:`tool` (``name``, ``capture_content``, ``description``, ``tool_type``)
+    and :func:`agent` (``name``, ``role``, ``triggered_by``, ``handoff``, ``new_trace``).
+    """
     if type(kind) is not str or kind not in _KINDS:
         logger.warning("otel_worklog: instrument kind must be one of %s, got %r; nothing wrapped", _KINDS, kind)
         return []
+    options = _Options(name, capture_content, description, tool_type, role, triggered_by, handoff, new_trace)
+    unused = options.unused_by(kind)
+    if unused:
+        logger.warning("otel_worklog: instrument(kind=%r) has no use for %s; ignored", kind, ", ".join(unused))
     wrapped_names: list[str] = []
-    for name in names:
+    for path in names:
         try:
-            owner, attribute = _split(target, name)
+            owner, attribute = _split(target, path)
             current, owned = _raw_attribute(owner, attribute)
         except (AttributeError, TypeError):
-            logger.warning("otel_worklog: cannot instrument %r: %s has no such attribute", name, safe_repr(target))
+            logger.warning("otel_worklog: cannot instrument %r: %s has no such attribute", path, safe_repr(target))
             continue
         if isinstance(owner, str):  # wrapt would read it as a module's name, and patch that module
-            logger.warning("otel_worklog: cannot instrument %r: %s is a string", name, safe_repr(owner))
+            logger.warning("otel_worklog: cannot instrument %r: %s is a string", path, safe_repr(owner))
             continue
         try:
             if spec_of(current) is not None:
-                logger.debug("otel_worklog: %s is already instrumented", name)
+                logger.debug("otel_worklog: %s is already instrumented", path)
                 continue
             fn = getattr(current, "__func__", current)
-            spec = _spec(kind, fn, attribute, tracer_provider, options)
+            spec = options.spec(kind, fn, attribute, tracer_provider)
             try:
                 proxy = wrapt.wrap_function_wrapper(owner, attribute, make_wrapper(spec, current))
             except (AttributeError, TypeError) as exc:  # a read-only attribute (``__dict__``, a builtin's method)
-                logger.warning("otel_worklog: cannot instrument %r of %s: %s", name, safe_repr(target), exc)
+                logger.warning("otel_worklog: cannot instrument %r of %s: %s", path, safe_repr(target), exc)
                 continue
             mark(proxy, spec)
             setattr(proxy, _ORIGINAL_OWNED, owned)
-            wrapped_names.append(name)
+            wrapped_names.append(path)
         except Exception:
             log_internal_error()
     return wrapped_names

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import itertools
 import logging
+import os
 import threading
 from typing import Any, Final
 
@@ -23,6 +24,7 @@ from opentelemetry import trace
 from opentelemetry.context import Context
 
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.record.current_span import NO_KEY, SPAN_KEY
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
 from otel_worklog._internal.record.state import STATE
@@ -38,10 +40,15 @@ _RESERVED_FOR_ERROR: Final = 1
 class DroppedEntries:
     """Work-log entries lost to the SDK's event limit, process-wide; the first loss is warned about."""
 
-    __slots__ = ("_count", "_lock")
+    __slots__ = ("__weakref__", "_count", "_lock")
 
     def __init__(self) -> None:
         self._count = 0
+        self._lock = threading.Lock()
+        watch_forks(self, DroppedEntries._new_lock)
+
+    def _new_lock(self) -> None:
+        """In a forked child: the parent's lock may have been held by one of its other threads."""
         self._lock = threading.Lock()
 
     @property
@@ -67,7 +74,17 @@ DROPPED: Final = DroppedEntries()
 
 
 #: Guards every ledger's continuation spans; reentrant, as starting a span runs processors that may log.
-_CONTINUATIONS_LOCK: Final = threading.RLock()
+_CONTINUATIONS_LOCK = threading.RLock()
+
+
+def _new_continuations_lock() -> None:
+    """In a forked child: the parent's lock may have been held by one of its other threads."""
+    global _CONTINUATIONS_LOCK
+    _CONTINUATIONS_LOCK = threading.RLock()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_new_continuations_lock)
 #: A ledger's continuation spans, under this key of its state: ``dict.setdefault`` is atomic.
 _SPANS: Final = "continuations"
 #: The continuation spans of a ledger whose span has ended.

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import itertools
 import os
-import threading
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -31,25 +30,26 @@ class LiveSpans:
     """The workspace and bot spans of one workspace that have started and not yet ended, in this process.
 
     Written when such a span starts (never per entry); spans that have ended since are dropped then.
+    No lock: each step is one dict operation (atomic), and readers work on a copy, so a workspace
+    holds nothing a fork could inherit held.
     """
 
-    __slots__ = ("_lock", "_spans")
+    __slots__ = ("_spans",)
 
     def __init__(self) -> None:
         self._spans: dict[int, trace.Span] = {}
-        self._lock = threading.Lock()
 
     def add(self, span: trace.Span) -> None:
         if not span.is_recording():
             return
-        with self._lock:
-            for key in [key for key, known in self._spans.items() if not known.is_recording()]:
-                del self._spans[key]
-            self._spans[id(span)] = span
+        spans = self._spans
+        for key, known in spans.copy().items():
+            if not known.is_recording():
+                spans.pop(key, None)
+        spans[id(span)] = span
 
     def open_spans(self) -> list[trace.Span]:
-        with self._lock:
-            return [span for span in self._spans.values() if span.is_recording()]
+        return [span for span in self._spans.copy().values() if span.is_recording()]
 
 
 def new_epoch() -> str:

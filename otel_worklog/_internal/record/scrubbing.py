@@ -153,7 +153,7 @@ _NAME_TRIGGERS: Final = (
 )
 #: Substrings, one of which appears in any text the rule of the same name can match. Lower-case ones are looked
 #: for in the case-folded text; a trigger with a capital letter is looked for as written (``AC`` for Twilio,
-#: which in lower case would be in most words). Checking substrings is ten times cheaper than running a rule,
+#: which in lower case would be in most words). Checking substrings is far cheaper than running a rule,
 #: and most text contains none, so a rule only runs on text that holds one of its triggers.
 RULE_TRIGGERS: Final[dict[str, tuple[str, ...]]] = {
     "private_key": ("private key",),

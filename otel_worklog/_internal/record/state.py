@@ -16,6 +16,7 @@ from typing import Any
 from opentelemetry import trace
 
 from otel_worklog._internal import settings as params
+from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.record.content import ContentPolicy
 from otel_worklog._internal.record.scrubbing import DEFAULT_SCRUBBER, NOOP_SCRUBBER
 from otel_worklog._internal.semconv import INSTRUMENTATION_SCOPE
@@ -85,12 +86,17 @@ class RuntimeConfig:
 
 
 class _State:
-    __slots__ = ("config", "lock", "provider", "tracer")
+    __slots__ = ("__weakref__", "config", "lock", "provider", "tracer")
 
     def __init__(self) -> None:
         self.tracer: trace.Tracer | None = None
         self.provider: trace.TracerProvider | None = None
         self.config: RuntimeConfig = RuntimeConfig.resolve()
+        self.lock = threading.RLock()
+        watch_forks(self, _State._new_lock)
+
+    def _new_lock(self) -> None:
+        """In a forked child: the parent's lock may have been held by one of its other threads."""
         self.lock = threading.RLock()
 
 

@@ -29,10 +29,11 @@ from opentelemetry.trace import SpanKind, StatusCode
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
+from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, event_parts, name_of, span_links
 from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify, is_failure
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
-from otel_worklog._internal.store.forks import FORK_WAIT_S, UNSAFE_AFTER_FORK, keep_inherited, watch_forks
+from otel_worklog._internal.store.forks import FORK_WAIT_S, UNSAFE_AFTER_FORK, keep_inherited
 from otel_worklog._internal.store.identity import StoreIdentity
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
@@ -53,7 +54,7 @@ _LOCKED_WARNING_S: Final = 10.0
 
 
 def _make_dumps() -> Callable[[Any], str]:
-    """Compact JSON; the C encoder is built once instead of on every call (2 us a span saved)."""
+    """Compact JSON; the C encoder is built once instead of on every call."""
     fallback = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, default=str).encode
     make = getattr(json.encoder, "c_make_encoder", None)
     if make is None:  # not CPython
@@ -433,7 +434,7 @@ class StoreSpanExporter(SpanExporter):
         if self._conn is None:
             conn = connect(self.path, create=True, busy_timeout_ms=_BUSY_WAIT_MS)
             # Checkpoint the WAL every ~32 MB instead of every 4 MB: pages rewritten by consecutive batches
-            # are copied into the database once, which makes ingest about 20% faster.
+            # are copied into the database once, not once per checkpoint.
             conn.execute("PRAGMA wal_autocheckpoint = 8000")
             conn.execute("PRAGMA journal_size_limit = 67108864")
             self._conn = conn

@@ -18,8 +18,9 @@ from pathlib import Path
 from typing import Any, Final, TypeVar
 
 from otel_worklog._internal.exceptions import ReaderError
+from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.record.insights import Insight
-from otel_worklog._internal.store.forks import FORK_WAIT_S, UNSAFE_AFTER_FORK, keep_inherited, watch_forks
+from otel_worklog._internal.store.forks import FORK_WAIT_S, UNSAFE_AFTER_FORK, keep_inherited
 from otel_worklog._internal.store.identity import StoreIdentity
 from otel_worklog._internal.store.schema import (
     TABLE_DELIVERIES,

@@ -101,7 +101,7 @@ _V1 = [
 # Version 2: one summary row per session (trace) so `logs` never scans spans, the bots of each
 # session (by workspace, bot and time: the filters of `logs`), and full-text search over entry
 # messages for `how`. Existing data is backfilled. The exporter fills the search index in bulk,
-# once per batch (a per-row trigger costs ~5x more); deletes go through a trigger.
+# once per batch (cheaper than a per-row trigger); deletes go through a trigger.
 _V2 = [
     """CREATE TABLE traces (
         trace_id TEXT PRIMARY KEY,

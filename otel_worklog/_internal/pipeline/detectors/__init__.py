@@ -7,7 +7,6 @@ to the provider; each finding becomes an ``alert {kind}`` span and calls the ``o
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 from opentelemetry.sdk.trace import SpanProcessor, TracerProvider
 
@@ -22,6 +21,7 @@ from otel_worklog._internal.pipeline.detectors.alerts import (
 from otel_worklog._internal.pipeline.detectors.config import KINDS, DetectorConfig, resolve_config
 from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint, normalize_message
 from otel_worklog._internal.pipeline.detectors.processor import DetectorProcessor
+from otel_worklog._internal.settings import DetectorChoice
 
 logger = logging.getLogger("otel_worklog")
 
@@ -42,7 +42,7 @@ __all__ = [
 ]
 
 
-def create_detector_processor(detectors: Any, tracer_provider: TracerProvider) -> SpanProcessor | None:
+def create_detector_processor(detectors: DetectorChoice, tracer_provider: TracerProvider) -> SpanProcessor | None:
     """The detector span processor for ``configure(detectors=...)``, or None when every detector is off."""
     config = resolve_config(detectors)
     if config is None:

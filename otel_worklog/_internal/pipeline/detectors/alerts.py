@@ -2,7 +2,7 @@
 
 The span makes an alert searchable next to the work that caused it (same trace, same workspace),
 and lets the stack alert on it; the callbacks let an app react at once (notify someone, restart a
-bot), like the seeds' monitor reacting to ``agent-alerts.jsonl``.
+bot), like a monitor reacting to an alerts file.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from otel_worklog._internal.pipeline.callbacks import CallbackRegistry
 
 logger = logging.getLogger("otel_worklog")
 
-#: The seeds' interventions (agent-work-analyzer.mjs), one per detector.
+#: The work analyzer's interventions, one per detector.
 RECOMMENDATIONS: Final = {
     "error_loop": "trigger_ai_autofix",
     "tool_loop": "fresh_session",

@@ -51,7 +51,7 @@ class DetectorConfig:
     detector_max_keys: int
 
 
-def resolve_config(detectors: Any) -> DetectorConfig | None:
+def resolve_config(detectors: st.DetectorChoice) -> DetectorConfig | None:
     """``detectors=`` (argument) > ``OTEL_WORKLOG_DETECTORS`` > off; None when nothing runs."""
     chosen = st.resolve(st.DETECTORS, detectors)
     if not chosen:

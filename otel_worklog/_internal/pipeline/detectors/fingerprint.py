@@ -1,7 +1,7 @@
 """Error fingerprints: the same failure gets the same key whatever ids, numbers or paths it names.
 
-The seeds' analyzer keyed error loops on an ``error_fingerprint`` such as ``git_push_failed``; from
-traces we derive one from the exception type and its message with the variable parts masked, so
+Error loops are keyed on a fingerprint such as ``git_push_failed``; from traces one is derived from
+the exception type and its message with the variable parts masked, so
 ``Timeout after 30s on /tmp/a1`` and ``Timeout after 45s on /var/x`` count as one error.
 """
 

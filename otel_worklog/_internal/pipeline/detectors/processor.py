@@ -1,4 +1,4 @@
-"""The live detector span processor: the seeds' agent-work-analyzer, on spans as they end.
+"""The live detector span processor: the work analyzer, on spans as they end.
 
 It keeps only small bounded state in memory (time windows per bot and fingerprint or tool,
 running totals per session, a streak counter per bot, the bot spans still open) and never
@@ -25,6 +25,7 @@ from opentelemetry.trace import SpanContext
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
+from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.pipeline.bounded import run_until
 from otel_worklog._internal.pipeline.detectors import alerts
 from otel_worklog._internal.pipeline.detectors.alerts import RECOMMENDATIONS, Alert
@@ -56,7 +57,6 @@ from otel_worklog._internal.span_kinds import (
     is_failure,
     tool_name,
 )
-from otel_worklog._internal.store.forks import watch_forks
 
 logger = logging.getLogger("otel_worklog")
 
@@ -128,10 +128,9 @@ MAX_PENDING: Final = 65_536
 class DetectorProcessor(SpanProcessor):
     """Error loops, tool loops, stuck agents, cost anomalies and low-confidence streaks, live.
 
-    Finished spans are examined a batch at a time: one at a time, the detectors cost an app three
-    times as much per span on a small machine (a call, a clock read and the setup of every pass,
-    interleaved with the SDK's own work), and a worker thread that examines them all costs more
-    again (it holds spans longer and takes the GIL in the middle of the app's work). A batch is
+    Finished spans are examined a batch at a time: one at a time, every span would pay for a call, a
+    clock read and the setup of a pass, interleaved with the SDK's own work; a worker thread that
+    examined them all would hold spans longer and take the GIL in the middle of the app's work. A batch is
     examined by the thread whose span completes it; the worker thread examines what a quiet app
     leaves in a partial batch every ``DRAIN_INTERVAL_S``, and runs the stuck-agent pass.
     ``watchdog=False`` (tests with a fake clock) examines each span as it ends and leaves
