@@ -92,7 +92,7 @@ _DEFAULTS: Final = _Options()
 
 
 def instrument(
-    target: Any,
+    target: object,
     *names: str,
     kind: Literal["tool", "agent"] = "tool",
     tracer_provider: trace.TracerProvider | None = None,
