@@ -299,12 +299,17 @@ def _record_delegation(
 
 
 def flush_children(children: Iterable[SpanProcessor], timeout_s: float) -> bool:
+    """Flush each child, all within ``timeout_s``; False when one of them did not finish.
+
+    A processor with nothing to flush may answer None (the SDK's base class does in older releases): done.
+    """
     deadline = time.monotonic() + timeout_s
     ok = True
     for child in children:
         remaining_ms = max(0, int((deadline - time.monotonic()) * 1000))
         try:
-            ok = bool(child.force_flush(remaining_ms)) and ok
+            flushed = child.force_flush(remaining_ms)
+            ok = (flushed is None or bool(flushed)) and ok
         except Exception:
             log_internal_error()
             ok = False
