@@ -12,6 +12,7 @@ from opentelemetry import trace
 import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs, parent_id
 
 
 def _module() -> types.ModuleType:
@@ -53,7 +54,7 @@ class TestInstrument:
         wl.instrument(module, "Client.fetch", "Client.build", name=None)
         client = module.Client.build()
         assert client.fetch("/weather") == "GET /weather"
-        names = [s.attributes[sc.GEN_AI_TOOL_NAME] for s in worklog.spans()]
+        names = [attrs(s)[sc.GEN_AI_TOOL_NAME] for s in worklog.spans()]
         assert names == ["_module.<locals>.Client.build", "_module.<locals>.Client.fetch"]
         wl.uninstrument(module, "Client.fetch", "Client.build")
         assert vars(module.Client)["build"] is original_build
@@ -102,8 +103,8 @@ class TestExecutors:
         spans = [s for s in worklog.spans() if s.name == "execute_tool crawl"]
         assert len(spans) == 3
         assert {s.context.trace_id for s in spans} == {root.trace_id}
-        assert {s.parent.span_id for s in spans} == {root.span_id}
-        assert {s.attributes[sc.BOT_NAME] for s in spans} == {"researcher"}
+        assert {parent_id(s) for s in spans} == {root.span_id}
+        assert {attrs(s)[sc.BOT_NAME] for s in spans} == {"researcher"}
 
     def test_with_context_binds_a_callable_to_the_current_trace(self, worklog: WorklogCapture) -> None:
         import threading
