@@ -36,6 +36,7 @@ from opentelemetry.sdk.trace.export import (
     SpanExporter,
     SpanExportResult,
 )
+from opentelemetry.util.types import AttributeValue
 
 import otel_worklog as wl
 from otel_worklog import semconv as sc
@@ -139,7 +140,7 @@ def call_cases(calls: int, rounds: int) -> dict[str, float]:
             )
         )
         event_span = tracer.start_span("decisions")
-        attrs = {
+        attrs: dict[str, AttributeValue] = {
             sc.WORKLOG_LEVEL: "decision",
             sc.WORKLOG_CATEGORY: "research",
             sc.WORKLOG_MESSAGE: "Key finding: lattice-based crypto is the leading PQC candidate",
@@ -259,10 +260,11 @@ def burst_cases(spans: int) -> dict[str, Any]:
         # 1. The bare SDK exporter's own rate: pre-made spans straight into export().
         provider = TracerProvider()
         tracer = provider.get_tracer("bench")
-        made = []
+        made: list[ReadableSpan] = []
         for i in range(20_000):
             span = tracer.start_span("execute_tool web_search", attributes={sc.GEN_AI_TOOL_NAME: "web_search", "i": i})
             span.end()
+            assert isinstance(span, ReadableSpan)  # the SDK's spans are what its exporter takes
             made.append(span)
         exporter = OTLPSpanExporter(endpoint=endpoint)
         count.value = 0
@@ -270,9 +272,9 @@ def burst_cases(spans: int) -> dict[str, Any]:
         for i in range(0, len(made), 512):
             exporter.export(made[i : i + 512])
         out["bare_exporter_spans_per_s"] = len(made) / (time.perf_counter() - start)
-        exporter.shutdown()
+        exporter.shutdown()  # type: ignore[no-untyped-call]  # the OTLP/HTTP exporter's shutdown is unannotated
 
-        def run_burst(provider: TracerProvider, label: str, flush: Callable[[], None]) -> None:
+        def run_burst(provider: TracerProvider, label: str, flush: Callable[[], object]) -> None:
             """Create ``spans`` spans as fast as possible; time until the receiver has decoded them all."""
             tracer = provider.get_tracer("bench")
             count.value = 0

@@ -27,6 +27,7 @@ from pathlib import Path
 
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor, TracerProvider
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
+from opentelemetry.util.types import AttributeValue
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
@@ -63,7 +64,7 @@ def _round(provider: TracerProvider, with_event: bool) -> float:
         sc.GEN_AI_AGENT_NAME: "coder",
     }
     tools = [f"tool{i}" for i in range(50)]
-    event_attrs = {
+    event_attrs: dict[str, AttributeValue] = {
         sc.WORKLOG_LEVEL: "decision",
         sc.WORKLOG_MESSAGE: "ok",
         sc.WORKLOG_STEP: 1,
@@ -156,7 +157,11 @@ def bench_calls() -> list[tuple[str, float, float]]:
     provider = TracerProvider()
     tracer = provider.get_tracer(sc.INSTRUMENTATION_SCOPE)
     bot_attrs = {sc.WORKSPACE_ID: "#bench", sc.BOT_NAME: "coder", sc.GEN_AI_OPERATION_NAME: sc.OPERATION_INVOKE_AGENT}
-    event_attrs = {sc.WORKLOG_LEVEL: "decision", sc.WORKLOG_MESSAGE: "ok", sc.WORKLOG_CONFIDENCE: 0.9}
+    event_attrs: dict[str, AttributeValue] = {
+        sc.WORKLOG_LEVEL: "decision",
+        sc.WORKLOG_MESSAGE: "ok",
+        sc.WORKLOG_CONFIDENCE: 0.9,
+    }
     rows = []
     for with_event in (False, True):
         spans: list[Span] = []

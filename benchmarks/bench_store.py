@@ -30,6 +30,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util.types import AttributeValue
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
@@ -70,6 +71,7 @@ def make_spans(total: int) -> list[ReadableSpan]:
                     for i in range(11 if b < 3 else 12):  # 1 + 4 + 3 * 11 + 12 = 50 spans a session
                         step += 1
                         word = WORDS[(n + i + b) % len(WORDS)]
+                        extra: dict[str, AttributeValue]
                         if i == 5 and b == 0 and n % 10 == 0:
                             name, extra = (
                                 sc.ESCALATION_SPAN_NAME,
@@ -183,7 +185,7 @@ def main() -> None:
 
         store = str(path)
 
-        def cli(fn: Callable[..., None], *args: str, **kwargs: object) -> Callable[[], None]:
+        def cli(fn: Callable[..., None], *args: object, **kwargs: object) -> Callable[[], None]:
             """The command's own function, exactly as the command tree calls it, output into a buffer."""
 
             def run() -> None:

@@ -107,7 +107,11 @@ def play(
         tools._work(15)
         return "ok"
 
-    per_bot = {"researcher": (search, read_file), "coder": (write_file, run_tests), "reviewer": (read_file, run_tests)}
+    per_bot: dict[str, tuple[Callable[..., object], Callable[..., object]]] = {
+        "researcher": (search, read_file),
+        "coder": (write_file, run_tests),
+        "reviewer": (read_file, run_tests),
+    }
 
     def call(fn: Callable[..., object], *args: object) -> None:
         try:

@@ -17,6 +17,7 @@ from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.util.types import AttributeValue
 
 import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
@@ -338,7 +339,11 @@ class TestCostAnomaly:
         _detector(worklog, clock, {"cost_anomaly": {"cost": 0.5, "tokens": 10_000}, "error_loop": False})
         alerts = _collect()
         peer = worklog.provider.get_tracer("peer.instrumentation")
-        usage = {sc.GEN_AI_USAGE_INPUT_TOKENS: 100, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 100, sc.WORKLOG_COST: 0.2}
+        usage: dict[str, AttributeValue] = {
+            sc.GEN_AI_USAGE_INPUT_TOKENS: 100,
+            sc.GEN_AI_USAGE_OUTPUT_TOKENS: 100,
+            sc.WORKLOG_COST: 0.2,
+        }
         with wl.workspace("#copied"):
             for _ in range(2):  # 0.4 spent, and a peer instrumentation's copy of each model call
                 with wl.bot("coder"), peer.start_as_current_span("chat", attributes=usage) as call:
@@ -515,8 +520,12 @@ class TestCallbacksAndSpans:
         provider.add_span_processor(detector)
         tracer = provider.get_tracer("t")
         for i in range(2_000):
-            attrs = {sc.BOT_NAME: f"bot{i}", sc.GEN_AI_TOOL_NAME: f"tool{i}", sc.WORKLOG_COST: 0.001}
-            with tracer.start_as_current_span(f"execute_tool tool{i}", attributes=attrs):
+            attributes: dict[str, AttributeValue] = {
+                sc.BOT_NAME: f"bot{i}",
+                sc.GEN_AI_TOOL_NAME: f"tool{i}",
+                sc.WORKLOG_COST: 0.001,
+            }
+            with tracer.start_as_current_span(f"execute_tool tool{i}", attributes=attributes):
                 pass
         assert detector.tracked_keys() <= 3 * 50
         detector.shutdown()
@@ -542,7 +551,8 @@ class TestSettings:
         assert config is not None and config.enabled == set(KINDS)
         assert config.error_loop_threshold == 6 and config.stuck_agent_threshold_s == 300.0
         assert "OTEL_WORKLOG_STUCK_AGENT_THRESHOLD_S" in caplog.text
-        assert resolve_config({"error_loop": {"threshold": 2}}).error_loop_threshold == 2  # type: ignore[union-attr]
+        configured = resolve_config({"error_loop": {"threshold": 2}})
+        assert configured is not None and configured.error_loop_threshold == 2
         assert resolve_config(False) is None
         monkeypatch.setenv("OTEL_WORKLOG_DETECTORS", "error_loops,nonsense")
         with caplog.at_level(logging.WARNING, logger="otel_worklog"):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from opentelemetry import trace
+from opentelemetry.util.types import AttributeValue
 
 import otel_worklog as wl
 from otel_worklog import semconv as sc
@@ -70,7 +71,7 @@ def _record_copies(store: Path) -> str:
     supervisor bot left by a ``ParentCommand``."""
     provider = wl.configure(service_name="copies", store=str(store))
     peer = provider.get_tracer("peer.instrumentation")
-    usage = {sc.GEN_AI_USAGE_INPUT_TOKENS: 10, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 5}
+    usage: dict[str, AttributeValue] = {sc.GEN_AI_USAGE_INPUT_TOKENS: 10, sc.GEN_AI_USAGE_OUTPUT_TOKENS: 5}
     try:
         with wl.workspace("#copies", type="project") as ws:
             with wl.bot("planner"):

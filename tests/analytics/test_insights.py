@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sqlite3
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -13,14 +14,18 @@ from otel_worklog._internal.pipeline import insights as ins
 from otel_worklog._internal.record import insights as insight_model
 from otel_worklog._internal.store import ledger
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs
 
 BOTS = ("nanobot", "researcher", "coder", "security_auditor", "designer")
 
 
+def _collect(into: list[str]) -> Callable[[insight_model.Insight], None]:
+    return lambda insight: into.append(insight.text)
+
+
 def _register(received: dict[str, list[str]]) -> None:
     for bot in BOTS:
-        received.setdefault(bot, [])
-        wl.on_insight(bot, lambda insight, bot=bot: received[bot].append(insight.text))
+        wl.on_insight(bot, _collect(received.setdefault(bot, [])))
 
 
 def _processor(worklog: WorklogCapture, db: Path | None) -> ins.InsightProcessor:
@@ -134,7 +139,7 @@ def test_a_raising_callback_does_not_break_the_app(worklog: WorklogCapture, capl
         wl.info("still running")
     assert wl.force_flush()
     assert "on_insight callback" in caplog.text
-    assert worklog.span("invoke_agent nanobot").events[-1].attributes[sc.WORKLOG_MESSAGE] == "still running"
+    assert attrs(worklog.span("invoke_agent nanobot").events[-1])[sc.WORKLOG_MESSAGE] == "still running"
 
 
 def test_configure_wires_the_processor(worklog: WorklogCapture) -> None:
@@ -149,12 +154,10 @@ def test_configure_wires_the_processor(worklog: WorklogCapture) -> None:
 def test_rule_without_spans() -> None:
     bots = {"#project-backend": ["nanobot", "coder"], "#general": ["nanobot"]}
     assert insight_model.recipients("general", (), "#x", bots) is None
-    assert insight_model.recipients("project", (), "#project-backend", bots) == {"nanobot", "coder"}
-    assert insight_model.recipients("project", ("#project-backend", "designer"), "#x", bots) == {
-        "nanobot",
-        "coder",
-        "designer",
-    }
-    assert insight_model.recipients("team", ("security_auditor",), "#x", bots) == {"security_auditor"}
-    assert insight_model.recipients("bot_specific", ("researcher",), "#general", bots) == {"researcher"}
+    assert insight_model.recipients("project", (), "#project-backend", bots) == frozenset({"nanobot", "coder"})
+    assert insight_model.recipients("project", ("#project-backend", "designer"), "#x", bots) == frozenset(
+        {"nanobot", "coder", "designer"}
+    )
+    assert insight_model.recipients("team", ("security_auditor",), "#x", bots) == frozenset({"security_auditor"})
+    assert insight_model.recipients("bot_specific", ("researcher",), "#general", bots) == frozenset({"researcher"})
     assert insight_model.recipients("bot_specific", (), "#general", bots) == frozenset()

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import base64
 import json
+import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 from google.protobuf import json_format
@@ -21,9 +23,9 @@ def filled(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, dict[str, st
     return path, fill_store(path)
 
 
-def _one_line_error(done: object) -> str:
-    assert done.returncode != 0  # type: ignore[attr-defined]
-    err = done.stderr  # type: ignore[attr-defined]
+def _one_line_error(done: subprocess.CompletedProcess[str]) -> str:
+    assert done.returncode != 0
+    err = done.stderr
     assert "Traceback" not in err
     assert len(err.strip().splitlines()) == 1, err
     return err
@@ -164,10 +166,10 @@ class TestHowAndEscalations:
 
 class TestExport:
     @staticmethod
-    def _as_proto(data: dict[str, object]) -> TracesData:
+    def _as_proto(data: dict[str, Any]) -> TracesData:
         """OTLP/JSON uses hex ids; protobuf's JSON mapping wants base64, so convert and parse strictly."""
         text = json.dumps(data)
-        for rs in data["resourceSpans"]:  # type: ignore[union-attr]
+        for rs in data["resourceSpans"]:
             for ss in rs["scopeSpans"]:
                 for span in ss["spans"]:
                     for key in ("traceId", "spanId", "parentSpanId"):

@@ -164,7 +164,9 @@ class TestTimes:
         utc = _ok("explain", ids[OPS], "--utc", store=store)
         assert re.search(r"Started: \d{4}-\d\d-\d\d \d\d:\d\d:\d\d UTC", utc)
         # The same moment: local is five and a half hours ahead.
-        hours = [int(re.search(r"Started: \S+ (\d\d):(\d\d)", text).group(1)) for text in (local, utc)]  # type: ignore[union-attr]
+        started = [re.search(r"Started: \S+ (\d\d):(\d\d)", text) for text in (local, utc)]
+        hours = [int(found.group(1)) for found in started if found]
+        assert len(hours) == 2, (local, utc)
         assert (hours[0] - hours[1]) % 24 in (5, 6)
 
     def test_report_times_and_days_follow_the_same_clock(
@@ -238,7 +240,9 @@ class TestHow:
     def test_it_says_how_many_it_does_not_show(self, views: tuple[Path, dict[str, str]]) -> None:
         store, _ = views
         out = _ok("how", "deploy", store=store)
-        total = int(re.match(r"Showing 5 of (\d+) matches for 'deploy'", out).group(1))  # type: ignore[union-attr]
+        shown = re.match(r"Showing 5 of (\d+) matches for 'deploy'", out)
+        assert shown, out
+        total = int(shown.group(1))
         assert total >= DEPLOY_ENTRIES + 1  # the steps, the correction and the tool's timeout
         every = json.loads(_ok("how", "deploy", "-n", str(total), "--json", store=store))
         assert len(every) == total

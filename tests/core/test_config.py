@@ -13,6 +13,7 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 import otel_worklog as wl
 from otel_worklog._internal import settings as params
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs
 
 
 class TestRegistry:
@@ -76,7 +77,7 @@ class TestConfigure:
         worklog.configure(redact=True)
         with wl.workspace("#w"):
             wl.info("key sk-proj-abcdefghijklmnopqrstuvwxyz")
-        messages = [e.attributes["worklog.message"] for _, e in worklog.events()]
+        messages = [attrs(e)["worklog.message"] for _, e in worklog.events()]
         assert messages == ["key sk-proj-abcdefghijklmnopqrstuvwxyz", "key [REDACTED:openai_key]"]
 
     def test_sdk_disabled_returns_a_no_op_provider(self, monkeypatch: pytest.MonkeyPatch) -> None:

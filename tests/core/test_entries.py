@@ -6,14 +6,17 @@ import logging
 import math
 
 import pytest
+from opentelemetry.sdk.trace import Event
+from opentelemetry.util.types import AttributeValue
 
 import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs, int_attr
 
 
-def _attrs(event) -> dict:
-    return dict(event.attributes or {})
+def _attrs(event: Event) -> dict[str, AttributeValue]:
+    return dict(attrs(event))
 
 
 class TestLevels:
@@ -44,7 +47,7 @@ class TestLevels:
             steps_b = [wl.info("one")]
         assert steps_a == [1, 2, 3]
         assert steps_b == [1]
-        recorded = sorted(_attrs(e)[sc.WORKLOG_STEP] for _, e in worklog.events())
+        recorded = sorted(int_attr(e, sc.WORKLOG_STEP) for _, e in worklog.events())
         assert recorded == [1, 1, 2, 3]
 
     def test_unknown_level_is_kept_as_info_with_a_warning(
@@ -82,7 +85,7 @@ class TestConfidence:
         assert _attrs(event)[sc.WORKLOG_LEVEL] == "uncertainty"
         assert _attrs(event)[sc.WORKLOG_FLAGGED_FROM] == "decision"
         assert _attrs(event)[sc.WORKLOG_LOW_CONFIDENCE] is True
-        assert span.attributes[sc.WORKLOG_LOW_CONFIDENCE] is True
+        assert attrs(span)[sc.WORKLOG_LOW_CONFIDENCE] is True
 
     def test_decision_at_threshold_stays_a_decision(self, worklog: WorklogCapture) -> None:
         with wl.workspace("#a"), wl.bot("nanobot"):
@@ -103,13 +106,13 @@ class TestConfidence:
         self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture, bad: object
     ) -> None:
         with caplog.at_level(logging.WARNING, "otel_worklog"), wl.workspace("#a"), wl.bot("nanobot"):
-            step = wl.decision("chose", confidence=bad)  # type: ignore[arg-type]
+            step = wl.decision("chose", confidence=bad)
         ((_, event),) = worklog.events()
-        attrs = _attrs(event)
-        assert attrs[sc.WORKLOG_MESSAGE] == "chose"
-        assert attrs[sc.WORKLOG_STEP] == step
-        assert sc.WORKLOG_CONFIDENCE not in attrs
-        assert attrs[sc.WORKLOG_CONFIDENCE_INVALID] == repr(bad)
+        attributes = _attrs(event)
+        assert attributes[sc.WORKLOG_MESSAGE] == "chose"
+        assert attributes[sc.WORKLOG_STEP] == step
+        assert sc.WORKLOG_CONFIDENCE not in attributes
+        assert attributes[sc.WORKLOG_CONFIDENCE_INVALID] == repr(bad)
         assert "confidence must be a number from 0 to 1" in caplog.text
 
 
@@ -117,19 +120,19 @@ class TestDetails:
     def test_details_are_flattened_into_attributes(self, worklog: WorklogCapture) -> None:
         with wl.workspace("#a"), wl.bot("nanobot"):
             wl.info("looked up", details={"temp": 72, "sunny": True, "city": "Paris", "hits": [1, 2]})
-        attrs = _attrs(worklog.events()[0][1])
-        assert attrs["worklog.details.temp"] == 72
-        assert attrs["worklog.details.sunny"] is True
-        assert attrs["worklog.details.city"] == "Paris"
-        assert attrs["worklog.details.hits"] == "[1, 2]"
+        attributes = _attrs(worklog.events()[0][1])
+        assert attributes["worklog.details.temp"] == 72
+        assert attributes["worklog.details.sunny"] is True
+        assert attributes["worklog.details.city"] == "Paris"
+        assert attributes["worklog.details.hits"] == "[1, 2]"
 
     def test_capture_content_off_drops_details_but_keeps_the_message(self, worklog: WorklogCapture) -> None:
         worklog.configure(capture_content=False)
         with wl.workspace("#a"), wl.bot("nanobot"):
             wl.info("looked up", details={"city": "Paris"})
-        attrs = _attrs(worklog.events()[0][1])
-        assert attrs[sc.WORKLOG_MESSAGE] == "looked up"
-        assert not any(k.startswith(sc.WORKLOG_DETAILS_PREFIX) for k in attrs)
+        attributes = _attrs(worklog.events()[0][1])
+        assert attributes[sc.WORKLOG_MESSAGE] == "looked up"
+        assert not any(k.startswith(sc.WORKLOG_DETAILS_PREFIX) for k in attributes)
 
 
 class TestSampling:

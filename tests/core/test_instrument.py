@@ -12,6 +12,7 @@ from opentelemetry import trace
 import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs, parent_id
 
 
 def _module() -> types.ModuleType:
@@ -53,7 +54,7 @@ class TestInstrument:
         wl.instrument(module, "Client.fetch", "Client.build", name=None)
         client = module.Client.build()
         assert client.fetch("/weather") == "GET /weather"
-        names = [s.attributes[sc.GEN_AI_TOOL_NAME] for s in worklog.spans()]
+        names = [attrs(s)[sc.GEN_AI_TOOL_NAME] for s in worklog.spans()]
         assert names == ["_module.<locals>.Client.build", "_module.<locals>.Client.fetch"]
         wl.uninstrument(module, "Client.fetch", "Client.build")
         assert vars(module.Client)["build"] is original_build
@@ -76,9 +77,9 @@ class TestInstrument:
         module.Client().fetch("/a")
         tool, agent = worklog.spans()
         assert (tool.name, agent.name) == ("execute_tool weather", "invoke_agent fetcher")
-        assert tool.attributes[sc.GEN_AI_TOOL_DESCRIPTION] == "Today's weather"
-        assert tool.attributes[sc.GEN_AI_TOOL_TYPE] == "extension"
-        assert agent.attributes[sc.BOT_ROLE] == "researcher"
+        assert attrs(tool)[sc.GEN_AI_TOOL_DESCRIPTION] == "Today's weather"
+        assert attrs(tool)[sc.GEN_AI_TOOL_TYPE] == "extension"
+        assert attrs(agent)[sc.BOT_ROLE] == "researcher"
 
     def test_an_option_the_kind_has_no_use_for_warns_and_the_function_is_still_wrapped(
         self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture
@@ -89,11 +90,11 @@ class TestInstrument:
         assert "instrument(kind='tool') has no use for role, new_trace; ignored" in caplog.text
         module.lookup("Oslo")
         (span,) = worklog.spans()
-        assert sc.BOT_ROLE not in span.attributes
+        assert sc.BOT_ROLE not in attrs(span)
 
     def test_unknown_kind_wraps_nothing(self, worklog: WorklogCapture) -> None:
         module = _module()
-        assert wl.instrument(module, "lookup", kind="gadget") == []
+        assert wl.instrument(module, "lookup", kind="gadget") == []  # type: ignore[arg-type]  # as untyped code may
 
     def test_a_name_that_cannot_be_replaced_is_skipped_with_a_warning(
         self, worklog: WorklogCapture, caplog: pytest.LogCaptureFixture
@@ -125,8 +126,8 @@ class TestExecutors:
         spans = [s for s in worklog.spans() if s.name == "execute_tool crawl"]
         assert len(spans) == 3
         assert {s.context.trace_id for s in spans} == {root.trace_id}
-        assert {s.parent.span_id for s in spans} == {root.span_id}
-        assert {s.attributes[sc.BOT_NAME] for s in spans} == {"researcher"}
+        assert {parent_id(s) for s in spans} == {root.span_id}
+        assert {attrs(s)[sc.BOT_NAME] for s in spans} == {"researcher"}
 
     def test_with_context_binds_a_callable_to_the_current_trace(self, worklog: WorklogCapture) -> None:
         import threading

@@ -19,12 +19,13 @@ import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog.testing import WorklogCapture
 from tests.cli.scenario import run_cli
+from tests.recorded import attrs, dropped_attrs, int_attr, parent_id
 
 
 def _steps(spans: list[ReadableSpan]) -> list[int]:
     """Steps of every work-log entry in the exported spans, in step order."""
     return sorted(
-        e.attributes[sc.WORKLOG_STEP]
+        int_attr(e, sc.WORKLOG_STEP)
         for s in spans
         for e in s.events
         if e.attributes and sc.WORKLOG_STEP in e.attributes
@@ -37,18 +38,19 @@ class TestEntriesPastTheEventLimit:
             steps = [wl.decision(f"finding {i}", confidence=0.9) for i in range(1, 201)]
         assert steps == list(range(1, 201))
         entries = worklog.events("decision")
-        assert [e.attributes[sc.WORKLOG_STEP] for _, e in entries] == list(range(1, 201))
-        assert [e.attributes[sc.WORKLOG_MESSAGE] for _, e in entries] == [f"finding {i}" for i in range(1, 201)]
+        assert [attrs(e)[sc.WORKLOG_STEP] for _, e in entries] == list(range(1, 201))
+        assert [attrs(e)[sc.WORKLOG_MESSAGE] for _, e in entries] == [f"finding {i}" for i in range(1, 201)]
         bot_span = worklog.span("invoke_agent researcher")
         continued = worklog.span("continued: invoke_agent researcher")
         assert len(bot_span.events) == 127  # one slot stays free for a failure's exception event
         assert len(continued.events) == 73
-        assert continued.parent.span_id == bot_span.context.span_id
+        assert parent_id(continued) == bot_span.context.span_id
         assert continued.context.trace_id == int(researcher.trace_id, 16)
-        assert continued.attributes[sc.BOT_NAME] == "researcher"
-        assert continued.attributes[sc.WORKSPACE_ID] == "#long"
-        assert continued.attributes[sc.WORKLOG_CONTINUATION] == 1
-        assert sc.GEN_AI_OPERATION_NAME not in continued.attributes  # no view counts it as another bot
+        assert attrs(continued)[sc.BOT_NAME] == "researcher"
+        assert attrs(continued)[sc.WORKSPACE_ID] == "#long"
+        assert attrs(continued)[sc.WORKLOG_CONTINUATION] == 1
+        assert sc.GEN_AI_OPERATION_NAME not in attrs(continued)  # no view counts it as another bot
+        assert continued.end_time is not None and bot_span.end_time is not None
         assert continued.end_time <= bot_span.end_time
 
     def test_a_workspace_continues_on_as_many_spans_as_it_needs(self, worklog: WorklogCapture) -> None:
@@ -58,10 +60,10 @@ class TestEntriesPastTheEventLimit:
         spans = worklog.spans()
         continued = sorted(
             (s for s in spans if s.name == "continued: workspace #w"),
-            key=lambda s: s.attributes[sc.WORKLOG_CONTINUATION],
+            key=lambda s: int_attr(s, sc.WORKLOG_CONTINUATION),
         )
         assert [len(s.events) for s in continued] == [128, 45]
-        assert [s.attributes[sc.WORKLOG_CONTINUATION] for s in continued] == [1, 2]
+        assert [attrs(s)[sc.WORKLOG_CONTINUATION] for s in continued] == [1, 2]
         assert _steps(spans) == list(range(1, 301))
 
     def test_a_failed_bot_keeps_its_entries_and_its_exception(self, worklog: WorklogCapture) -> None:
@@ -72,7 +74,7 @@ class TestEntriesPastTheEventLimit:
         bot_span = worklog.span("invoke_agent coder")
         assert bot_span.status.status_code is StatusCode.ERROR
         assert bot_span.events[-1].name == "exception"
-        assert bot_span.events[0].attributes[sc.WORKLOG_MESSAGE] == "step 0"
+        assert attrs(bot_span.events[0])[sc.WORKLOG_MESSAGE] == "step 0"
         assert _steps(worklog.spans()) == list(range(1, 151))
 
     def test_a_tool_span_continues_too(self, worklog: WorklogCapture) -> None:
@@ -87,7 +89,7 @@ class TestEntriesPastTheEventLimit:
         assert len(worklog.span("execute_tool crawl").events) == 127
         continued = worklog.span("continued: execute_tool crawl")
         assert len(continued.events) == 3
-        assert sc.GEN_AI_OPERATION_NAME not in continued.attributes  # not counted as a second tool call
+        assert sc.GEN_AI_OPERATION_NAME not in attrs(continued)  # not counted as a second tool call
         assert _steps(worklog.spans()) == list(range(1, 131))
 
     def test_an_open_ended_start_end_scope_continues_and_ends_its_continuation(self, worklog: WorklogCapture) -> None:
@@ -188,7 +190,7 @@ class TestManyDetails:
                 "chose plan B", confidence=0.95, details=details, mentions=["coder"], response_to=1, category="plan"
             )
         ((_, event),) = worklog.events()
-        attributes = event.attributes
+        attributes = attrs(event)
         assert attributes[sc.WORKLOG_MESSAGE] == "chose plan B"
         assert attributes[sc.WORKLOG_LEVEL] == "decision"
         assert attributes[sc.WORKLOG_STEP] == step
@@ -200,7 +202,7 @@ class TestManyDetails:
         assert kept == [f"{sc.WORKLOG_DETAILS_PREFIX}key_{i:03d}" for i in range(len(kept))]  # the first ones
         assert attributes[sc.WORKLOG_DETAILS_DROPPED] == 300 - len(kept)
         assert len(attributes) <= 128
-        assert attributes.dropped == 0  # the SDK evicted nothing
+        assert dropped_attrs(event) == 0  # the SDK evicted nothing
         assert "kept the first" in caplog.text
 
     def test_flags_after_the_details_survive_too(self, worklog: WorklogCapture) -> None:
@@ -209,13 +211,13 @@ class TestManyDetails:
         with wl.workspace("#w"):
             wl.info("a message much longer than twenty characters", details=details)
         ((_, event),) = worklog.events()
-        assert event.attributes[sc.WORKLOG_TRUNCATED] is True
-        assert event.attributes[sc.WORKLOG_LEVEL] == "info"
-        assert event.attributes.dropped == 0
+        assert attrs(event)[sc.WORKLOG_TRUNCATED] is True
+        assert attrs(event)[sc.WORKLOG_LEVEL] == "info"
+        assert dropped_attrs(event) == 0
 
     def test_details_that_fit_are_all_kept(self, worklog: WorklogCapture) -> None:
         with wl.workspace("#w"):
             wl.info("few", details={"a": 1, "b": "two"})
         ((_, event),) = worklog.events()
-        assert event.attributes["worklog.details.a"] == 1
-        assert sc.WORKLOG_DETAILS_DROPPED not in event.attributes
+        assert attrs(event)["worklog.details.a"] == 1
+        assert sc.WORKLOG_DETAILS_DROPPED not in attrs(event)

@@ -23,8 +23,8 @@ import logging
 import math
 import os
 import types
-from collections.abc import Iterable, Iterator
-from typing import Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any, TypeVar
 
 import pytest
 from hypothesis import HealthCheck, example, given, settings
@@ -220,10 +220,13 @@ def _shaped(param: str, value: Any) -> Any:
     return value
 
 
-def _every_hostile(*params: str, **fixed: Any) -> Any:
+Test = TypeVar("Test", bound=Callable[..., None])
+
+
+def _every_hostile(*params: str, **fixed: Any) -> Callable[[Test], Test]:
     """``@example`` decorators putting each hostile value into all of ``params`` at once."""
 
-    def decorate(test: Any) -> Any:
+    def decorate(test: Test) -> Test:
         for value in HOSTILE.values():
             chosen = {name: _shaped(name, value) for name in params}
             test = example(**chosen, **fixed)(test)

@@ -14,6 +14,7 @@ import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog._internal.record import scrubbing
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs, int_attr, str_attr
 
 SECRETS = {
     "openai": "sk-proj-Abcdefghijklmnopqrstuvwxyz0123456789",
@@ -36,45 +37,45 @@ class TestRedaction:
         with wl.workspace("#w"), wl.bot("nanobot"):
             wl.info(f"using {secret} now")
         span, event = worklog.events()[0]
-        assert secret not in event.attributes[sc.WORKLOG_MESSAGE]
-        assert "[REDACTED" in event.attributes[sc.WORKLOG_MESSAGE]
-        assert event.attributes[sc.WORKLOG_REDACTED_COUNT] >= 1
-        assert span.attributes[sc.WORKLOG_REDACTED_COUNT] >= 1
+        assert secret not in str_attr(event, sc.WORKLOG_MESSAGE)
+        assert "[REDACTED" in str_attr(event, sc.WORKLOG_MESSAGE)
+        assert int_attr(event, sc.WORKLOG_REDACTED_COUNT) >= 1
+        assert int_attr(span, sc.WORKLOG_REDACTED_COUNT) >= 1
 
     def test_sensitive_keys_in_details_and_tool_arguments(self, worklog: WorklogCapture) -> None:
         @wl.tool
-        def login(user: str, password: str, headers: dict) -> dict:
+        def login(user: str, password: str, headers: dict[str, str]) -> dict[str, str]:
             return {"session_token": "abc123", "user": user}
 
         with wl.workspace("#w"), wl.bot("nanobot"):
             wl.info("calling", details={"api_key": "plain-looking-value", "user": "ann"})
             login("ann", "hunter2", {"Authorization": "Basic YWxhZGRpbg==", "Accept": "json"})
         event = worklog.events()[0][1]
-        assert event.attributes["worklog.details.api_key"] == "[REDACTED]"
-        assert event.attributes["worklog.details.user"] == "ann"
+        assert attrs(event)["worklog.details.api_key"] == "[REDACTED]"
+        assert attrs(event)["worklog.details.user"] == "ann"
         span = worklog.span(
             "execute_tool TestRedaction.test_sensitive_keys_in_details_and_tool_arguments.<locals>.login"
         )
-        arguments = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+        arguments = json.loads(str_attr(span, sc.GEN_AI_TOOL_CALL_ARGUMENTS))
         assert arguments == {
             "user": "ann",
             "password": "[REDACTED]",
             "headers": {"Authorization": "[REDACTED]", "Accept": "json"},
         }
-        assert json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == {"session_token": "[REDACTED]", "user": "ann"}
-        assert span.attributes[sc.WORKLOG_REDACTED_COUNT] == 3
+        assert json.loads(str_attr(span, sc.GEN_AI_TOOL_CALL_RESULT)) == {"session_token": "[REDACTED]", "user": "ann"}
+        assert attrs(span)[sc.WORKLOG_REDACTED_COUNT] == 3
 
     def test_redaction_can_be_switched_off(self, worklog: WorklogCapture) -> None:
         worklog.configure(redact=False)
         with wl.workspace("#w"):
             wl.info(SECRETS["openai"])
-        assert worklog.events()[0][1].attributes[sc.WORKLOG_MESSAGE] == SECRETS["openai"]
+        assert attrs(worklog.events()[0][1])[sc.WORKLOG_MESSAGE] == SECRETS["openai"]
 
     def test_escalation_reason_and_query_are_redacted(self, worklog: WorklogCapture) -> None:
         with wl.workspace("#w", query=f"use {SECRETS['aws']}"), wl.bot("nanobot"):
             wl.escalate(f"leaked {SECRETS['github']}?")
-        assert SECRETS["aws"] not in worklog.span("workspace #w").attributes[sc.WORKLOG_QUERY]
-        assert SECRETS["github"] not in worklog.span("escalation").attributes[sc.WORKLOG_ESCALATION_REASON]
+        assert SECRETS["aws"] not in str_attr(worklog.span("workspace #w"), sc.WORKLOG_QUERY)
+        assert SECRETS["github"] not in str_attr(worklog.span("escalation"), sc.WORKLOG_ESCALATION_REASON)
 
 
 class TestLongAndOddValues:
@@ -82,22 +83,22 @@ class TestLongAndOddValues:
         worklog.configure(max_value_length=2000)
 
         @wl.tool(name="dump")
-        def dump() -> dict:
+        def dump() -> dict[str, object]:
             return {"rows": ["x" * 500] * 100, "count": 100}
 
         dump()
         span = worklog.span("execute_tool dump")
-        text = span.attributes[sc.GEN_AI_TOOL_CALL_RESULT]
+        text = str_attr(span, sc.GEN_AI_TOOL_CALL_RESULT)
         assert len(text) <= 2000
         data = json.loads(text)
         assert data["count"] == 100
         assert any("truncated" in str(item) or "more items" in str(item) for item in data["rows"])
-        assert span.attributes[sc.WORKLOG_TRUNCATED] is True
+        assert attrs(span)[sc.WORKLOG_TRUNCATED] is True
 
     def test_default_limit_is_16_kib_per_value(self, worklog: WorklogCapture) -> None:
         with wl.workspace("#w"):
             wl.info("y" * 100_000)
-        message = worklog.events()[0][1].attributes[sc.WORKLOG_MESSAGE]
+        message = str_attr(worklog.events()[0][1], sc.WORKLOG_MESSAGE)
         assert len(message) == 16 * 1024
         assert message.endswith("chars]")
 
@@ -106,7 +107,7 @@ class TestLongAndOddValues:
             def __repr__(self) -> str:
                 raise RuntimeError("no repr for you")
 
-        loop: list = [1]
+        loop: list[object] = [1]
         loop.append(loop)
 
         @wl.tool(name="odd")
@@ -115,11 +116,11 @@ class TestLongAndOddValues:
 
         odd(loop, b"raw", BadRepr())
         span = worklog.span("execute_tool odd")
-        arguments = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])
+        arguments = json.loads(str_attr(span, sc.GEN_AI_TOOL_CALL_ARGUMENTS))
         assert arguments["a"] == [1, "<recursive reference>"]
         assert arguments["b"] == "<3 bytes: raw>"
         assert arguments["c"] == "<BadRepr object (repr failed: RuntimeError)>"
-        result = json.loads(span.attributes[sc.GEN_AI_TOOL_CALL_RESULT])
+        result = json.loads(str_attr(span, sc.GEN_AI_TOOL_CALL_RESULT))
         assert result["bytes"].startswith("<6 bytes:")
         assert result["set"] == ["1", "3"]
 

@@ -19,6 +19,7 @@ from opentelemetry.trace import StatusCode
 import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs, parent_id
 
 
 def _assert_nothing_current(worklog: WorklogCapture) -> None:
@@ -57,9 +58,9 @@ class TestStartAndEnd:
             hooks.on_agent_end("triage")
         span = worklog.span("invoke_agent triage")
         assert span.end_time is not None
-        assert [e.attributes[sc.WORKLOG_MESSAGE] for e in span.events] == ["route to billing"]
-        assert worklog.span("inside").attributes[sc.BOT_NAME] == "triage"
-        assert worklog.span("inside").parent.span_id == span.context.span_id
+        assert [attrs(e)[sc.WORKLOG_MESSAGE] for e in span.events] == ["route to billing"]
+        assert attrs(worklog.span("inside"))[sc.BOT_NAME] == "triage"
+        assert parent_id(worklog.span("inside")) == span.context.span_id
         _assert_nothing_current(worklog)
         _no_detach_failures(caplog)
 
@@ -69,7 +70,7 @@ class TestStartAndEnd:
         hooks.on_agent_end("tech", RuntimeError("tool broke"))
         span = worklog.span("invoke_agent tech")
         assert span.status.status_code is StatusCode.ERROR
-        assert span.attributes[sc.ERROR_TYPE] == "RuntimeError"
+        assert attrs(span)[sc.ERROR_TYPE] == "RuntimeError"
 
     def test_end_ignores_a_base_exception_that_is_not_an_error(self, worklog: WorklogCapture) -> None:
         scope = wl.workspace("#w").start()
@@ -86,7 +87,7 @@ class TestStartAndEnd:
             second.end()
         a, b = worklog.span("invoke_agent a"), worklog.span("invoke_agent b")
         assert a.end_time is not None and b.end_time is not None
-        assert b.parent.span_id == a.context.span_id
+        assert parent_id(b) == a.context.span_id
         _assert_nothing_current(worklog)
         _no_detach_failures(caplog)
 
@@ -120,7 +121,7 @@ class TestStartAndEnd:
             asyncio.run(run())
         span = worklog.span("invoke_agent triage")
         assert span.end_time is not None
-        assert [e.attributes[sc.WORKLOG_MESSAGE] for e in span.events] == ["started"]
+        assert [attrs(e)[sc.WORKLOG_MESSAGE] for e in span.events] == ["started"]
         _assert_nothing_current(worklog)
         _no_detach_failures(caplog)
 
@@ -139,7 +140,7 @@ class TestStartAndEnd:
 
             after = await asyncio.gather(asyncio.create_task(close(first)), asyncio.create_task(close(second)))
             # Closing "a" leaves the open "b" current; closing "b" skips the ended "a": nothing is current.
-            assert after == [b_id, trace.INVALID_SPAN_CONTEXT.span_id]
+            assert list(after) == [b_id, trace.INVALID_SPAN_CONTEXT.span_id]
 
         with caplog.at_level(logging.DEBUG):
             asyncio.run(run())
@@ -210,7 +211,7 @@ class TestDoubleEnter:
         assert caplog.text.count("already started") == 1
         (span,) = [s for s in worklog.spans() if s.name == "workspace #w"]
         assert span.end_time is not None
-        assert [e.attributes[sc.WORKLOG_MESSAGE] for e in span.events] == ["inner", "after inner"]
+        assert [attrs(e)[sc.WORKLOG_MESSAGE] for e in span.events] == ["inner", "after inner"]
         _assert_nothing_current(worklog)
 
     def test_double_enter_of_a_bot_inside_its_own_block(self, worklog: WorklogCapture) -> None:

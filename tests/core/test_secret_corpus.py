@@ -11,12 +11,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from opentelemetry.sdk.trace import ReadableSpan
+from opentelemetry.sdk.trace import Event, ReadableSpan
+from opentelemetry.util.types import Attributes
 
 import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog._internal.record.scrubbing import DEFAULT_SCRUBBER
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs, str_attr
 
 from .secret_corpus import LARGE_BLOBS, NEGATIVES, NOT_SENSITIVE_KEYS, POSITIVES, USAGE_COUNTS, Negative, Positive
 
@@ -88,8 +90,8 @@ CUT = {"detail_deep", "tool_deep_argument"}
 def exported_strings(spans: list[ReadableSpan]) -> Iterator[str]:
     """Every string a backend would receive: names, attribute keys and values, statuses."""
 
-    def attributes(attrs: Any) -> Iterator[str]:
-        for key, value in (attrs or {}).items():
+    def attributes(recorded: Attributes) -> Iterator[str]:
+        for key, value in (recorded or {}).items():
             yield key
             if isinstance(value, str):
                 yield value
@@ -119,8 +121,8 @@ def test_a_secret_reaches_no_exported_string(worklog: WorklogCapture, positive: 
         assert any("[REDACTED" in text for text in exported), f"{positive.kind}: nothing was redacted on {channel}"
 
 
-def _message(worklog: WorklogCapture) -> Any:
-    return worklog.events()[0][1].attributes
+def _entry(worklog: WorklogCapture) -> Event:
+    return worklog.events()[0][1]
 
 
 def _tool(worklog: WorklogCapture, name: str) -> ReadableSpan:
@@ -128,21 +130,21 @@ def _tool(worklog: WorklogCapture, name: str) -> ReadableSpan:
 
 
 #: For each channel: how to read the text back from the export (a look-alike must come back unchanged).
-READ_BACK: dict[str, Callable[[WorklogCapture, str], Any]] = {
-    "message": lambda w, text: _message(w)[sc.WORKLOG_MESSAGE],
-    "detail_value": lambda w, text: _message(w)["worklog.details.note"],
-    "detail_nested": lambda w, text: json.loads(_message(w)["worklog.details.context"])["lines"][1],
-    "detail_key": lambda w, text: text if _message(w).get(f"worklog.details.{text}") == "value" else None,
-    "tool_argument": lambda w, text: json.loads(_tool(w, "probe").attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])["value"],
-    "tool_nested_argument": lambda w, text: json.loads(_tool(w, "probe").attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])[
+READ_BACK: dict[str, Callable[[WorklogCapture, str], object]] = {
+    "message": lambda w, text: attrs(_entry(w))[sc.WORKLOG_MESSAGE],
+    "detail_value": lambda w, text: attrs(_entry(w))["worklog.details.note"],
+    "detail_nested": lambda w, text: json.loads(str_attr(_entry(w), "worklog.details.context"))["lines"][1],
+    "detail_key": lambda w, text: text if attrs(_entry(w)).get(f"worklog.details.{text}") == "value" else None,
+    "tool_argument": lambda w, text: json.loads(str_attr(_tool(w, "probe"), sc.GEN_AI_TOOL_CALL_ARGUMENTS))["value"],
+    "tool_nested_argument": lambda w, text: json.loads(str_attr(_tool(w, "probe"), sc.GEN_AI_TOOL_CALL_ARGUMENTS))[
         "value"
     ]["config"]["env"][0],
     "tool_argument_key": lambda w, text: next(
-        iter(json.loads(_tool(w, "probe").attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS])["value"])
+        iter(json.loads(str_attr(_tool(w, "probe"), sc.GEN_AI_TOOL_CALL_ARGUMENTS))["value"])
     ),
-    "tool_result": lambda w, text: json.loads(_tool(w, "echo").attributes[sc.GEN_AI_TOOL_CALL_RESULT]),
-    "exception": lambda w, text: _tool(w, "fails").events[0].attributes["exception.message"].removeprefix("failed: "),
-    "escalation": lambda w, text: w.span("escalation").attributes[sc.WORKLOG_ESCALATION_REASON],
+    "tool_result": lambda w, text: json.loads(str_attr(_tool(w, "echo"), sc.GEN_AI_TOOL_CALL_RESULT)),
+    "exception": lambda w, text: str_attr(_tool(w, "fails").events[0], "exception.message").removeprefix("failed: "),
+    "escalation": lambda w, text: attrs(w.span("escalation"))[sc.WORKLOG_ESCALATION_REASON],
 }
 
 
@@ -160,11 +162,11 @@ def test_usage_counts_and_look_alike_keys_survive_as_details_and_arguments(workl
     _log("usage", **values)
     _probe(values)
     _echo(values)
-    attributes = _message(worklog)
+    attributes = attrs(_entry(worklog))
     assert {key: attributes[f"worklog.details.{key}"] for key in values} == values
-    assert json.loads(_tool(worklog, "probe").attributes[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {"value": values}
-    assert json.loads(_tool(worklog, "echo").attributes[sc.GEN_AI_TOOL_CALL_RESULT]) == values
-    assert sc.WORKLOG_REDACTED_COUNT not in _tool(worklog, "probe").attributes
+    assert json.loads(str_attr(_tool(worklog, "probe"), sc.GEN_AI_TOOL_CALL_ARGUMENTS)) == {"value": values}
+    assert json.loads(str_attr(_tool(worklog, "echo"), sc.GEN_AI_TOOL_CALL_RESULT)) == values
+    assert sc.WORKLOG_REDACTED_COUNT not in attrs(_tool(worklog, "probe"))
 
 
 def test_large_random_images_are_left_whole() -> None:

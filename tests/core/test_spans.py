@@ -16,6 +16,7 @@ from opentelemetry.trace import StatusCode
 import otel_worklog as wl
 from otel_worklog import semconv as sc
 from otel_worklog.testing import WorklogCapture
+from tests.recorded import attrs, parent_id
 
 
 class TestWorkspace:
@@ -47,8 +48,8 @@ class TestWorkspace:
                 wl.info("still recorded")
         assert ws.id == "unknown-workspace"
         span = worklog.span("workspace unknown-workspace")
-        assert span.attributes[sc.WORKSPACE_ID_INVALID] == repr(bad_id)
-        assert [e.attributes[sc.WORKLOG_MESSAGE] for e in span.events] == ["still recorded"]
+        assert attrs(span)[sc.WORKSPACE_ID_INVALID] == repr(bad_id)
+        assert [attrs(e)[sc.WORKLOG_MESSAGE] for e in span.events] == ["still recorded"]
         assert "workspace id must be a non-empty string" in caplog.text
 
     def test_exception_marks_the_workspace_failed_and_propagates(self, worklog: WorklogCapture) -> None:
@@ -58,7 +59,7 @@ class TestWorkspace:
         assert raised.value is error
         span = worklog.span("workspace #a")
         assert span.status.status_code is StatusCode.ERROR
-        assert span.attributes[sc.ERROR_TYPE] == "RuntimeError"
+        assert attrs(span)[sc.ERROR_TYPE] == "RuntimeError"
 
 
 class TestBot:
@@ -66,13 +67,13 @@ class TestBot:
         with wl.workspace("#general"), wl.bot("researcher", role="specialist", triggered_by="nanobot"):
             pass
         span = worklog.span("invoke_agent researcher")
-        assert span.attributes[sc.BOT_NAME] == "researcher"
-        assert span.attributes[sc.BOT_ROLE] == "specialist"
-        assert span.attributes[sc.BOT_TRIGGERED_BY] == "nanobot"
-        assert span.attributes[sc.GEN_AI_OPERATION_NAME] == "invoke_agent"
-        assert span.attributes[sc.GEN_AI_AGENT_NAME] == "researcher"
-        assert span.attributes[sc.WORKSPACE_ID] == "#general"
-        assert span.parent.span_id == worklog.span("workspace #general").context.span_id
+        assert attrs(span)[sc.BOT_NAME] == "researcher"
+        assert attrs(span)[sc.BOT_ROLE] == "specialist"
+        assert attrs(span)[sc.BOT_TRIGGERED_BY] == "nanobot"
+        assert attrs(span)[sc.GEN_AI_OPERATION_NAME] == "invoke_agent"
+        assert attrs(span)[sc.GEN_AI_AGENT_NAME] == "researcher"
+        assert attrs(span)[sc.WORKSPACE_ID] == "#general"
+        assert parent_id(span) == worklog.span("workspace #general").context.span_id
 
     def test_agent_decorator_is_the_bot_span(self, worklog: WorklogCapture) -> None:
         @wl.agent(name="coder", role="specialist")
@@ -83,7 +84,7 @@ class TestBot:
         with wl.workspace("#p"):
             assert code() == "done"
         span = worklog.span("invoke_agent coder")
-        assert span.attributes[sc.BOT_NAME] == "coder"
+        assert attrs(span)[sc.BOT_NAME] == "coder"
         assert [e.name for e in span.events] == ["worklog.decision"]
 
 
@@ -95,8 +96,8 @@ class TestScopeOnEverySpan:
             with other.start_as_current_span("GET /weather"):
                 pass
         span = worklog.span("GET /weather")
-        assert span.attributes[sc.WORKSPACE_ID] == "#general"
-        assert span.attributes[sc.BOT_NAME] == "nanobot"
+        assert attrs(span)[sc.WORKSPACE_ID] == "#general"
+        assert attrs(span)[sc.BOT_NAME] == "nanobot"
 
     def test_inner_bot_wins_and_outer_bot_returns(self, worklog: WorklogCapture) -> None:
         tracer = worklog.provider.get_tracer("t")
@@ -104,8 +105,8 @@ class TestScopeOnEverySpan:
             with wl.bot("coder"):
                 tracer.start_span("inner").end()
             tracer.start_span("after").end()
-        assert worklog.span("inner").attributes[sc.BOT_NAME] == "coder"
-        assert worklog.span("after").attributes[sc.BOT_NAME] == "nanobot"
+        assert attrs(worklog.span("inner"))[sc.BOT_NAME] == "coder"
+        assert attrs(worklog.span("after"))[sc.BOT_NAME] == "nanobot"
 
 
 class TestNoLeaks:
@@ -125,14 +126,14 @@ class TestEscalation:
         with wl.workspace("#coordination-website", type="coordination"), wl.bot("nanobot"):
             escalation = wl.escalate("Design conflict: need user decision", details={"options": 2})
         span = worklog.span("escalation")
-        assert span.attributes[sc.WORKLOG_ESCALATION] is True
-        assert span.attributes[sc.WORKLOG_ESCALATION_REASON] == "Design conflict: need user decision"
-        assert span.attributes[sc.WORKSPACE_ID] == "#coordination-website"
-        assert span.attributes[sc.BOT_NAME] == "nanobot"
+        assert attrs(span)[sc.WORKLOG_ESCALATION] is True
+        assert attrs(span)[sc.WORKLOG_ESCALATION_REASON] == "Design conflict: need user decision"
+        assert attrs(span)[sc.WORKSPACE_ID] == "#coordination-website"
+        assert attrs(span)[sc.BOT_NAME] == "nanobot"
         (event,) = span.events
         assert event.name == "worklog.coordination"
-        assert event.attributes[sc.WORKLOG_CATEGORY] == "escalation"
-        assert event.attributes["worklog.details.options"] == 2
+        assert attrs(event)[sc.WORKLOG_CATEGORY] == "escalation"
+        assert attrs(event)["worklog.details.options"] == 2
         assert escalation.span_id == trace.format_span_id(span.context.span_id)
         assert span.end_time is not None
 
@@ -141,8 +142,8 @@ class TestEscalation:
             escalation = wl.escalate("pick a design")
             escalation.resolve("user chose minimalist")
         (event,) = [e for e in worklog.span("invoke_agent nanobot").events if e.name == sc.EVENT_ESCALATION_RESOLVED]
-        assert event.attributes[sc.WORKLOG_ESCALATION_SPAN_ID] == escalation.span_id
-        assert event.attributes[sc.WORKLOG_ESCALATION_RESOLUTION] == "user chose minimalist"
+        assert attrs(event)[sc.WORKLOG_ESCALATION_SPAN_ID] == escalation.span_id
+        assert attrs(event)[sc.WORKLOG_ESCALATION_RESOLUTION] == "user chose minimalist"
 
     def test_escalation_survives_a_sampler_that_drops_everything(self) -> None:
         """OTEL_TRACES_SAMPLER=traceidratio with _ARG=0: only the escalation is exported."""
@@ -156,8 +157,8 @@ class TestEscalation:
             wl.force_flush()
             spans = exporter.get_finished_spans()
             assert [s.name for s in spans] == ["escalation"]
-            assert spans[0].attributes[sc.WORKSPACE_ID] == "#w"
-            assert spans[0].attributes[sc.BOT_NAME] == "nanobot"
+            assert attrs(spans[0])[sc.WORKSPACE_ID] == "#w"
+            assert attrs(spans[0])[sc.BOT_NAME] == "nanobot"
         finally:
             wl.shutdown()
 
@@ -185,10 +186,10 @@ class TestHandoff:
             h = wl.handoff("coder", artifacts=["spec.md"], reason="implement rate limiting")
             assert worklog.span("handoff nanobot -> coder").end_time is not None
         span = worklog.span("handoff nanobot -> coder")
-        assert span.attributes[sc.WORKLOG_HANDOFF_FROM] == "nanobot"
-        assert span.attributes[sc.WORKLOG_HANDOFF_TO] == "coder"
-        assert span.attributes[sc.WORKLOG_HANDOFF_ARTIFACTS] == ("spec.md",)
-        assert span.attributes[sc.WORKLOG_HANDOFF_REASON] == "implement rate limiting"
+        assert attrs(span)[sc.WORKLOG_HANDOFF_FROM] == "nanobot"
+        assert attrs(span)[sc.WORKLOG_HANDOFF_TO] == "coder"
+        assert attrs(span)[sc.WORKLOG_HANDOFF_ARTIFACTS] == ("spec.md",)
+        assert attrs(span)[sc.WORKLOG_HANDOFF_REASON] == "implement rate limiting"
         assert set(h.carrier) >= {"traceparent", "baggage"}
         assert all(isinstance(k, str) and isinstance(v, str) for k, v in h.carrier.items())
 
@@ -206,12 +207,12 @@ class TestHandoff:
         handoff_span = worklog.span("handoff nanobot -> coder")
         coder = worklog.span("invoke_agent coder")
         assert coder.context.trace_id == handoff_span.context.trace_id
-        assert coder.parent.span_id == handoff_span.context.span_id
+        assert parent_id(coder) == handoff_span.context.span_id
         (link,) = coder.links
         assert link.context.span_id == handoff_span.context.span_id
-        assert link.attributes[sc.WORKLOG_LINK_TYPE] == "handoff"
-        assert coder.attributes[sc.WORKSPACE_ID] == "#p"
-        assert coder.attributes[sc.BOT_TRIGGERED_BY] == "nanobot"
+        assert attrs(link)[sc.WORKLOG_LINK_TYPE] == "handoff"
+        assert attrs(coder)[sc.WORKSPACE_ID] == "#p"
+        assert attrs(coder)[sc.BOT_TRIGGERED_BY] == "nanobot"
 
     def test_late_work_starts_a_new_trace_that_only_links(self, worklog: WorklogCapture) -> None:
         with wl.workspace("#p"), wl.bot("nanobot"):
@@ -232,6 +233,6 @@ class TestHandoff:
             with wl.bot("coder", handoff=garbage):  # type: ignore[arg-type]
                 wl.info("working anyway")
         coder = worklog.span("invoke_agent coder")
-        assert coder.attributes[sc.WORKLOG_HANDOFF_INVALID] is True
+        assert attrs(coder)[sc.WORKLOG_HANDOFF_INVALID] is True
         assert len(coder.events) == 1
         assert "handoff" in caplog.text

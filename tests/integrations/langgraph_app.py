@@ -3,20 +3,15 @@
 from __future__ import annotations
 
 import asyncio
-import warnings
 from typing import Any
 
 from langchain_core.language_models.fake_chat_models import GenericFakeChatModel
 from langchain_core.messages import AIMessage
 from langchain_core.tools import tool
-from langgraph.prebuilt import ToolNode
+from langgraph.prebuilt import ToolNode, create_react_agent
 from langgraph_supervisor import create_supervisor
 
 import otel_worklog as wl
-
-with warnings.catch_warnings():  # moved to langchain.agents in LangGraph 1.0; still what the supervisor takes
-    warnings.simplefilter("ignore")
-    from langgraph.prebuilt import create_react_agent
 
 __all__ = ["TURNS", "FakeChat", "create_react_agent", "run", "say", "support_app", "two_runs"]
 

@@ -34,12 +34,14 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue
-from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, Span
 
 from otel_worklog._internal import semconv as sc
 
 #: Span attributes the collector turns into span-metric labels (collector/config.yaml dimensions).
 DIMENSIONS = (sc.WORKSPACE_ID, sc.BOT_NAME, sc.WORKLOG_ESCALATION, sc.GEN_AI_OPERATION_NAME, sc.GEN_AI_TOOL_NAME)
+#: Where every fake endpoint listens.
+HOST = "127.0.0.1"
 _KINDS = {0: "UNSPECIFIED", 1: "INTERNAL", 2: "SERVER", 3: "CLIENT", 4: "PRODUCER", 5: "CONSUMER"}
 _STATUS = {0: "UNSET", 1: "OK", 2: "ERROR"}
 
@@ -79,7 +81,7 @@ class FakeStack:
             def do_POST(self) -> None:
                 stack._handle(self, role, "POST")
 
-        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server = ThreadingHTTPServer((HOST, 0), Handler)
         server.daemon_threads = True
         return server
 
@@ -94,15 +96,15 @@ class FakeStack:
             server.server_close()
 
     def url(self, role: str) -> str:
-        host, port = self._servers[role].server_address[:2]
-        return f"http://{host}:{port}" + ("/" if role == "health" else "")
+        port = self._servers[role].server_address[1]
+        return f"http://{HOST}:{port}" + ("/" if role == "health" else "")
 
     # --- what was received ----------------------------------------------------
-    def spans(self) -> list[tuple[dict[str, Any], Any]]:
+    def spans(self) -> list[tuple[dict[str, Any], Span]]:
         """(resource attributes, span) for every received span."""
         with self._lock:
             batches = list(self.received)
-        out = []
+        out: list[tuple[dict[str, Any], Span]] = []
         for resource_spans in batches:
             resource = {a.key: _value(a.value) for a in resource_spans.resource.attributes}
             for scope_spans in resource_spans.scope_spans:
@@ -110,7 +112,7 @@ class FakeStack:
         return out
 
     @staticmethod
-    def attributes(span: Any) -> dict[str, Any]:
+    def attributes(span: Span) -> dict[str, Any]:
         return {a.key: _value(a.value) for a in span.attributes}
 
     # --- HTTP -----------------------------------------------------------------

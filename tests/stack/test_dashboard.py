@@ -25,7 +25,7 @@ def _panels() -> list[dict[str, Any]]:
     return panels
 
 
-def test_panels_fit_the_grid_without_overlapping():
+def test_panels_fit_the_grid_without_overlapping() -> None:
     cells = {}
     for panel in _panels():
         grid = panel["gridPos"]
@@ -38,7 +38,7 @@ def test_panels_fit_the_grid_without_overlapping():
         assert not a & b, f"{first!r} overlaps {second!r}"
 
 
-def test_every_query_names_a_provisioned_datasource_of_its_type():
+def test_every_query_names_a_provisioned_datasource_of_its_type() -> None:
     types = {source["uid"]: source["type"] for source in sf.load_yaml(sf.DATASOURCES)["datasources"]}
     for panel in _panels():
         assert types[panel["datasource"]["uid"]] == panel["datasource"]["type"], panel["title"]
@@ -51,7 +51,7 @@ def test_every_query_names_a_provisioned_datasource_of_its_type():
     assert types[variable["datasource"]["uid"]] == variable["datasource"]["type"]
 
 
-def test_handoff_node_graph_is_built_from_edges_only():
+def test_handoff_node_graph_is_built_from_edges_only() -> None:
     """One edges query: a separate nodes query throws when a handoff names a bot it does not list."""
     (panel,) = [p for p in _panels() if p["type"] == "nodeGraph"]
     (target,) = panel["targets"]

@@ -30,6 +30,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.cli import doctor
 from otel_worklog._internal.query import tempo
 from tests.cli_invoke import Result, invoke
+from tests.recorded import attrs
 
 from .fake_stack import FakeStack
 
@@ -75,7 +76,7 @@ def _doctor(
     )
 
 
-def test_doctor_passes_on_a_working_stack():
+def test_doctor_passes_on_a_working_stack() -> None:
     lines: list[str] = []
     with FakeStack() as stack:
         checker = _doctor(stack, lines)
@@ -96,7 +97,7 @@ def test_doctor_passes_on_a_working_stack():
     assert len(spans) == 3  # sent once
 
 
-def test_each_run_uses_a_fresh_workspace():
+def test_each_run_uses_a_fresh_workspace() -> None:
     lines: list[str] = []
     with FakeStack() as stack:
         first, second = _doctor(stack, lines), _doctor(stack, lines)
@@ -121,7 +122,7 @@ def _doctor_cli(stack: FakeStack, health_url: str, *more: str) -> Result:
     )
 
 
-def test_cli_exit_zero_and_a_line_per_step():
+def test_cli_exit_zero_and_a_line_per_step() -> None:
     with FakeStack() as stack:
         result = _doctor_cli(stack, stack.url("health"))
         assert stack.requests["otlp POST /v1/traces"] >= 1
@@ -129,7 +130,7 @@ def test_cli_exit_zero_and_a_line_per_step():
     assert result.output.count("PASS  ") == 6
 
 
-def test_cli_json_gives_every_step():
+def test_cli_json_gives_every_step() -> None:
     with FakeStack() as stack:
         result = _doctor_cli(stack, _closed_port_url() + "/", "--json")
     assert result.exit_code == 1
@@ -140,7 +141,7 @@ def test_cli_json_gives_every_step():
     assert len(data["trace_id"]) == 32
 
 
-def test_cli_fails_when_the_collector_is_down():
+def test_cli_fails_when_the_collector_is_down() -> None:
     """Health endpoint refused: a FAIL line and exit 1, the other steps still run."""
     with FakeStack() as stack:
         result = _doctor_cli(stack, _closed_port_url() + "/")
@@ -150,7 +151,7 @@ def test_cli_fails_when_the_collector_is_down():
     assert "likely cause: the stack is not up: check `docker compose ps`" in result.output
 
 
-def test_unhealthy_collector_fails():
+def test_unhealthy_collector_fails() -> None:
     lines: list[str] = []
     with FakeStack(health_status=503) as stack:
         checker = _doctor(stack, lines)
@@ -158,7 +159,7 @@ def test_unhealthy_collector_fails():
     assert checker.results[0].ok is False and "HTTP 503" in checker.results[0].detail
 
 
-def test_nothing_to_send_to_skips_the_rest():
+def test_nothing_to_send_to_skips_the_rest() -> None:
     lines: list[str] = []
     with FakeStack() as stack:
         checker = _doctor(stack, lines, timeout=3.0, otlp_endpoint=_closed_port_url())
@@ -169,7 +170,9 @@ def test_nothing_to_send_to_skips_the_rest():
     assert lines[-1].startswith("doctor: 1 passed, 1 failed, 4 skipped")
 
 
-def test_an_endpoint_that_rejects_the_trace_is_one_line_without_sdk_noise(capfd, caplog):
+def test_an_endpoint_that_rejects_the_trace_is_one_line_without_sdk_noise(
+    capfd: pytest.CaptureFixture[str], caplog: pytest.LogCaptureFixture
+) -> None:
     """The fake Tempo answers 404 to POST /v1/traces: the SDK's complaint becomes the step's reason."""
     lines: list[str] = []
     caplog.set_level(logging.DEBUG)
@@ -185,7 +188,7 @@ def test_an_endpoint_that_rejects_the_trace_is_one_line_without_sdk_noise(capfd,
     assert [r.getMessage() for r in caplog.records if r.name.startswith("opentelemetry")] == []
 
 
-def test_trace_missing_in_tempo_fails_after_the_timeout():
+def test_trace_missing_in_tempo_fails_after_the_timeout() -> None:
     lines: list[str] = []
     clock = FakeClock()
     with FakeStack(tempo_finds=False) as stack:
@@ -202,7 +205,7 @@ def test_trace_missing_in_tempo_fails_after_the_timeout():
     assert sum(clock.slept) == pytest.approx(1.5)
 
 
-def test_a_refusing_tempo_fails_at_once_with_its_cause():
+def test_a_refusing_tempo_fails_at_once_with_its_cause() -> None:
     """Waiting cannot help when nothing listens: no poll, no sleep, even with a long timeout."""
     lines: list[str] = []
     clock = FakeClock()
@@ -218,7 +221,7 @@ def test_a_refusing_tempo_fails_at_once_with_its_cause():
 
 
 @pytest.mark.parametrize("state, ok", [("pending", True), ("firing", True), ("inactive", False)])
-def test_alert_must_be_pending_or_firing(state, ok):
+def test_alert_must_be_pending_or_firing(state: str, ok: bool) -> None:
     lines: list[str] = []
     with FakeStack(alert_state=state) as stack:
         checker = _doctor(stack, lines, timeout=1.5)
@@ -232,7 +235,7 @@ def test_alert_must_be_pending_or_firing(state, ok):
         assert alert.line().endswith(f"likely cause: the alert rules did not load: see {stack.url('prometheus')}/rules")
 
 
-def test_traceql_and_promql_strings_are_escaped():
+def test_traceql_and_promql_strings_are_escaped() -> None:
     assert doctor.traceql_string('a"b\\c') == '"a\\"b\\\\c"'
     assert doctor.promql_string('a"b') == '"a\\"b"'
     # The readers' escaping, control characters included.
@@ -269,7 +272,9 @@ def app_exporter() -> Iterator[InMemorySpanExporter]:
     wl.shutdown()
 
 
-def test_the_doctor_leaves_the_environment_and_the_apps_setup_alone(monkeypatch, app_exporter):
+def test_the_doctor_leaves_the_environment_and_the_apps_setup_alone(
+    monkeypatch: pytest.MonkeyPatch, app_exporter: InMemorySpanExporter
+) -> None:
     """It sends to its own endpoint only, never changes os.environ, and the app's exporter keeps working."""
     spy = _WriteSpy(dict(os.environ))
     lines: list[str] = []
@@ -284,10 +289,10 @@ def test_the_doctor_leaves_the_environment_and_the_apps_setup_alone(monkeypatch,
     with wl.workspace("#after-the-doctor"), wl.bot("app-bot"):
         wl.info("still recorded")
     wl.force_flush(5)
-    assert {s.attributes.get(sc.WORKSPACE_ID) for s in app_exporter.get_finished_spans()} == {"#after-the-doctor"}
+    assert {attrs(s).get(sc.WORKSPACE_ID) for s in app_exporter.get_finished_spans()} == {"#after-the-doctor"}
 
 
-def test_the_readme_lists_the_likely_cause_of_every_step():
+def test_the_readme_lists_the_likely_cause_of_every_step() -> None:
     table = README.split("Common failures, as the doctor prints them:", 1)[1].split("\n\n", 2)[1]
     rows = dict(re.findall(r"^\| (.+?) \| (.+?) \|$", table, flags=re.M)[2:])
     expected = {step: cause.format(prometheus="http://localhost:9090") for step, cause in doctor.LIKELY_CAUSES.items()}
@@ -300,7 +305,7 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def test_with_nothing_listening_it_answers_at_once_one_line_per_step():
+def test_with_nothing_listening_it_answers_at_once_one_line_per_step() -> None:
     """The shell's view: nothing runs on any of the four addresses."""
     health, otlp, tempo_port, prometheus = (_free_port() for _ in range(4))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "PYTEST_"))}

@@ -63,7 +63,7 @@ def _all_promql() -> list[tuple[str, str]]:
     return out
 
 
-def test_collector_dimensions_are_semconv_names():
+def test_collector_dimensions_are_semconv_names() -> None:
     connector = _connector()
     dimensions = {d["name"] for d in connector["dimensions"]}
     assert dimensions >= REQUIRED_DIMENSIONS
@@ -72,14 +72,14 @@ def test_collector_dimensions_are_semconv_names():
     assert events == {sc.WORKLOG_LEVEL, sc.WORKLOG_FLAGGED_FROM}
 
 
-def test_event_dimensions_are_not_span_attributes():
+def test_event_dimensions_are_not_span_attributes() -> None:
     """The connector looks a dimension up on the span first, so an event dimension must never be set on spans."""
     span_attributes = {sc.WORKLOG_LOW_CONFIDENCE, sc.WORKSPACE_ID, sc.BOT_NAME, sc.WORKLOG_ESCALATION}
     events = {d["name"] for d in _connector()["events"]["dimensions"]}
     assert not events & span_attributes
 
 
-def test_tail_sampling_policies_use_semconv_names():
+def test_tail_sampling_policies_use_semconv_names() -> None:
     policies = {p["name"]: p for p in sf.collector()["processors"]["tail_sampling"]["policies"]}
     assert policies["escalations"]["boolean_attribute"] == {"key": sc.WORKLOG_ESCALATION, "value": True}
     assert policies["low-confidence"]["boolean_attribute"] == {"key": sc.WORKLOG_LOW_CONFIDENCE, "value": True}
@@ -95,13 +95,13 @@ def test_tail_sampling_policies_use_semconv_names():
                 assert policy[kind]["key"] in sf.semconv_attributes()
 
 
-def test_tempo_dimensions_are_semconv_names():
+def test_tempo_dimensions_are_semconv_names() -> None:
     processor = sf.load_yaml(sf.TEMPO)["metrics_generator"]["processor"]
     assert set(processor["span_metrics"]["dimensions"]) == REQUIRED_DIMENSIONS
     assert set(processor["service_graphs"]["dimensions"]) <= sf.semconv_attributes()
 
 
-def test_dashboard_traceql_uses_semconv_names():
+def test_dashboard_traceql_uses_semconv_names() -> None:
     queries = [
         t["query"]
         for p in sf.load_dashboard()["panels"]
@@ -116,7 +116,7 @@ def test_dashboard_traceql_uses_semconv_names():
     assert any(f"span.{sc.WORKSPACE_ID} = ${{workspace:doublequote}}" in q for q in queries)
 
 
-def test_promql_labels_are_semconv_labels_the_collector_produces():
+def test_promql_labels_are_semconv_labels_the_collector_produces() -> None:
     allowed = _produced_labels() | PROMETHEUS_LABELS | NODE_GRAPH_LABELS
     semconv = sf.semconv_labels()
     for where, expr in _all_promql():
@@ -126,7 +126,7 @@ def test_promql_labels_are_semconv_labels_the_collector_produces():
         assert labels - CONNECTOR_LABELS - PROMETHEUS_LABELS - NODE_GRAPH_LABELS <= semconv, where
 
 
-def test_alert_rules_key_on_the_semconv_labels():
+def test_alert_rules_key_on_the_semconv_labels() -> None:
     rules = {r["alert"]: r for g in sf.load_yaml(sf.RULES)["groups"] for r in g["rules"] if "alert" in r}
     escalation = sf.promql_label_names(rules["WorklogEscalation"]["expr"])
     assert {sc.prometheus_label(sc.WORKSPACE_ID), sc.prometheus_label(sc.WORKLOG_ESCALATION)} <= escalation
@@ -137,14 +137,14 @@ def test_alert_rules_key_on_the_semconv_labels():
     assert sc.prometheus_label(sc.WORKLOG_FLAGGED_FROM) in low
 
 
-def test_promql_label_parser_sees_renames():
+def test_promql_label_parser_sees_renames() -> None:
     """The checks above are only as good as the parser: a misspelt label must be caught."""
     labels = sf.promql_label_names('sum by (workspace_ident, bot_name) (x{worklog_escalated="true"})')
     assert {"workspace_ident", "worklog_escalated"} <= labels
     assert not {"workspace_ident", "worklog_escalated"} <= sf.semconv_labels()
 
 
-def test_doctor_names_match_the_configs():
+def test_doctor_names_match_the_configs() -> None:
     rules_text = sf.RULES.read_text(encoding="utf-8")
     assert f"alert: {doctor.ALERT_ESCALATION}" in rules_text
     assert doctor.METRIC_CALLS in rules_text
@@ -152,7 +152,7 @@ def test_doctor_names_match_the_configs():
     assert connector["namespace"].replace(".", "_") + "_calls_total" == doctor.METRIC_CALLS
 
 
-def test_traces_to_metrics_tags_map_to_tempo_labels():
+def test_traces_to_metrics_tags_map_to_tempo_labels() -> None:
     tempo_ds = next(d for d in sf.load_yaml(sf.DATASOURCES)["datasources"] if d["uid"] == "tempo")
     for tag in tempo_ds["jsonData"]["tracesToMetrics"]["tags"]:
         if tag["key"] == "service.name":

@@ -22,21 +22,21 @@ def _run(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     return subprocess.run(args, cwd=cwd, capture_output=True, text=True, timeout=120, check=False)
 
 
-def test_promtool_check_rules():
+def test_promtool_check_rules() -> None:
     promtool = require_tool("promtool")
     result = _run(promtool, "check", "rules", str(sf.RULES), cwd=sf.ROOT)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "5 rules found" in result.stdout
 
 
-def test_promtool_unit_tests():
+def test_promtool_unit_tests() -> None:
     promtool = require_tool("promtool")
     result = _run(promtool, "test", "rules", sf.RULES_TEST.name, cwd=sf.RULES_TEST.parent)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SUCCESS" in result.stdout
 
 
-def test_promtool_check_config(tmp_path):
+def test_promtool_check_config(tmp_path: Path) -> None:
     """prometheus.yml is valid and its rule_files glob picks up the rules (path mapped to the repo)."""
     promtool = require_tool("promtool")
     config = sf.load_yaml(sf.PROMETHEUS)
@@ -49,7 +49,7 @@ def test_promtool_check_config(tmp_path):
     assert "1 rule files found" in result.stdout
 
 
-def test_naive_increase_rule_misses_the_first_escalation(tmp_path):
+def test_naive_increase_rule_misses_the_first_escalation(tmp_path: Path) -> None:
     """Without the recording rules, the first-escalation case of the unit tests fails."""
     promtool = require_tool("promtool")
     naive = {

@@ -106,26 +106,26 @@ def sdk(text: str) -> str:
     return value
 
 
-def test_every_context_gets_the_same_rules():
+def test_every_context_gets_the_same_rules() -> None:
     statements = _statements()
     assert set(statements) == {"resource", "span", "spanevent"}
     assert statements["resource"] == statements["span"] == statements["spanevent"]
 
 
-def test_value_and_key_rules_equal_the_sdk_rules_in_order():
+def test_value_and_key_rules_equal_the_sdk_rules_in_order() -> None:
     """A rule added, dropped, changed or moved on one side only fails here."""
     expected = [(translate(regex), go_replacement(name, regex)) for name, regex in scrubbing.SECRET_PATTERNS]
     assert shared_rules("value") == expected
     assert collector_rules("key") == expected
 
 
-def test_the_json_member_rule_is_the_only_collector_only_rule_and_runs_first():
+def test_the_json_member_rule_is_the_only_collector_only_rule_and_runs_first() -> None:
     values = collector_rules("value")
     assert [replacement for _, replacement in values].count(JSON_MEMBER_LABEL) == 1
     assert values[0][1] == JSON_MEMBER_LABEL
 
 
-def test_no_lookaround_or_backreference_for_re2():
+def test_no_lookaround_or_backreference_for_re2() -> None:
     regexes = [regex for regex, _ in collector_rules("value") + collector_rules("key")]
     regexes += sf.collector()["processors"]["redaction"]["blocked_key_patterns"]
     for regex in regexes:
@@ -134,16 +134,18 @@ def test_no_lookaround_or_backreference_for_re2():
         re2.compile(regex)  # raises on anything RE2 cannot parse
 
 
-def test_no_rule_matches_the_empty_string():
+def test_no_rule_matches_the_empty_string() -> None:
     """replace_all_patterns matches a non-string value as "": a rule matching "" would turn numbers into text."""
     for regex, _ in collector_rules("value") + collector_rules("key"):
         assert re2.search(regex, "") is None, regex
 
 
-def test_json_key_rule_uses_the_sdk_key_pattern():
+def test_json_key_rule_uses_the_sdk_key_pattern() -> None:
     json_rules = [regex for regex, replacement in collector_rules("value") if replacement == JSON_MEMBER_LABEL]
     assert len(json_rules) == 1
-    alternation = re.fullmatch(r"\(\?i\)\(\?:(.*)\)\$", scrubbing.SENSITIVE_KEY_PATTERN).group(1)
+    found = re.fullmatch(r"\(\?i\)\(\?:(.*)\)\$", scrubbing.SENSITIVE_KEY_PATTERN)
+    assert found, scrubbing.SENSITIVE_KEY_PATTERN
+    alternation = found.group(1)
     assert f"(?:{alternation}))" in json_rules[0]  # the key ends with a sensitive name, as the SDK's keys do
     redacted = apply_collector('{"query": "weather", "api_key": "abc123", "Session-ID": "x\\"y"}')
     assert redacted == '{"query": "weather", "api_key":"[REDACTED]", "Session-ID":"[REDACTED]"}'
@@ -151,13 +153,13 @@ def test_json_key_rule_uses_the_sdk_key_pattern():
     assert numbers == '{"password":"[REDACTED]", "max_tokens": 4096, "tokenizer": "cl100k"}'
 
 
-def test_key_rule_equals_the_sdk_key_pattern():
+def test_key_rule_equals_the_sdk_key_pattern() -> None:
     redaction = sf.collector()["processors"]["redaction"]
     assert redaction["allow_all_keys"] is True
     assert redaction["blocked_key_patterns"] == [scrubbing.SENSITIVE_KEY_PATTERN]
 
 
-def test_ignored_keys_are_exactly_our_names_the_key_pattern_hits():
+def test_ignored_keys_are_exactly_our_names_the_key_pattern_hits() -> None:
     """Our own attributes that match by accident are exempt, and nothing else is; usage counts never match."""
     key = re2.compile(scrubbing.SENSITIVE_KEY_PATTERN)
     accidental = {name for name in sf.semconv_attributes() if key.search(name)}
@@ -182,26 +184,26 @@ SAMPLES = [
 ]
 
 
-def test_collector_and_sdk_redact_the_same_samples():
+def test_collector_and_sdk_redact_the_same_samples() -> None:
     for sample in SAMPLES:
         assert apply_collector(sample) == sdk(sample), sample
 
 
-def test_collector_and_sdk_redact_the_corpus_alike():
+def test_collector_and_sdk_redact_the_corpus_alike() -> None:
     """Every corpus text, as a value and as a key: the same output from both (the JSON-member rule aside)."""
     for text in [p.text for p in POSITIVES] + [n.text for n in NEGATIVES]:
         assert apply_collector_shared(text) == sdk(text), text[:200]
         assert apply_collector_to_key(text) == sdk(text), text[:200]
 
 
-def test_collector_catches_every_secret_of_the_corpus_in_values_and_keys():
+def test_collector_catches_every_secret_of_the_corpus_in_values_and_keys() -> None:
     for positive in POSITIVES:
         outputs = [apply_collector(positive.text), apply_collector_to_key(f"worklog.details.{positive.text}")]
         for secret in positive.secrets:
             assert not any(secret in out for out in outputs), positive.kind
 
 
-def test_collector_keeps_every_look_alike_of_the_corpus():
+def test_collector_keeps_every_look_alike_of_the_corpus() -> None:
     for negative in NEGATIVES:
         assert apply_collector(negative.text) == negative.text, negative.kind
         assert apply_collector_to_key(f"worklog.details.{negative.text}") == f"worklog.details.{negative.text}"
@@ -229,7 +231,7 @@ def test_collector_leaves_what_the_sdk_exported_alone(worklog: WorklogCapture) -
     assert checked > 4 * len(POSITIVES)
 
 
-def test_collector_keeps_json_values_valid_json():
+def test_collector_keeps_json_values_valid_json() -> None:
     """Tool arguments of apps without the SDK arrive as JSON text, even JSON inside JSON: the rules cut
     secrets out of it without breaking it (an escaped quote is a quote, a backslash ends a value)."""
     for text in [p.text for p in POSITIVES] + [n.text for n in NEGATIVES[:40]]:
@@ -246,7 +248,7 @@ def test_collector_keeps_json_values_valid_json():
             assert not any(secret in apply_collector(encoded) for secret in positive.secrets), positive.kind
 
 
-def test_documented_difference_value_starting_with_bracket():
+def test_documented_difference_value_starting_with_bracket() -> None:
     """The SDK redacts password=[x]; without look-ahead the collector cannot, and leaves it."""
     sample = "password=[abc]"
     assert sdk(sample) == "password=[REDACTED:credential_pair]"

@@ -8,6 +8,7 @@ pinned images, dashboard and datasource uids, Tempo 3.0 keys.
 from __future__ import annotations
 
 import re
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
@@ -91,7 +92,7 @@ def host_port(url: str) -> tuple[str, int]:
 
 
 @pytest.mark.parametrize("env", [{}, sf.ALL_TRACE_EXPORTERS_ENV], ids=["default", "all-exporters"])
-def test_collector_pipeline_components_are_declared(env):
+def test_collector_pipeline_components_are_declared(env: dict[str, str]) -> None:
     config = sf.collector(env)
     used = sf.pipeline_components(config)
     connectors = set(config.get("connectors") or {})
@@ -103,7 +104,7 @@ def test_collector_pipeline_components_are_declared(env):
     assert set(config["service"]["extensions"]) <= set(config["extensions"])
 
 
-def test_collector_every_declared_component_is_used():
+def test_collector_every_declared_component_is_used() -> None:
     """Declared components are all used, taking the env-selected trace exporters into account."""
     default, everything = sf.collector(), sf.collector(sf.ALL_TRACE_EXPORTERS_ENV)
     used = sf.pipeline_components(everything)
@@ -118,15 +119,17 @@ def test_collector_every_declared_component_is_used():
     assert default["service"]["pipelines"]["traces/export"]["exporters"] == ["otlp_grpc/tempo"]
 
 
-def test_documented_exporter_list_is_the_declared_trace_exporters():
+def test_documented_exporter_list_is_the_declared_trace_exporters() -> None:
     text = sf.COLLECTOR_CONFIG.read_text(encoding="utf-8")
-    documented = re.search(r"WORKLOG_TRACE_EXPORTERS='(\[[^']*\])'", text).group(1)
+    found = re.search(r"WORKLOG_TRACE_EXPORTERS='(\[[^']*\])'", text)
+    assert found, "the collector config documents WORKLOG_TRACE_EXPORTERS"
+    documented = found.group(1)
     assert documented == sf.ALL_TRACE_EXPORTERS_ENV["WORKLOG_TRACE_EXPORTERS"]
     trace_exporters = {name for name in sf.collector()["exporters"] if name != "prometheus"}
     assert set(yaml.safe_load(documented)) == trace_exporters
 
 
-def test_collector_pipeline_order():
+def test_collector_pipeline_order() -> None:
     config = sf.collector()
     pipelines = config["service"]["pipelines"]
     incoming = pipelines["traces/in"]
@@ -142,7 +145,7 @@ def test_collector_pipeline_order():
     assert pipelines["metrics/spanmetrics"]["receivers"] == ["span_metrics"]
 
 
-def test_collector_listens_on_all_interfaces():
+def test_collector_listens_on_all_interfaces() -> None:
     config = sf.collector()
     assert config["extensions"]["health_check"]["endpoint"] == "0.0.0.0:13133"
     for protocol in config["receivers"]["otlp"]["protocols"].values():
@@ -150,7 +153,7 @@ def test_collector_listens_on_all_interfaces():
     assert config["exporters"]["prometheus"]["endpoint"].startswith("0.0.0.0:")
 
 
-def test_collector_settings_from_environment():
+def test_collector_settings_from_environment() -> None:
     config = sf.collector({"WORKLOG_SAMPLE_PERCENT": "25", "WORKLOG_UPSTREAM_HEADERS": '{"x-api-key": "k"}'})
     policies = {p["name"]: p for p in config["processors"]["tail_sampling"]["policies"]}
     assert policies["baseline"]["probabilistic"]["sampling_percentage"] == 25
@@ -161,7 +164,7 @@ def test_collector_settings_from_environment():
     assert default["processors"]["memory_limiter"]["check_interval"] == "1s"
 
 
-def test_compose_passes_every_collector_variable():
+def test_compose_passes_every_collector_variable() -> None:
     env = compose()["services"]["otel-collector"]["environment"]
     for name in set(sf.env_references(sf.load_yaml(sf.COLLECTOR_CONFIG))):
         assert name in env, name
@@ -169,7 +172,7 @@ def test_compose_passes_every_collector_variable():
         assert env[name].startswith("${" + name + ":-")
 
 
-def test_loadbalancing_example_routes_by_trace_id():
+def test_loadbalancing_example_routes_by_trace_id() -> None:
     config = sf.expand(sf.load_yaml(sf.LOADBALANCING_CONFIG))
     exporter = config["exporters"]["load_balancing"]
     assert exporter["routing_key"] == "traceID"
@@ -182,7 +185,7 @@ def test_loadbalancing_example_routes_by_trace_id():
     assert exporter["resolver"]["dns"]["port"] == port(grpc)
 
 
-def test_compose_ports_match_configs():
+def test_compose_ports_match_configs() -> None:
     collector = sf.collector()
     otlp = collector["receivers"]["otlp"]["protocols"]
     assert published("otel-collector") == {
@@ -197,7 +200,7 @@ def test_compose_ports_match_configs():
     assert published("jaeger") == {16686}
 
 
-def test_internal_addresses_match_services_and_ports():
+def test_internal_addresses_match_services_and_ports() -> None:
     services = compose()["services"]
     collector = sf.collector(sf.ALL_TRACE_EXPORTERS_ENV)
     tempo = sf.load_yaml(sf.TEMPO)
@@ -224,7 +227,7 @@ def test_internal_addresses_match_services_and_ports():
         assert number in published(host), source["name"]
 
 
-def test_every_mounted_file_exists():
+def test_every_mounted_file_exists() -> None:
     for name, service in compose()["services"].items():
         for volume in service.get("volumes", []):
             source, target = volume.split(":")[:2]
@@ -235,7 +238,7 @@ def test_every_mounted_file_exists():
             assert target.startswith("/")
 
 
-def test_mount_targets_match_what_the_programs_read():
+def test_mount_targets_match_what_the_programs_read() -> None:
     services = compose()["services"]
     assert "--config=/etc/otelcol-contrib/config.yaml" in services["otel-collector"]["command"]
     assert "-config.file=/etc/tempo.yaml" in services["tempo"]["command"]
@@ -249,7 +252,7 @@ def test_mount_targets_match_what_the_programs_read():
     assert sf.load_yaml(sf.TEMPO)["storage"]["trace"]["local"]["path"].startswith("/var/tempo/")
 
 
-def test_images_are_pinned_to_the_checked_versions():
+def test_images_are_pinned_to_the_checked_versions() -> None:
     services = compose()["services"]
     for name, image in PINNED.items():
         assert services[name]["image"] == image
@@ -258,7 +261,7 @@ def test_images_are_pinned_to_the_checked_versions():
         assert repository and tag and tag != "latest", name
 
 
-def test_startup_is_health_ordered():
+def test_startup_is_health_ordered() -> None:
     services = compose()["services"]
     for name, service in services.items():
         for dependency, rule in (service.get("depends_on") or {}).items():
@@ -287,14 +290,14 @@ def test_startup_is_health_ordered():
     assert grafana["tempo"]["condition"] == grafana["prometheus"]["condition"] == "service_healthy"
 
 
-def test_every_port_is_published_on_localhost_only():
+def test_every_port_is_published_on_localhost_only() -> None:
     """Grafana runs anonymous Admin and nothing has authentication: no port may face the network."""
     for name in compose()["services"]:
         for address, _host, container in port_bindings(name):
             assert address == "127.0.0.1", f"{name}: port {container} is published on {address}"
 
 
-def test_otlp_opens_to_other_hosts_only_on_purpose():
+def test_otlp_opens_to_other_hosts_only_on_purpose() -> None:
     opened = {"WORKLOG_OTLP_BIND": "0.0.0.0"}
     otlp = {port(e["endpoint"]) for e in sf.collector()["receivers"]["otlp"]["protocols"].values()}
     for name in compose()["services"]:
@@ -305,7 +308,7 @@ def test_otlp_opens_to_other_hosts_only_on_purpose():
     assert "WORKLOG_OTLP_BIND=0.0.0.0 docker compose up -d" in readme
 
 
-def test_tempo_uses_3_0_keys():
+def test_tempo_uses_3_0_keys() -> None:
     tempo = sf.load_yaml(sf.TEMPO)
     assert "compactor" not in tempo and "ingester" not in tempo
     assert "metrics_generator_processors" not in tempo.get("overrides", {})
@@ -321,7 +324,7 @@ def test_tempo_uses_3_0_keys():
     assert tempo["overrides"]["defaults"]["read"]["left_pad_trace_ids"] is True
 
 
-def test_dashboard_loads_and_uses_provisioned_datasources():
+def test_dashboard_loads_and_uses_provisioned_datasources() -> None:
     dashboard = sf.load_dashboard()
     uids = {source["uid"] for source in sf.load_yaml(sf.DATASOURCES)["datasources"]}
     assert {"prometheus", "tempo", "jaeger"} == uids
@@ -344,7 +347,7 @@ def test_dashboard_loads_and_uses_provisioned_datasources():
     )
 
 
-def test_grafana_alert_rules_reference_provisioned_things():
+def test_grafana_alert_rules_reference_provisioned_things() -> None:
     uids = {source["uid"] for source in sf.load_yaml(sf.DATASOURCES)["datasources"]} | {"__expr__"}
     dashboard = sf.load_dashboard()
     panel_ids = {str(panel["id"]) for panel in dashboard["panels"]}
@@ -366,7 +369,7 @@ def test_grafana_alert_rules_reference_provisioned_things():
         assert "$" not in " ".join(rule["annotations"].values())
 
 
-def test_prometheus_alerts_have_labels_annotations_and_a_trace_link():
+def test_prometheus_alerts_have_labels_annotations_and_a_trace_link() -> None:
     rules = [r for g in sf.load_yaml(sf.RULES)["groups"] for r in g["rules"] if "alert" in r]
     assert {r["alert"] for r in rules} == {"WorklogEscalation", "WorklogToolErrorRate", "WorklogLowConfidenceBurst"}
     dashboard_uid = sf.load_dashboard()["uid"]
@@ -377,7 +380,7 @@ def test_prometheus_alerts_have_labels_annotations_and_a_trace_link():
 
 
 @pytest.mark.parametrize("path", [sf.COLLECTOR_CONFIG, sf.LOADBALANCING_CONFIG], ids=lambda p: p.name)
-def test_collector_uses_the_current_component_names(path):
+def test_collector_uses_the_current_component_names(path: Path) -> None:
     config = sf.expand(sf.load_yaml(path), sf.ALL_TRACE_EXPORTERS_ENV)
     for kind in KINDS:
         for name in config.get(kind) or {}:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -67,11 +68,13 @@ def _status(path: Path) -> tuple[str, int, int]:
         pytest.param(lambda s: [[x] for x in reversed(s)], id="span by span, last first"),
     ],
 )
-def test_an_escalation_is_resolved_once_in_any_batch_order(tmp_path: Path, batches: object) -> None:
+def test_an_escalation_is_resolved_once_in_any_batch_order(
+    tmp_path: Path, batches: Callable[[list[ReadableSpan]], list[list[ReadableSpan]]]
+) -> None:
     spans = _session()
     assert [s.name for s in spans[:2]] == ["execute_tool t", "escalation"]
     exporter = StoreSpanExporter(tmp_path / "w.db")
-    for batch in batches(spans):  # type: ignore[operator]
+    for batch in batches(spans):
         exporter.export(batch)
     assert _status(tmp_path / "w.db") == ("ok", 1, 1)
 

@@ -188,6 +188,7 @@ class TestSchema:
         path = tmp_path / "v1.db"
         conn = sqlite3.connect(path, isolation_level=None)
         for statement in MIGRATIONS[0]:
+            assert isinstance(statement, str)  # version 1 is plain SQL
             conn.execute(statement)
         conn.execute("PRAGMA user_version = 1")
         # What a version-1 writer stored: spans and events only, no summaries, no search index.

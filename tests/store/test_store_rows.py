@@ -6,7 +6,7 @@ import gc
 import json
 import math
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from contextlib import closing
 from pathlib import Path
 
@@ -241,6 +241,7 @@ class TestIterSpans:
         assert gc.isenabled()
         with StoreReader(store) as reader:
             spans = reader.iter_spans()
+            assert isinstance(spans, Generator)  # closing it early gives the collector back
             next(spans)
             assert gc.isenabled()  # the caller's code runs with the collector as it left it
             spans.close()

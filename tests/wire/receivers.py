@@ -62,7 +62,7 @@ class ReceivedRequest:
     """One export request: the decoded message and the headers (lower-cased) or gRPC metadata."""
 
     message: trace_service_pb2.ExportTraceServiceRequest
-    headers: Mapping[str, str]
+    headers: Mapping[str, str | bytes]  # bytes only for gRPC's binary ("-bin") metadata
     raw_size: int
 
 
@@ -252,7 +252,7 @@ class _TraceService(trace_service_pb2_grpc.TraceServiceServicer):
         receiver.behaviour.stall()
         if receiver.behaviour.mode == "refuse":
             context.abort(grpc.StatusCode.UNAVAILABLE, "receiver refuses on purpose")
-        metadata = {item.key.lower(): item.value for item in context.invocation_metadata()}
+        metadata = {key.lower(): value for key, value in context.invocation_metadata()}
         receiver.add(ReceivedRequest(request, metadata, request.ByteSize()))
         return trace_service_pb2.ExportTraceServiceResponse()
 
@@ -264,7 +264,10 @@ class OtlpGrpcReceiver(_Store):
         super().__init__()
         self.behaviour = _Misbehaviour(mode, delay_s)
         self._server = grpc.server(futures.ThreadPoolExecutor(max_workers=4))
-        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(_TraceService(self), self._server)
+        # The generated gRPC module has no type annotations.
+        trace_service_pb2_grpc.add_TraceServiceServicer_to_server(  # type: ignore[no-untyped-call]
+            _TraceService(self), self._server
+        )
         self.port = self._server.add_insecure_port("127.0.0.1:0")
         self.endpoint = f"http://127.0.0.1:{self.port}"
         self._server.start()

@@ -228,7 +228,7 @@ def test_entries_are_events_with_typed_attributes(exported: Exported) -> None:
     assert values[details + "attempt"] == 2
     assert values[details + "ratio"] == 0.25
     assert values[details + "urgent"] is True
-    assert json.loads(values[details + "tags"]) == ["a", "b"]  # type: ignore[arg-type]
+    assert json.loads(values[details + "tags"]) == ["a", "b"]
     types = wire_types(decision_event.attributes)
     assert types[sc.WORKLOG_STEP] == "int_value"
     assert types[sc.WORKLOG_CONFIDENCE] == "double_value"
