@@ -12,6 +12,7 @@ import pytest
 from google.protobuf import json_format
 from opentelemetry.proto.trace.v1.trace_pb2 import TracesData
 
+import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
 from tests.cli.scenario import HOSTILE, SECOND_REASON, fill_store, run_cli
 from tests.cli_invoke import invoke
@@ -103,6 +104,21 @@ class TestExplain:
             "conversations": "Bot conversations",
         }[mode]
         assert expected in done.stdout
+
+    def test_the_summary_lists_the_errors_bots_wrote(self, tmp_path: Path) -> None:
+        store = tmp_path / "worklog.db"
+        wl.configure(service_name="cli-tests", store=str(store), exporters=[])
+        try:
+            with wl.workspace("#deploys") as ws, wl.bot("deployer"):
+                wl.info("Deploying the release")
+                wl.error("Disk full on the build host")
+        finally:
+            wl.shutdown()
+        done = run_cli("explain", ws.trace_id, "--mode", "summary", store=store)
+        assert done.returncode == 0, done.stderr
+        lines = done.stdout.splitlines()
+        heading = lines.index("⚠ Errors")
+        assert lines[heading + 1] == "  Step 2: Disk full on the build host"
 
     def test_conversations_thread_replies_under_their_message(self, filled: tuple[Path, dict[str, str]]) -> None:
         store, ids = filled

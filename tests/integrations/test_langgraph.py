@@ -24,11 +24,22 @@ from tests.integrations.conftest import ORDERS, PEERS, Recording, assert_nothing
 
 require("langgraph", "langgraph")
 require("langgraph_supervisor", "langgraph")
+from langchain_core.callbacks import CallbackManagerForLLMRun  # noqa: E402
+from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
+from langchain_core.outputs import ChatResult  # noqa: E402
 from langchain_core.tools import tool  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.types import interrupt  # noqa: E402
 
-from tests.integrations.langgraph_app import TURNS, FakeChat, create_react_agent, run, say, two_runs  # noqa: E402
+from tests.integrations.langgraph_app import (  # noqa: E402
+    TURNS,
+    USAGE,
+    FakeChat,
+    create_react_agent,
+    run,
+    say,
+    two_runs,
+)
 
 # Each call of create_react_agent warns that it moved to langchain.agents.create_agent. The app keeps it:
 # langgraph_supervisor (0.0.31) builds its supervisor with create_react_agent itself, so the warning would come
@@ -159,6 +170,45 @@ class TestSupportApp:
         assert recording.failures() == []
         (call,) = recording.counted(Kind.TOOL)
         assert call.status.status_code.name == "UNSET"
+
+
+class _ReportingChat(FakeChat):
+    """The fake chat model, reporting its usage and model in ``llm_output`` as provider models do."""
+
+    reported: dict[str, Any]
+
+    def _generate(
+        self,
+        messages: list[BaseMessage],
+        stop: list[str] | None = None,
+        run_manager: CallbackManagerForLLMRun | None = None,
+        **kwargs: Any,
+    ) -> ChatResult:
+        result = super()._generate(messages, stop=stop, run_manager=run_manager, **kwargs)
+        return ChatResult(generations=result.generations, llm_output=self.reported)
+
+
+class TestModelUsage:
+    @pytest.mark.parametrize(
+        ("reported", "model"),
+        [
+            ({"token_usage": {"prompt_tokens": 7, "completion_tokens": 3}, "model_name": "gpt-test"}, "gpt-test"),
+            ({"usage": {"input_tokens": 7, "output_tokens": 3}, "model": "claude-test"}, "claude-test"),
+        ],
+        ids=["openai-keys", "anthropic-keys"],
+    )
+    def test_a_models_own_report_comes_before_its_messages_usage(
+        self, recording: Recording, reported: dict[str, Any], model: str
+    ) -> None:
+        answer = AIMessage(content="Paid.", usage_metadata=USAGE)  # type: ignore[arg-type]
+        chat = _ReportingChat(messages=iter([answer]), reported=reported)
+        billing = create_react_agent(chat, [], name="billing_agent")
+        with wl.workspace("#support"):
+            billing.invoke({"messages": [("user", "invoice?")]})
+        assert_nothing_current()
+        attrs = recording.attrs(recording.one("invoke_agent billing_agent"))
+        assert (attrs[sc.GEN_AI_USAGE_INPUT_TOKENS], attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS]) == (7, 3)
+        assert attrs[sc.GEN_AI_REQUEST_MODEL] == model
 
 
 PEER_MODULES = {

@@ -7,7 +7,10 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import http.server
+import json
 import logging
+import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -20,11 +23,21 @@ from otel_worklog.integrations import openai_agents
 from tests.integrations.conftest import ORDERS, PEERS, Recording, assert_nothing_current, peer, require, scope_of
 
 agents = require("agents", "openai-agents")
-from agents import Agent, GuardrailFunctionOutput, InputGuardrail, Runner, function_tool  # noqa: E402
+from agents import (  # noqa: E402
+    Agent,
+    GuardrailFunctionOutput,
+    InputGuardrail,
+    OpenAIChatCompletionsModel,
+    OpenAIResponsesModel,
+    RunConfig,
+    Runner,
+    function_tool,
+)
 from agents.exceptions import InputGuardrailTripwireTriggered  # noqa: E402
 from agents.testing import ScriptedModel, assistant_message, function_call  # noqa: E402
 from agents.tracing import set_trace_processors  # noqa: E402
 from agents.usage import Usage  # noqa: E402
+from openai import AsyncOpenAI, InternalServerError  # noqa: E402
 
 USAGE = Usage(requests=1, input_tokens=10, output_tokens=5, total_tokens=15)
 
@@ -366,3 +379,105 @@ class TestInstrumentation:
         bot = recording.one("invoke_agent triage_agent")
         warnings = [e for e in bot.events if e.name == "worklog.warning"]
         assert [(e.attributes or {})[sc.WORKLOG_MESSAGE] for e in warnings] == ["guardrail no_secrets tripped"]
+
+
+#: What the local stand-in for the OpenAI API answers, in the API's own shapes: the model serving a
+#: request names itself apart from the one requested.
+_SERVED_MODEL = "gpt-test-served"
+_DOWN_MODEL = "gpt-test-down"
+_CHAT_COMPLETION = {
+    "id": "chatcmpl-1",
+    "object": "chat.completion",
+    "created": 0,
+    "model": _SERVED_MODEL,
+    "choices": [{"index": 0, "message": {"role": "assistant", "content": "Paid."}, "finish_reason": "stop"}],
+    "usage": {"prompt_tokens": 7, "completion_tokens": 3, "total_tokens": 10},
+}
+_RESPONSE = {
+    "id": "resp_1",
+    "object": "response",
+    "created_at": 0,
+    "model": _SERVED_MODEL,
+    "status": "completed",
+    "output": [
+        {
+            "type": "message",
+            "id": "msg_1",
+            "role": "assistant",
+            "status": "completed",
+            "content": [{"type": "output_text", "text": "Paid.", "annotations": []}],
+        }
+    ],
+    "parallel_tool_calls": True,
+    "tool_choice": "auto",
+    "tools": [],
+    "usage": {"input_tokens": 7, "output_tokens": 3, "total_tokens": 10},
+}
+
+
+class _OpenAIStandIn(http.server.BaseHTTPRequestHandler):
+    """Answers ``/chat/completions`` and ``/responses`` as the OpenAI API does; a 500 to the "down" model."""
+
+    def do_POST(self) -> None:
+        request = json.loads(self.rfile.read(int(self.headers.get("content-length", 0))))
+        answer = _CHAT_COMPLETION if self.path.endswith("/chat/completions") else _RESPONSE
+        status = 500 if request.get("model") == _DOWN_MODEL else 200
+        body = json.dumps(answer if status == 200 else {"error": {"message": "down"}}).encode()
+        self.send_response(status)
+        self.send_header("content-type", "application/json")
+        self.send_header("content-length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+@pytest.fixture(scope="module")
+def openai_client() -> Iterator[AsyncOpenAI]:
+    """A client of the local stand-in for the OpenAI API (there is no network here)."""
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _OpenAIStandIn)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield AsyncOpenAI(base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", api_key="test", max_retries=0)
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
+
+
+class TestModelCalls:
+    """Without the runner's turn spans, a bot's usage and model come from its model calls' own spans.
+
+    The SDK's own OpenAI models record them (a generation span for Chat Completions, a response span
+    for the Responses API); they run here against a local HTTP server that answers as the API does.
+    """
+
+    NO_TURN_SPANS = RunConfig(tracing={"include_task_and_turn_spans": False})
+
+    @pytest.mark.parametrize(
+        ("model_class", "recorded_model"),
+        [(OpenAIChatCompletionsModel, "gpt-test"), (OpenAIResponsesModel, _SERVED_MODEL)],
+        ids=["chat-completions", "responses"],
+    )
+    def test_usage_and_model_come_from_the_model_call(
+        self, recording: Recording, openai_client: AsyncOpenAI, model_class: Any, recorded_model: str
+    ) -> None:
+        agent = Agent(name="billing_agent", model=model_class("gpt-test", openai_client))
+        with wl.workspace("#support"):
+            asyncio.run(Runner.run(agent, "help", run_config=self.NO_TURN_SPANS))
+        assert_nothing_current()
+        attrs = recording.attrs(recording.one("invoke_agent billing_agent"))
+        assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 7
+        assert attrs[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 3
+        assert attrs[sc.GEN_AI_REQUEST_MODEL] == recorded_model
+
+    def test_a_failed_model_call_still_names_its_model(self, recording: Recording, openai_client: AsyncOpenAI) -> None:
+        agent = Agent(name="billing_agent", model=OpenAIChatCompletionsModel(_DOWN_MODEL, openai_client))
+        with wl.workspace("#support"), pytest.raises(InternalServerError):
+            asyncio.run(Runner.run(agent, "help", run_config=self.NO_TURN_SPANS))
+        assert_nothing_current()
+        attrs = recording.attrs(recording.one("invoke_agent billing_agent"))
+        assert attrs[sc.GEN_AI_REQUEST_MODEL] == _DOWN_MODEL
+        assert sc.GEN_AI_USAGE_INPUT_TOKENS not in attrs

@@ -179,32 +179,12 @@ class _Bridge:
         parent_id = kwargs.get("parent_run_id")
         with self._lock:
             parent = self._runs.get(parent_id) if isinstance(parent_id, UUID) else None
-        parent_ctx = parent.ctx if parent is not None else otel_context.get_current()
-        owner = parent.owner if parent is not None else None
-        metadata = kwargs.get("metadata") or {}
-        run = _Run(None, parent_ctx, owner, parent.root if parent is not None else run_id, parent=parent, others=[])
-        run.graph_node = metadata.get("langgraph_node") if isinstance(metadata.get("langgraph_node"), str) else None
+        run = _new_run(run_id, parent, kwargs.get("metadata") or {})
+        parent_ctx = run.ctx
         if event == "on_chain_start":
-            agent = _agent_name(kwargs.get("name"), metadata, parent_id)
-            if agent is not None and (owner is None or owner.bot is None or owner.bot.name != agent):
-                with self._lock:
-                    handoff, sender = self._pending.pop((run.root, agent), (None, None))
-                run.node = self.recorder.start_agent(tracer, agent, parent_ctx, handoff=handoff, handoff_from=sender)
-                self._adopt_wrappers(run, agent, run.node, kwargs.get("name"))
-            elif parent is None:
-                _mark_current_copy(kwargs.get("name"), "")  # OpenLLMetry's own span of the graph run
-                run.node = self.recorder.start_run(tracer, str(kwargs.get("name") or ""), parent_ctx)
+            run.node = self._start_chain(tracer, run, kwargs)
         elif event == "on_tool_start":
-            tool = _tool_name(args, kwargs)
-            run.arguments = _tool_arguments(args, kwargs)
-            if is_handoff_tool_name(tool):
-                sender = owner.bot_name if owner is not None and owner.bot_name else "unknown"
-                run.node = self.recorder.start_handoff(tracer, sender, parent_ctx)
-            else:
-                call_id = kwargs.get("tool_call_id")
-                run.node = self.recorder.start_tool(
-                    tracer, tool, owner, parent_ctx, call_id=call_id, arguments=run.arguments
-                )
+            run.node = self._start_tool(tracer, run, args, kwargs)
         if run.node is not None:
             run.ctx = run.node.ctx
             if run.node.kind is not Kind.OTHER:
@@ -214,6 +194,33 @@ class _Bridge:
         copies_of = run.node or (run.owner.bot if run.owner is not None else None)
         copies = copies_of is not None or parent is None
         return run.node, self.recorder.adoption(copies_of, copies=copies, workspace_ctx=parent_ctx, started=run.others)
+
+    def _start_chain(self, tracer: trace.Tracer, run: _Run, kwargs: Mapping[str, Any]) -> Node | None:
+        """An agent's turn (unless it is the agent already at work), the whole graph run at the root, else nothing."""
+        name = kwargs.get("name")
+        agent = _agent_name(name, kwargs.get("metadata") or {}, kwargs.get("parent_run_id"))
+        owner = run.owner
+        if agent is not None and (owner is None or owner.bot is None or owner.bot.name != agent):
+            with self._lock:
+                handoff, sender = self._pending.pop((run.root, agent), (None, None))
+            node = self.recorder.start_agent(tracer, agent, run.ctx, handoff=handoff, handoff_from=sender)
+            self._adopt_wrappers(run, agent, node, name)
+            return node
+        if run.parent is None:
+            _mark_current_copy(name, "")  # OpenLLMetry's own span of the graph run
+            return self.recorder.start_run(tracer, str(name or ""), run.ctx)
+        return None
+
+    def _start_tool(self, tracer: trace.Tracer, run: _Run, args: tuple[Any, ...], kwargs: Mapping[str, Any]) -> Node:
+        """A tool call, or a handoff when the tool is a handoff tool (``transfer_to_<agent>``)."""
+        tool = _tool_name(args, kwargs)
+        run.arguments = _tool_arguments(args, kwargs)
+        owner = run.owner
+        if is_handoff_tool_name(tool):
+            sender = owner.bot_name if owner is not None and owner.bot_name else "unknown"
+            return self.recorder.start_handoff(tracer, sender, run.ctx)
+        call_id = kwargs.get("tool_call_id")
+        return self.recorder.start_tool(tracer, tool, owner, run.ctx, call_id=call_id, arguments=run.arguments)
 
     def _adopt_wrappers(self, run: _Run, agent: str, node: Node, name: Any) -> None:
         """The runs that wrap an agent's subgraph in its graph node are part of its turn, as are their spans."""
@@ -283,6 +290,15 @@ class _Bridge:
             self._pending[(run.root, target)] = (node.span.get_span_context(), node.name)
             while len(self._pending) > _MAX_PENDING:
                 del self._pending[next(iter(self._pending))]
+
+
+def _new_run(run_id: UUID, parent: _Run | None, metadata: Mapping[str, Any]) -> _Run:
+    """A run, not recorded yet: in its parent's context and work, or, at the root, in the current context."""
+    graph_node = metadata.get("langgraph_node")
+    named = graph_node if isinstance(graph_node, str) else None
+    if parent is None:
+        return _Run(None, otel_context.get_current(), None, run_id, graph_node=named, others=[])
+    return _Run(None, parent.ctx, parent.owner, parent.root, parent=parent, graph_node=named, others=[])
 
 
 def _mark_current_copy(name: Any, copy_of: str) -> None:
@@ -365,27 +381,43 @@ def _reason(arguments: Any) -> str | None:
 def _usage(response: Any) -> tuple[int, int, str | None]:
     """Tokens and model of an LLM result: ``llm_output`` when the model reports it, else the messages' usage."""
     output = getattr(response, "llm_output", None) or {}
-    model = output.get("model_name") or output.get("model") if isinstance(output, Mapping) else None
-    usage = output.get("token_usage") or output.get("usage") if isinstance(output, Mapping) else None
+    if not isinstance(output, Mapping):
+        output = {}
+    model = output.get("model_name") or output.get("model")
+    usage = output.get("token_usage") or output.get("usage")
     if isinstance(usage, Mapping):
-        return (
-            int(usage.get("prompt_tokens") or usage.get("input_tokens") or 0),
-            int(usage.get("completion_tokens") or usage.get("output_tokens") or 0),
-            model if isinstance(model, str) else None,
-        )
+        input_tokens = _count(usage, "prompt_tokens", "input_tokens")
+        return input_tokens, _count(usage, "completion_tokens", "output_tokens"), _text_or_none(model)
+    return _messages_usage(response, model)
+
+
+def _messages_usage(response: Any, model: Any) -> tuple[int, int, str | None]:
+    """Tokens summed over the generated messages' ``usage_metadata``; the model, unless known, from their metadata."""
     input_tokens = output_tokens = 0
     for generations in getattr(response, "generations", None) or ():
         for generation in generations:
             message = getattr(generation, "message", None)
             usage_metadata = getattr(message, "usage_metadata", None)
             if isinstance(usage_metadata, Mapping):
-                input_tokens += int(usage_metadata.get("input_tokens") or 0)
-                output_tokens += int(usage_metadata.get("output_tokens") or 0)
+                input_tokens += _count(usage_metadata, "input_tokens")
+                output_tokens += _count(usage_metadata, "output_tokens")
             metadata = getattr(message, "response_metadata", None)
             if model is None and isinstance(metadata, Mapping):
-                found = metadata.get("model_name") or metadata.get("model")
-                model = found if isinstance(found, str) else None
-    return input_tokens, output_tokens, model if isinstance(model, str) else None
+                model = _text_or_none(metadata.get("model_name") or metadata.get("model"))
+    return input_tokens, output_tokens, _text_or_none(model)
+
+
+def _count(values: Mapping[str, Any], *keys: str) -> int:
+    """The first count found under ``keys`` (providers name token counts differently), else 0."""
+    for key in keys:
+        value = values.get(key)
+        if value:
+            return int(value)
+    return 0
+
+
+def _text_or_none(value: Any) -> str | None:
+    return value if isinstance(value, str) else None
 
 
 class _BeaconVar:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
@@ -153,58 +153,92 @@ class _Bridge:
         if node is None:
             self.tool_errors.pop(span.span_id, None)
             return
-        data = span.span_data
-        kind = data.type
-        error = span.error
-        failure = _failure_text(error) if error else None
-        if kind == "agent" and node.kind is Kind.BOT:
+        end = _ENDS.get(span.span_data.type)
+        if end is not None:
+            end(self, span, node)
+
+    def _end_agent(self, span: Any, node: Node) -> None:
+        if node.kind is Kind.BOT:
+            failure = _failure_text(span.error)
             node.deactivate()
             self.recorder.end_agent(node, failure=failure)
-        elif kind == "function" and node.kind is Kind.TOOL:
-            node.deactivate()
-            exc = self.tool_errors.pop(span.span_id, None)
-            output = data.output if data.output is not None else UNSET
-            arguments = data.input if data.input is not None else UNSET
-            self.recorder.end_tool(
-                node, arguments=arguments, result=output, error=exc, failure=None if exc else failure
-            )
-        elif kind == "handoff" and node.kind is Kind.HANDOFF:
-            to_agent = data.to_agent
-            self.recorder.end_handoff(node, to_agent or "unknown")
-            if to_agent:
-                with self._lock:
-                    self._pending[(span.trace_id, to_agent)] = (node.span.get_span_context(), node.name)
-                    while len(self._pending) > _MAX_PENDING:
-                        del self._pending[next(iter(self._pending))]
-        elif kind == "turn":
-            usage = data.usage
-            if isinstance(usage, dict):
-                self.recorder.add_usage(node, usage.get("input_tokens"), usage.get("output_tokens"))
-        elif kind == "generation":
-            usage = data.usage
-            if isinstance(usage, dict):
-                self.recorder.add_usage(
-                    node, usage.get("input_tokens"), usage.get("output_tokens"), data.model, per_turn=False
-                )
-            elif data.model:
-                self.recorder.add_usage(node, 0, 0, data.model, per_turn=False)
-        elif kind == "response":
-            response = getattr(data, "response", None)
-            usage = getattr(response, "usage", None)
+
+    def _end_tool(self, span: Any, node: Node) -> None:
+        """The tool's exception when it raised one (kept by ``_tool_error_keeper``), else the SDK's failure text."""
+        if node.kind is not Kind.TOOL:
+            return
+        data = span.span_data
+        failure = _failure_text(span.error)
+        node.deactivate()
+        exc = self.tool_errors.pop(span.span_id, None)
+        output = data.output if data.output is not None else UNSET
+        arguments = data.input if data.input is not None else UNSET
+        self.recorder.end_tool(node, arguments=arguments, result=output, error=exc, failure=None if exc else failure)
+
+    def _end_handoff(self, span: Any, node: Node) -> None:
+        """The receiving agent, when it starts in this trace, links back to this handoff."""
+        if node.kind is not Kind.HANDOFF:
+            return
+        to_agent = span.span_data.to_agent
+        self.recorder.end_handoff(node, to_agent or "unknown")
+        if to_agent:
+            with self._lock:
+                self._pending[(span.trace_id, to_agent)] = (node.span.get_span_context(), node.name)
+                while len(self._pending) > _MAX_PENDING:
+                    del self._pending[next(iter(self._pending))]
+
+    def _end_turn(self, span: Any, node: Node) -> None:
+        usage = span.span_data.usage
+        if isinstance(usage, dict):
+            self.recorder.add_usage(node, usage.get("input_tokens"), usage.get("output_tokens"))
+
+    def _end_generation(self, span: Any, node: Node) -> None:
+        """A Chat Completions call: its usage (counted when no turn reported any), or only its model when it failed."""
+        data = span.span_data
+        usage = data.usage
+        if isinstance(usage, dict):
             self.recorder.add_usage(
-                node,
-                getattr(usage, "input_tokens", 0),
-                getattr(usage, "output_tokens", 0),
-                getattr(response, "model", None),
-                per_turn=False,
+                node, usage.get("input_tokens"), usage.get("output_tokens"), data.model, per_turn=False
             )
-        elif kind == "guardrail" and getattr(data, "triggered", False):
+        elif data.model:
+            self.recorder.add_usage(node, 0, 0, data.model, per_turn=False)
+
+    def _end_response(self, span: Any, node: Node) -> None:
+        """A Responses API call: usage and the serving model from the response it kept."""
+        response = getattr(span.span_data, "response", None)
+        usage = getattr(response, "usage", None)
+        self.recorder.add_usage(
+            node,
+            getattr(usage, "input_tokens", 0),
+            getattr(usage, "output_tokens", 0),
+            getattr(response, "model", None),
+            per_turn=False,
+        )
+
+    def _end_guardrail(self, span: Any, node: Node) -> None:
+        data = span.span_data
+        if getattr(data, "triggered", False):
             self.recorder.warning(
                 node.bot, f"guardrail {data.name} tripped", {"guardrail": data.name, "framework": FRAMEWORK}
             )
 
 
-def _failure_text(error: Any) -> str:
+#: How the end of each type of SDK span is recorded; the other types record nothing.
+_ENDS: Final[Mapping[str, Callable[[_Bridge, Any, Node], None]]] = {
+    "agent": _Bridge._end_agent,
+    "function": _Bridge._end_tool,
+    "handoff": _Bridge._end_handoff,
+    "turn": _Bridge._end_turn,
+    "generation": _Bridge._end_generation,
+    "response": _Bridge._end_response,
+    "guardrail": _Bridge._end_guardrail,
+}
+
+
+def _failure_text(error: Any) -> str | None:
+    """What the SDK says went wrong (its errors are dicts of a message and data), or None when nothing did."""
+    if not error:
+        return None
     if isinstance(error, dict):
         message = str(error.get("message") or "failed")
         data = error.get("data")

@@ -10,6 +10,7 @@ are shown as the shortest prefix that names them (every command accepts one).
 from __future__ import annotations
 
 import json
+from collections import Counter
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
@@ -492,70 +493,94 @@ def _message_table(rows: list[list[object]], columns: list[Column]) -> Fitted:
 
 
 def _summary(view: WorkLogView, bot: str | None) -> list[RenderableType]:
-    entries = view.entries
     alerts = _alerts(view, bot)
-    out: list[RenderableType] = [_stats(view, alerts)]
+    return [
+        _stats(view, alerts),
+        *_key_decisions(view.entries),
+        *_tool_totals(view.tools),
+        *(_handoff_line(h) for h in view.handoffs),
+        *_error_lines(view),
+        *_alert_lines(alerts),
+    ]
+
+
+def _key_decisions(entries: Sequence[Entry]) -> list[RenderableType]:
+    """The entries where the work turned: decisions, doubts, corrections and insights."""
     key = [e for e in entries if e.level in ("decision", "uncertainty", "correction") or e.insight]
-    if key:
-        out.append(Text("Key decisions", style="italic"))
-        out.append(
-            _message_table(
-                [
-                    [
-                        _t(f"Step {e.step}" if e.step is not None else "", "bold"),
-                        _bot(e.bot),
-                        Text(f"{entry_icon(e)} ") + Text(e.message),
-                        _confidence(e.confidence),
-                    ]
-                    for e in key
-                ],
-                [
-                    Column("", keep=60, whole=True),
-                    Column("", keep=50, min_width=8),
-                    Column("", keep=ALWAYS, min_width=20, wrap=True),
-                    Column("", keep=70, justify="right", whole=True),
-                ],
-            )
-        )
-    if view.tools:
-        tools: dict[str, list[Any]] = {}
-        for t in view.tools:
-            row = tools.setdefault(t.name, [0, 0, 0.0])
-            row[0] += 1
-            row[1] += t.status != sc.TOOL_STATUS_SUCCESS
-            row[2] += t.duration_ms
-        columns = [
-            Column("Tool", keep=ALWAYS, style="bold"),
-            Column("Calls", keep=50, justify="right"),
-            Column("Failed", keep=40, justify="right"),
-            Column("Time", keep=30, justify="right"),
+    if not key:
+        return []
+    rows: list[list[object]] = [
+        [
+            _t(f"Step {e.step}" if e.step is not None else "", "bold"),
+            _bot(e.bot),
+            Text(f"{entry_icon(e)} ") + Text(e.message),
+            _confidence(e.confidence),
         ]
-        rows: list[list[object]] = [
-            [name, str(calls), Text(str(failed), style="red" if failed else "dim"), _ms(ms)]
-            for name, (calls, failed, ms) in tools.items()
-        ]
-        out.append(fitted(columns, rows, title="Tools", boxed=False))
-    for h in view.handoffs:
-        out.append(
-            Text(f"{HANDOFF_ICON} ")
-            + _t(h.from_bot, "yellow")
-            + Text(" ──▶ ", "bold blue")
-            + _t(h.to_bot, "yellow")
-            + Text(f"  {h.reason or ''}")
-        )
-    errors = [e for e in entries if e.level == "error"]
-    if errors or view.errors:
-        out.append(Text("⚠ Errors", style="bold red"))
-        for e in errors:
-            out.append(Text(f"  Step {e.step}: ", style="red") + Text(e.message))
-        for s in view.errors:
-            out.append(
-                Text(f"  {s.name}: ", style="red") + Text(s.status_message or str(s.attributes.get(sc.ERROR_TYPE, "")))
-            )
-    if alerts:
-        out.append(Text(f"{ALERT_ICON} Alerts", style="bold yellow"))
-        out += [Text(f"  {ALERT_ICON} ") + _alert_text(a) for a in alerts]
-    return out
+        for e in key
+    ]
+    columns = [
+        Column("", keep=60, whole=True),
+        Column("", keep=50, min_width=8),
+        Column("", keep=ALWAYS, min_width=20, wrap=True),
+        Column("", keep=70, justify="right", whole=True),
+    ]
+    return [Text("Key decisions", style="italic"), _message_table(rows, columns)]
+
+
+def _tool_totals(tools: Sequence[ToolCall]) -> list[RenderableType]:
+    """Calls, failures and time per tool, in the order the tools were first called."""
+    if not tools:
+        return []
+    totals: dict[str, list[Any]] = {}
+    for t in tools:
+        row = totals.setdefault(t.name, [0, 0, 0.0])
+        row[0] += 1
+        row[1] += t.status != sc.TOOL_STATUS_SUCCESS
+        row[2] += t.duration_ms
+    columns = [
+        Column("Tool", keep=ALWAYS, style="bold"),
+        Column("Calls", keep=50, justify="right"),
+        Column("Failed", keep=40, justify="right"),
+        Column("Time", keep=30, justify="right"),
+    ]
+    rows: list[list[object]] = [
+        [name, str(calls), Text(str(failed), style="red" if failed else "dim"), _ms(ms)]
+        for name, (calls, failed, ms) in totals.items()
+    ]
+    return [fitted(columns, rows, title="Tools", boxed=False)]
+
+
+def _handoff_line(h: HandoffItem) -> Text:
+    return (
+        Text(f"{HANDOFF_ICON} ")
+        + _t(h.from_bot, "yellow")
+        + Text(" ──▶ ", "bold blue")
+        + _t(h.to_bot, "yellow")
+        + Text(f"  {h.reason or ''}")
+    )
+
+
+def _error_lines(view: WorkLogView) -> list[RenderableType]:
+    """The error entries bots wrote, then the spans that failed."""
+    errors = [e for e in view.entries if e.level == "error"]
+    if not errors and not view.errors:
+        return []
+    lines: list[RenderableType] = [Text("⚠ Errors", style="bold red")]
+    lines += [Text(f"  Step {e.step}: ", style="red") + Text(e.message) for e in errors]
+    lines += [
+        Text(f"  {s.name}: ", style="red") + Text(s.status_message or str(s.attributes.get(sc.ERROR_TYPE, "")))
+        for s in view.errors
+    ]
+    return lines
+
+
+def _alert_lines(alerts: Sequence[SpanRecord]) -> list[RenderableType]:
+    if not alerts:
+        return []
+    return [
+        Text(f"{ALERT_ICON} Alerts", style="bold yellow"),
+        *(Text(f"  {ALERT_ICON} ") + _alert_text(a) for a in alerts),
+    ]
 
 
 def _coordination_kind(e: Entry) -> str:
@@ -564,31 +589,26 @@ def _coordination_kind(e: Entry) -> str:
     return "escalate" if e.category == sc.CATEGORY_ESCALATION else e.level
 
 
+def _is_coordination(e: Entry, coordinator: str | None) -> bool:
+    """An entry that shows the work being coordinated: a decision, an escalation, the coordinator delegating."""
+    return (
+        e.level in ("coordination", "decision", "uncertainty")
+        or e.category in ("coordination", sc.CATEGORY_ESCALATION)
+        or bool(e.is_message and e.mentions and (coordinator is None or e.bot == coordinator))
+    )
+
+
+def _coordination_row(e: Entry) -> list[object]:
+    msg = Text(e.message)
+    if e.mentions:
+        msg.append("  → " + " ".join(e.mentions), style="yellow")
+    kind = Text(_coordination_kind(e), style=LEVEL_STYLES.get(e.level, ""))
+    return [_t(e.step), _bot(e.bot), kind, msg, _confidence(e.confidence)]
+
+
 def _coordination(view: WorkLogView) -> list[RenderableType]:
     coordinator = view.coordinator
-    entries = view.entries
-    chosen = [
-        e
-        for e in entries
-        if e.level in ("coordination", "decision", "uncertainty")
-        or e.category in ("coordination", sc.CATEGORY_ESCALATION)
-        or (e.is_message and e.mentions and (coordinator is None or e.bot == coordinator))
-    ]
-    rows: list[list[object]] = []
-    for e in chosen:
-        kind = (
-            "delegate"
-            if e.is_message and e.mentions
-            else "escalate"
-            if e.category == sc.CATEGORY_ESCALATION
-            else e.level
-        )
-        msg = Text(e.message)
-        if e.mentions:
-            msg.append("  → " + " ".join(e.mentions), style="yellow")
-        rows.append(
-            [_t(e.step), _bot(e.bot), Text(kind, style=LEVEL_STYLES.get(e.level, "")), msg, _confidence(e.confidence)]
-        )
+    chosen = [e for e in view.entries if _is_coordination(e, coordinator)]
     columns = [
         Column("Step", keep=ALWAYS, justify="right"),
         Column("Bot", keep=40, min_width=8, style="yellow"),
@@ -597,18 +617,30 @@ def _coordination(view: WorkLogView) -> list[RenderableType]:
         Column("Conf.", keep=50, justify="right"),
     ]
     title = f"Coordinator decisions ({coordinator or 'no coordinator'})"
-    out: list[RenderableType] = [fitted(columns, rows, title=title)]
-    delegations: dict[str, int] = {}
-    for e in entries:
-        if e.is_message and (coordinator is None or e.bot == coordinator):
-            for m in e.mentions:
-                delegations[m.lstrip("@")] = delegations.get(m.lstrip("@"), 0) + 1
-    for h in view.handoffs:
-        delegations[h.to_bot] = delegations.get(h.to_bot, 0) + 1
-    if delegations:
-        counts = [[_t(bot, "yellow"), str(count)] for bot, count in sorted(delegations.items(), key=lambda kv: -kv[1])]
-        columns = [Column("To", keep=ALWAYS), Column("Times", keep=ALWAYS, justify="right")]
-        out.append(fitted(columns, counts, title="Delegations", boxed=False))
+    return [
+        fitted(columns, [_coordination_row(e) for e in chosen], title=title),
+        *_delegations(view, coordinator),
+        _coordination_stats(view, chosen),
+    ]
+
+
+def _delegations(view: WorkLogView, coordinator: str | None) -> list[RenderableType]:
+    """Who was handed work how often: the coordinator's mentions (any bot's, with none) and the handoffs."""
+    delegations = Counter(
+        m.lstrip("@")
+        for e in view.entries
+        if e.is_message and (coordinator is None or e.bot == coordinator)
+        for m in e.mentions
+    )
+    delegations.update(h.to_bot for h in view.handoffs)
+    if not delegations:
+        return []
+    counts = [[_t(bot, "yellow"), str(count)] for bot, count in sorted(delegations.items(), key=lambda kv: -kv[1])]
+    columns = [Column("To", keep=ALWAYS), Column("Times", keep=ALWAYS, justify="right")]
+    return [fitted(columns, counts, title="Delegations", boxed=False)]
+
+
+def _coordination_stats(view: WorkLogView, chosen: Sequence[Entry]) -> Text:
     confidences = [e.confidence for e in chosen if e.confidence is not None]
     avg = sum(confidences) / len(confidences) if confidences else None
     stats = Text(f"{plural(len(chosen), 'coordination entry', 'coordination entries')} · ")
@@ -616,8 +648,7 @@ def _coordination(view: WorkLogView) -> list[RenderableType]:
     stats.append(plural(len(view.escalations), "escalation"), style="bold red" if view.outcome.open_escalations else "")
     stats.append(" · average confidence ")
     stats.append_text(_confidence(avg) if avg is not None else Text("-", style="dim"))
-    out.append(stats)
-    return out
+    return stats
 
 
 def _conversations(entries: Sequence[Entry]) -> list[RenderableType]:

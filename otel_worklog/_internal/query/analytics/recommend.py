@@ -127,34 +127,50 @@ def recommend(
         bot: [(part, _part_keywords(part, cache)) for part in parts] for bot, parts in bot_parts(history).items()
     }
     trends = {trend.bot: trend.trend for trend in bot_trends(history)}
+    floor = None if include_all else min_confidence
     results = []
     for bot, items in sessions_by_bot.items():
         vocabulary = set().union(*{words for _, words in items})
         if domain_words and not domain_words & vocabulary:
             continue
-        matched = sorted(wanted & vocabulary)
-        relevance = len(matched) / len(wanted) if wanted else 0.0
-        basis = [session for session, words in items if words & wanted]
-        if not basis and not include_all:
-            continue
-        rated = basis or [session for session, _ in items]
-        success_rate = sum(1 for s in rated if s.success) / len(rated)
-        experience = min(1.0, len(basis) / EXPERIENCE_FULL)
-        confidence = relevance * (SUCCESS_WEIGHT * success_rate + EXPERIENCE_WEIGHT * experience)
-        if not include_all and confidence < min_confidence:
-            continue
-        results.append(
-            BotRecommendation(
-                bot=bot,
-                confidence=round(confidence, 4),
-                relevance=round(relevance, 4),
-                success_rate=round(success_rate, 4),
-                avg_duration_s=sum(s.duration_s for s in rated) / len(rated),
-                total_tasks=len(items),
-                matching_tasks=len(basis),
-                matched_keywords=matched,
-                recent_performance=trends.get(bot, "insufficient_data"),
-            )
-        )
+        found = _weigh(bot, items, wanted, vocabulary, trends.get(bot, "insufficient_data"), floor)
+        if found is not None:
+            results.append(found)
     results.sort(key=lambda r: (-r.confidence, -r.matching_tasks, r.bot))
     return results
+
+
+def _weigh(
+    bot: str,
+    items: list[tuple[BotPart, frozenset[str]]],
+    wanted: set[str],
+    vocabulary: set[str],
+    trend: str,
+    floor: float | None,
+) -> BotRecommendation | None:
+    """One bot's case for the task; None when it misses ``floor`` (a floor of None: every bot is a candidate).
+
+    Its success rate and time come from its matching sessions, or from all of them when none match.
+    """
+    matched = sorted(wanted & vocabulary)
+    relevance = len(matched) / len(wanted) if wanted else 0.0
+    basis = [session for session, words in items if words & wanted]
+    if not basis and floor is not None:
+        return None
+    rated = basis or [session for session, _ in items]
+    success_rate = sum(1 for s in rated if s.success) / len(rated)
+    experience = min(1.0, len(basis) / EXPERIENCE_FULL)
+    confidence = relevance * (SUCCESS_WEIGHT * success_rate + EXPERIENCE_WEIGHT * experience)
+    if floor is not None and confidence < floor:
+        return None
+    return BotRecommendation(
+        bot=bot,
+        confidence=round(confidence, 4),
+        relevance=round(relevance, 4),
+        success_rate=round(success_rate, 4),
+        avg_duration_s=sum(s.duration_s for s in rated) / len(rated),
+        total_tasks=len(items),
+        matching_tasks=len(basis),
+        matched_keywords=matched,
+        recent_performance=trend,
+    )
