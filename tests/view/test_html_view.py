@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -312,3 +313,27 @@ class TestWhatAPersonSees:
         assert seen["scripts"] == 0 and seen["title"] == "Work log · #quick"
         for hostile in (HOSTILE, SCRIPT_ARG, SCRIPT_REASON):
             assert hostile in seen["text"]
+
+
+@pytest.mark.needs_chromium
+def test_start_time_is_local_with_its_zone_or_utc_when_asked(
+    quick_page: Path, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page follows the terminal views' clock: local time with the zone shown, and ``--utc`` for UTC."""
+    store = quick_page.parent / "w.db"
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30 all year: no daylight saving time to trip on
+    shown = {}
+    for name, extra in (("local", ()), ("utc", ("--utc",))):
+        target = quick_page.parent / f"clock-{name}.html"
+        done = run_cli("view", "--html", str(target), *extra, store=store)
+        assert done.returncode == 0, done.stderr
+        shown[name] = browser.open(target.as_uri()).evaluate("document.querySelector('header').innerText")
+    when = r"started (\d{4}-\d\d-\d\d) (\d\d):(\d\d):\d\d "
+    local = re.search(when + r"\+05:30 ·", shown["local"])
+    utc = re.search(when + r"UTC ·", shown["utc"])
+    assert local and utc, shown
+    for text in shown.values():
+        assert "+00:00" not in text and not re.search(r"\d\dT\d\d", text)  # no ISO stamp is shown
+    # The same moment: local is five and a half hours ahead.
+    minutes = [int(found.group(2)) * 60 + int(found.group(3)) for found in (local, utc)]
+    assert (minutes[0] - minutes[1]) % (24 * 60) == 5 * 60 + 30
