@@ -52,6 +52,7 @@ from otel_worklog._internal.cli.options import Command, add_json, at_least
 from otel_worklog._internal.query.ids import normalize_trace_id
 from otel_worklog._internal.query.otlp_json import decode_resource_spans
 from otel_worklog._internal.query.tempo import traceql_string
+from otel_worklog._internal.render.units import plural
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -307,7 +308,7 @@ class Doctor:
                 exporter.shutdown()  # type: ignore[no-untyped-call]
         if result is not SpanExportResult.SUCCESS:
             raise DoctorError(f"{endpoint} did not accept the trace: {logged[-1] if logged else 'the export failed'}")
-        return f"trace {self.trace_id}: {len(spans)} spans accepted by {endpoint}"
+        return f"trace {self.trace_id}: {plural(len(spans), 'span')} accepted by {endpoint}"
 
     def _record_trace(self) -> Sequence[ReadableSpan]:
         """The test trace, recorded on a tracer provider of the doctor's own."""
@@ -358,7 +359,7 @@ class Doctor:
             for span in spans:
                 escalation = span.attributes.get(sc.WORKLOG_ESCALATION) in (True, "true")
                 if span.name == sc.ESCALATION_SPAN_NAME and escalation:
-                    return f"{len(spans)} spans, including the {sc.ESCALATION_SPAN_NAME!r} span"
+                    return f"{plural(len(spans), 'span')}, including the {sc.ESCALATION_SPAN_NAME!r} span"
             return None
 
         return self._poll(attempt, f"trace {self.trace_id} with an escalation span in Tempo")
