@@ -192,6 +192,18 @@ def singles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
     return path, fill_singles_store(path)
 
 
+def test_debug_spans_show_a_real_status_as_the_html_view_does(singles: tuple[Path, str]) -> None:
+    """OK or ERROR, never OpenTelemetry's UNSET (a span nobody marked is a success)."""
+    store, trace_id = singles
+    out = _ok("explain", trace_id, "--mode", "debug", store=store, columns=80)
+    (header, rows), *_ = [table for table in _tables(out) if "Status" in table[0]]
+    statuses = [(row[0][header.index("Name")], row[0][header.index("Status")]) for row in rows]
+    assert "UNSET" not in out
+    assert [name for name, status in statuses if status == "ERROR"] == [statuses[4][0]]
+    assert statuses[4][0].startswith("execute_tool")  # the failed lookup
+    assert [status for _, status in statuses].count("OK") == len(statuses) - 1 == 5, statuses
+
+
 class TestWordsAndIcons:
     def test_a_count_of_one_takes_the_singular_in_every_view(self, singles: tuple[Path, str]) -> None:
         store, trace_id = singles
