@@ -29,7 +29,9 @@ from tests.cli.views_scenario import (
     OPS,
     RESOLUTION,
     RESOLVED_REASON,
+    SINGLES,
     SUPPORT,
+    fill_singles_store,
     fill_views_store,
 )
 from tests.store.test_tempo_reader import FakeTempo, serve
@@ -178,7 +180,54 @@ class TestTimes:
         assert "times UTC)" in _ok("report", "--utc", store=store).splitlines()[0]
 
 
+#: A count of one with a plural noun: "1 tool calls", "1 matching entries".
+_ONE_WITH_A_PLURAL = re.compile(
+    r"\b1 (?:\w+ )?(?:tool calls|entries|escalations|errors|alerts|handoffs|sessions|bots|steps|spans|matches|days)\b"
+)
+
+
+@pytest.fixture(scope="module")
+def singles(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, str]:
+    path = tmp_path_factory.mktemp("singles") / "worklog.db"
+    return path, fill_singles_store(path)
+
+
+def test_debug_spans_show_a_real_status_as_the_html_view_does(singles: tuple[Path, str]) -> None:
+    """OK or ERROR, never OpenTelemetry's UNSET (a span nobody marked is a success)."""
+    store, trace_id = singles
+    out = _ok("explain", trace_id, "--mode", "debug", store=store, columns=80)
+    (header, rows), *_ = [table for table in _tables(out) if "Status" in table[0]]
+    statuses = [(row[0][header.index("Name")], row[0][header.index("Status")]) for row in rows]
+    assert "UNSET" not in out
+    assert [name for name, status in statuses if status == "ERROR"] == [statuses[4][0]]
+    assert statuses[4][0].startswith("execute_tool")  # the failed lookup
+    assert [status for _, status in statuses].count("OK") == len(statuses) - 1 == 5, statuses
+
+
 class TestWordsAndIcons:
+    def test_a_count_of_one_takes_the_singular_in_every_view(self, singles: tuple[Path, str]) -> None:
+        store, trace_id = singles
+        outputs = {
+            " ".join(args): _ok(*args, store=store, columns=80)
+            for args in (
+                ("logs",),
+                *(("explain", trace_id, "--mode", mode) for mode in ("summary", "detailed", "debug", "coordination")),
+                ("how", "missing key owns"),
+                ("escalations",),
+                ("report", "--days", "1"),
+            )
+        }
+        summary = outputs[f"explain {trace_id} --mode summary"]
+        assert "1 tool call · 1 handoff · 1 escalation · 1 error · 0 alerts" in summary
+        assert "1 tool calls" not in summary
+        assert "(1 escalation waiting for a human)" in summary
+        assert "1 coordination entry · 1 handoff · 1 escalation" in outputs[f"explain {trace_id} --mode coordination"]
+        assert outputs["how missing key owns"].startswith("1 match for 'missing key owns'")
+        assert "(1 day, times " in outputs["report --days 1"].splitlines()[0]
+        for command, out in outputs.items():
+            assert _ONE_WITH_A_PLURAL.search(out) is None, (command, _ONE_WITH_A_PLURAL.search(out))
+        assert SINGLES in outputs["logs"]
+
     def test_counts_agree_with_their_nouns(self, views: tuple[Path, dict[str, str]]) -> None:
         store, ids = views
         summary = _ok("explain", ids[SUPPORT], "--mode", "summary", store=store)

@@ -65,3 +65,29 @@ def fill_views_store(path: Path) -> dict[str, str]:
     finally:
         wl.shutdown()
     return ids
+
+
+SINGLES = "#one-of-each"
+
+
+@wl.tool
+def lookup(key: str) -> str:
+    raise KeyError(key)
+
+
+def fill_singles_store(path: Path) -> str:
+    """One session with exactly one entry, tool call, handoff, escalation and error; returns its trace id."""
+    wl.configure(service_name="views-tests", store=str(path), exporters=[])
+    try:
+        with wl.workspace(SINGLES, type="project", participants=["asker", "answerer"]) as ws:
+            with wl.bot("asker"):
+                handoff = wl.handoff("answerer", reason="look the key up")
+            with wl.bot("answerer", handoff=handoff):
+                try:
+                    lookup("missing")
+                except KeyError:
+                    pass
+                wl.escalate("The key is missing: who owns it?")
+        return ws.trace_id
+    finally:
+        wl.shutdown()

@@ -340,3 +340,43 @@ def test_with_nothing_listening_it_answers_at_once_one_line_per_step() -> None:
     assert "Connection refused" in lines[1] and "Connection refused" in lines[2]
     assert lines[-1] == "doctor: 0 passed, 2 failed, 4 skipped: the stack is NOT working"
     print(f"doctor with nothing listening: {elapsed:.2f} s")
+
+
+@pytest.mark.parametrize("timeout", [0.0, 0.8, 3.0, 30.0])
+def test_no_connection_waits_longer_than_what_is_left_of_the_timeout(
+    timeout: float, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """By construction, not by a stopwatch: every connection, request and export the doctor starts is given
+    at most what is left of ``--timeout`` (the ``doctor_timeout_s`` setting), never more than 5 s, and a step
+    that starts past the deadline one short last try; every sleep ends by the deadline. So with nothing
+    listening, or a host that drops packets, no step can hang: the run ends within the timeout plus a last try
+    per step."""
+    from opentelemetry.exporter.otlp.proto.http import trace_exporter
+
+    clock = FakeClock()
+    deadline = clock.now + timeout  # the clock moves only when the doctor sleeps
+    waits: list[tuple[str, float, float]] = []  # (what, its timeout, what was left of the run's timeout)
+    connect = socket.create_connection
+
+    def create_connection(address: Any, timeout: Any = None, *args: Any, **kwargs: Any) -> socket.socket:
+        waits.append((f"connect {address}", timeout, deadline - clock.now))
+        return connect(address, timeout, *args, **kwargs)
+
+    exporter = trace_exporter.OTLPSpanExporter
+
+    def make_exporter(*, endpoint: str, timeout: float) -> trace_exporter.OTLPSpanExporter:
+        waits.append(("export", timeout, deadline - clock.now))
+        return exporter(endpoint=endpoint, timeout=timeout)
+
+    monkeypatch.setattr(socket, "create_connection", create_connection)  # the doctor's probes and urllib's
+    monkeypatch.setattr(trace_exporter, "OTLPSpanExporter", make_exporter)
+    lines: list[str] = []
+    with FakeStack(tempo_finds=False) as stack:
+        checker = _doctor(stack, lines, timeout=timeout, clock=clock)
+        checker.run()
+    assert {what.split()[0] for what, _, _ in waits} == {"connect", "export"}
+    assert len(waits) >= 6, waits  # every step connected at least once
+    for what, wait, left in waits:
+        assert 0 < wait <= 5.0, (what, wait)
+        assert wait <= max(left, 0.5), (what, wait, left)
+    assert all(nap > 0 for nap in clock.slept) and clock.now <= deadline + 1e-9

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import re
 import subprocess
 import tempfile
 from collections.abc import Iterator
@@ -11,6 +12,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from opentelemetry import trace
 
 import otel_worklog as wl
 from otel_worklog._internal.query.records import SpanRecord
@@ -150,6 +152,7 @@ def test_page_is_self_contained_and_escaped() -> None:
 SCRIPT_ARG = "<script>document.title='pwned-by-argument'</script>"
 SCRIPT_REASON = "<script>document.title='pwned-by-reason'</script> may I?"
 RESOLUTION = "yes, up to $50 a month"
+CUSTOM_KEY, CUSTOM_VALUE = "ticket.id", "T-42 <b>urgent</b>"
 
 
 @wl.tool
@@ -174,6 +177,7 @@ def _record_quick_session(store: Path) -> str:
                 wl.decision("Settled on Redis", confidence=0.9)
                 handoff = wl.handoff("researcher", artifacts=["notes.md"], reason="check the docs")
             with wl.bot("researcher", handoff=handoff):
+                trace.get_current_span().set_attribute(CUSTOM_KEY, CUSTOM_VALUE)  # the user's own attribute
                 search_docs(f"redis eviction {SCRIPT_ARG}", 3)
                 try:
                     fetch_page("https://unreachable.invalid")
@@ -312,3 +316,84 @@ class TestWhatAPersonSees:
         assert seen["scripts"] == 0 and seen["title"] == "Work log · #quick"
         for hostile in (HOSTILE, SCRIPT_ARG, SCRIPT_REASON):
             assert hostile in seen["text"]
+
+
+@pytest.mark.needs_chromium
+def test_start_time_is_local_with_its_zone_or_utc_when_asked(
+    quick_page: Path, browser: Browser, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The page follows the terminal views' clock: local time with the zone shown, and ``--utc`` for UTC."""
+    store = quick_page.parent / "w.db"
+    monkeypatch.setenv("TZ", "Asia/Kolkata")  # +05:30 all year: no daylight saving time to trip on
+    shown = {}
+    for name, extra in (("local", ()), ("utc", ("--utc",))):
+        target = quick_page.parent / f"clock-{name}.html"
+        done = run_cli("view", "--html", str(target), *extra, store=store)
+        assert done.returncode == 0, done.stderr
+        shown[name] = browser.open(target.as_uri()).evaluate("document.querySelector('header').innerText")
+    when = r"started (\d{4}-\d\d-\d\d) (\d\d):(\d\d):\d\d "
+    local = re.search(when + r"\+05:30 ·", shown["local"])
+    utc = re.search(when + r"UTC ·", shown["utc"])
+    assert local and utc, shown
+    for text in shown.values():
+        assert "+00:00" not in text and not re.search(r"\d\dT\d\d", text)  # no ISO stamp is shown
+    # The same moment: local is five and a half hours ahead.
+    minutes = [int(found.group(2)) * 60 + int(found.group(3)) for found in (local, utc)]
+    assert (minutes[0] - minutes[1]) % (24 * 60) == 5 * 60 + 30
+
+
+_NODE = """(name) => [...document.querySelectorAll('details.node > summary .name')]
+  .find((e) => e.textContent === name).closest('details.node')"""
+
+
+@pytest.mark.needs_chromium
+def test_every_attribute_of_a_span_is_shown_when_unfolded(quick_page: Path, browser: Browser) -> None:
+    """Not only a tool's arguments: the bot span's own, GenAI and user-set attributes, under "Attributes"."""
+    page = browser.open(quick_page.as_uri())
+    seen = page.evaluate(
+        f"""(() => {{
+          const node = ({_NODE})('invoke_agent researcher');
+          const box = node.querySelector(':scope > .node-body > details.attributes');
+          const cell = box.querySelector('td');
+          const folded = cell.checkVisibility();
+          box.querySelector('summary').click();  // a reader unfolds the attributes
+          return {{folded, open: cell.checkVisibility(), summary: box.querySelector('summary').innerText,
+                   rows: [...box.querySelectorAll('tr')].map((tr) => [...tr.cells].map((td) => td.innerText))}};
+        }})()"""
+    )
+    rows = dict(seen["rows"])
+    assert seen["folded"] is False and seen["open"] is True
+    assert rows["workspace.id"] == "#quick"
+    assert rows["bot.name"] == "researcher" and rows["gen_ai.agent.name"] == "researcher"
+    assert rows["gen_ai.operation.name"] == "invoke_agent"
+    assert rows["bot.triggered_by"] == "planner"
+    assert rows[CUSTOM_KEY] == CUSTOM_VALUE  # shown as text, not as markup
+    assert seen["summary"] == f"Attributes ({len(rows)})"
+    tool = dict(
+        page.evaluate(
+            f"""[...({_NODE})('execute_tool fetch_page')
+                 .querySelectorAll(':scope > .node-body > details.attributes tr')]
+                 .map((tr) => [...tr.cells].map((td) => td.textContent))"""
+        )
+    )
+    assert tool["gen_ai.tool.name"] == "fetch_page" and tool["error.type"] == "ConnectionError"
+    assert tool["bot.name"] == "researcher" and tool["workspace.id"] == "#quick"
+
+
+@pytest.mark.needs_chromium
+def test_span_tooltips_say_ok_or_error_never_unset(quick_page: Path, browser: Browser) -> None:
+    """The hover text of each span bar ends in its real status (read from the DOM: innerText skips <title>)."""
+    tips = browser.open(quick_page.as_uri()).evaluate(
+        """[...document.querySelectorAll('svg g.span')].map((g) => [g.querySelector(':scope > title').textContent,
+             g.classList.contains('error')])"""
+    )
+    assert len(tips) >= 8, tips
+    statuses = {tip.split(" · ")[0]: tip.split(" · ")[2] for tip, _ in tips}
+    assert set(statuses.values()) == {"OK", "ERROR"}, statuses
+    assert all((tip.split(" · ")[2] == "ERROR") is marked for tip, marked in tips), tips
+    assert statuses["execute_tool fetch_page"] == "ERROR"
+    assert statuses["execute_tool search_docs"] == statuses["invoke_agent researcher"] == "OK"
+    every_title = browser.open(quick_page.as_uri()).evaluate(
+        "[...document.querySelectorAll('svg title')].map((t) => t.textContent).join('\\n')"
+    )
+    assert "UNSET" not in every_title

@@ -16,7 +16,10 @@ failure with its likely cause:
 
 Only what may still come (a trace held by tail sampling, a series not scraped yet) is
 polled until the deadline; an address that refuses connections fails its step at once.
-The clock and the sleep are injectable, so tests never wait in real time.
+Every connection, request and export waits at most what is left of the timeout (and never
+more than 5 s), so a host that drops packets cannot hang a step either; a step that starts
+past the deadline gets one short last try. The clock and the sleep are injectable, so tests
+never wait in real time.
 
 The test trace is recorded on a tracer provider of the doctor's own and exported once,
 directly: the process's OpenTelemetry setup and environment are neither used nor changed,
@@ -52,6 +55,7 @@ from otel_worklog._internal.cli.options import Command, add_json, at_least
 from otel_worklog._internal.query.ids import normalize_trace_id
 from otel_worklog._internal.query.otlp_json import decode_resource_spans
 from otel_worklog._internal.query.tempo import traceql_string
+from otel_worklog._internal.render.units import plural
 
 if TYPE_CHECKING:
     from opentelemetry.sdk.trace import ReadableSpan
@@ -76,7 +80,10 @@ DOCTOR_BOT = "doctor"
 DOCTOR_WORKSPACE_PREFIX = "otel-worklog-doctor-"
 
 DEFAULT_OTLP_ENDPOINT = "http://localhost:4318"
-_HTTP_TIMEOUT_S = 5.0
+#: The longest one connection, request or export may wait, whatever is left of the run's timeout.
+_REQUEST_TIMEOUT_S = 5.0
+#: What a step that starts once the run's timeout has passed still gets: one short try.
+_LAST_TRY_S = 0.5
 _LONGEST_REASON = 300
 
 STEP_HEALTH: Final = "collector health"
@@ -245,7 +252,9 @@ class Doctor:
         self.echo(result.line())
 
     def _request_timeout(self) -> float:
-        return max(0.5, min(_HTTP_TIMEOUT_S, self._deadline - self.clock()))
+        """How long the next connection, request or export may wait: what is left of the run's timeout
+        (``--timeout``, else the ``doctor_timeout_s`` setting), at most 5 s, and a short last try past it."""
+        return min(_REQUEST_TIMEOUT_S, max(_LAST_TRY_S, self._deadline - self.clock()))
 
     def _get_json(self, url: str) -> tuple[int, Any]:
         """GET ``url``: (status, parsed JSON or None). Failing to connect raises DoctorError."""
@@ -299,7 +308,7 @@ class Doctor:
         if refused is not None:
             raise Unreachable(f"{endpoint} did not accept the trace: {refused}")
         spans = self._record_trace()
-        exporter = OTLPSpanExporter(endpoint=endpoint, timeout=min(10.0, max(1.0, self.timeout_s)))
+        exporter = OTLPSpanExporter(endpoint=endpoint, timeout=self._request_timeout())  # retries included
         with _sdk_log() as logged:
             try:
                 result = exporter.export(spans)
@@ -307,7 +316,7 @@ class Doctor:
                 exporter.shutdown()  # type: ignore[no-untyped-call]
         if result is not SpanExportResult.SUCCESS:
             raise DoctorError(f"{endpoint} did not accept the trace: {logged[-1] if logged else 'the export failed'}")
-        return f"trace {self.trace_id}: {len(spans)} spans accepted by {endpoint}"
+        return f"trace {self.trace_id}: {plural(len(spans), 'span')} accepted by {endpoint}"
 
     def _record_trace(self) -> Sequence[ReadableSpan]:
         """The test trace, recorded on a tracer provider of the doctor's own."""
@@ -358,7 +367,7 @@ class Doctor:
             for span in spans:
                 escalation = span.attributes.get(sc.WORKLOG_ESCALATION) in (True, "true")
                 if span.name == sc.ESCALATION_SPAN_NAME and escalation:
-                    return f"{len(spans)} spans, including the {sc.ESCALATION_SPAN_NAME!r} span"
+                    return f"{plural(len(spans), 'span')}, including the {sc.ESCALATION_SPAN_NAME!r} span"
             return None
 
         return self._poll(attempt, f"trace {self.trace_id} with an escalation span in Tempo")

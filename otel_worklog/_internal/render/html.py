@@ -17,8 +17,7 @@ from typing import Any
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, SpanRecord
 from otel_worklog._internal.query.worklog import Entry, WorkLogView, build_worklog, parse_json_value
-from otel_worklog._internal.render.data import iso
-from otel_worklog._internal.render.units import format_duration
+from otel_worklog._internal.render.units import Clock, format_duration
 from otel_worklog._internal.render.waterfall import (
     NO_BOT,
     Axis,
@@ -92,8 +91,8 @@ def _text(value: Any) -> str:
     return str(parsed)
 
 
-def render_html(spans: Sequence[SpanRecord], *, title: str | None = None) -> str:
-    """The page for one trace (``spans`` all share one trace id)."""
+def render_html(spans: Sequence[SpanRecord], *, title: str | None = None, clock: Clock | None = None) -> str:
+    """The page for one trace (``spans`` all share one trace id); times follow ``clock`` (local by default)."""
     view = build_worklog(spans)
     axis = Axis.of(view.start_ns, view.end_ns)
     waterfall = Waterfall(view.spans, view.handoffs, axis)
@@ -103,7 +102,7 @@ def render_html(spans: Sequence[SpanRecord], *, title: str | None = None) -> str
         f'<meta http-equiv="Content-Security-Policy" content="{_CSP}">'
         f'<meta name="viewport" content="width=device-width, initial-scale=1">'
         f"<title>{_e(heading)}</title><style>{_CSS}</style></head><body>"
-        + _header(view, heading)
+        + _header(view, heading, clock or Clock())
         + _escalations(view, axis)
         + _errors(view, axis)
         + _alerts(view, axis)
@@ -118,12 +117,14 @@ def render_html(spans: Sequence[SpanRecord], *, title: str | None = None) -> str
     )
 
 
-def _header(view: WorkLogView, heading: str) -> str:
+def _header(view: WorkLogView, heading: str, clock: Clock) -> str:
     status = view.status
+    moment = clock.moment(view.start_ns).isoformat(timespec="milliseconds")
+    started = f'<time datetime="{_e(moment)}">{_e(clock.time(view.start_ns))}</time>'
     return (
         f"<header><h1>{_e(heading)}</h1>"
         f'<p class="meta">Workspace <b>{_e(view.workspace_id or "-")}</b> ({_e(view.workspace_type or "-")}) · '
-        f"bots: {_e(', '.join(view.bots) or '-')} · started {_e(iso(view.start_ns))} · "
+        f"bots: {_e(', '.join(view.bots) or '-')} · started {started} · "
         f"{_e(format_duration(view.end_ns - view.start_ns))} · status "
         f'<span class="status-{_e(status)}" title="{_e(STATUS_MEANINGS.get(status, ""))}">{_e(status)}</span></p>'
         + (f'<p class="meta">Query: {_e(view.query)}</p>' if view.query else "")

@@ -18,7 +18,7 @@ from typing import Final
 
 from otel_worklog._internal.query.analytics.report import Report, ReportEscalation, ReportSession, day_of
 from otel_worklog._internal.render.controls import strip_controls
-from otel_worklog._internal.render.units import Clock, format_durations_alike, format_seconds, plural
+from otel_worklog._internal.render.units import Clock, days_text, format_durations_alike, format_seconds, plural
 
 __all__ = ["BOT_COLUMNS", "SESSIONS_LISTED", "bar_chart", "md_escape", "sections", "to_html", "to_markdown"]
 
@@ -281,7 +281,7 @@ def _title(report: Report) -> str:
     zone = Clock(utc=report.utc).zone(report.until_ns)
     return (
         f"Weekly work report: {day_of(report.since_ns, days)} to {day_of(report.until_ns, days)}"
-        f" ({report.days:g} days, times {zone})"
+        f" ({days_text(report.days)}, times {zone})"
     )
 
 

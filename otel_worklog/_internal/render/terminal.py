@@ -25,6 +25,7 @@ from otel_worklog._internal.query.records import EntryHit, SessionSummary, SpanR
 from otel_worklog._internal.query.worklog import Entry, EscalationItem, HandoffItem, ToolCall, WorkLogView
 from otel_worklog._internal.render.fit import ALWAYS, Column, Fitted, fitted
 from otel_worklog._internal.render.units import Display, format_duration, plural
+from otel_worklog._internal.render.waterfall import span_status
 from otel_worklog._internal.span_kinds import ALERT
 
 __all__ = [
@@ -718,7 +719,7 @@ def _span_table(spans: Sequence[SpanRecord], start_ns: int) -> Fitted:
             _bot(s.bot_name),
             _offset(s.start_ns, start_ns),
             format_duration(s.end_ns - s.start_ns),
-            Text(s.status_code, style="red" if s.is_error else ""),
+            Text(span_status(s), style="red" if s.is_error else ""),
             Text(json.dumps(dict(s.attributes), default=str)[:600]),
         ]
         for s in spans
