@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pytest
 from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
@@ -50,3 +51,19 @@ def test_entries_ignore_a_foreign_object_in_the_span_slot(worklog: WorklogCaptur
     finally:
         otel_context.detach(token)
     assert worklog.events() == []
+
+
+def test_without_a_known_span_key_entries_still_find_the_span(
+    worklog: WorklogCapture, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A context implementation whose span key cannot be learnt: every lookup asks the API instead."""
+    from otel_worklog._internal.record import entries
+
+    for module in (fast, entries):
+        monkeypatch.setattr(module, "SPAN_KEY", fast.NO_KEY)
+        monkeypatch.setattr(module, "SPAN_KEY_KNOWN", False)
+    with wl.bot("researcher"):
+        assert wl.decision("found the span through the API", confidence=0.9) == 1
+        assert fast.current_span(otel_context.get_current()) is trace.get_current_span()
+    (span,) = worklog.spans()
+    assert [event.name for event in span.events] == ["worklog.decision"]

@@ -27,6 +27,8 @@ def _find_span_key() -> str:
 
 
 SPAN_KEY: Final = _find_span_key()
+#: False when the key could not be learnt: then a missing span proves nothing, and the API is asked.
+SPAN_KEY_KNOWN: Final = SPAN_KEY != NO_KEY
 #: Concrete types that passed the API's own ``isinstance(value, Span)`` check.
 KNOWN_SPAN_TYPES: Final[set[type]] = set()
 
@@ -36,7 +38,7 @@ def current_span(ctx: Context) -> trace.Span:
     span = ctx.get(SPAN_KEY)
     if type(span) in KNOWN_SPAN_TYPES:
         return span  # type: ignore[return-value]  # its type passed the API's isinstance check
-    if span is None:  # no span at all, as in an app that never called configure()
+    if span is None and SPAN_KEY_KNOWN:  # no span at all, as in an app that never called configure()
         return trace.INVALID_SPAN
     return slow_current_span(ctx)
 

@@ -21,8 +21,9 @@ from opentelemetry import trace
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.content import ContentPolicy
+from otel_worklog._internal.record.current_span import KNOWN_SPAN_TYPES, SPAN_KEY, SPAN_KEY_KNOWN, slow_current_span
 from otel_worklog._internal.record.current_span import current_span as _current_span
-from otel_worklog._internal.record.ledger import add_event
+from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger, add_event
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, current_scope, next_step
 from otel_worklog._internal.record.serialize import clean_text, safe_repr
 from otel_worklog._internal.record.state import STATE, RuntimeConfig, active_tracer
@@ -187,12 +188,12 @@ def _entry(
     ctx: otel_context.Context,
     level: str,
     message: Any,
-    *,
     category: Any = sc.CATEGORY_GENERAL,
     confidence: Any = None,
     details: Mapping[str, Any] | None = None,
     mentions: Iterable[str] | None = _NO_MENTIONS,
     response_to: Any = None,
+    *,
     extra: dict[str, Any] | None = None,
     event: str | None = None,
 ) -> int:
@@ -233,7 +234,12 @@ def _entry(
     if redacted:
         attributes[sc.WORKLOG_REDACTED_COUNT] = redacted
         _note_redactions(span, redacted)
-    add_event(span, ctx, event or _EVENT_NAMES[level], attributes)
+    # add_event(), inlined: this is the one call every entry makes.
+    ledger: EventLedger | None = ctx.get(LEDGER_KEY)  # type: ignore[assignment]  # our own key: only we set it
+    if ledger is not None and ledger.span is span:
+        ledger.add(ctx, event or _EVENT_NAMES[level], attributes)
+    else:
+        span.add_event(event or _EVENT_NAMES[level], attributes)
     return step
 
 
@@ -299,21 +305,16 @@ def _shortcut(level: str) -> Any:
         response_to: int | None = None,
     ) -> int:
         ctx = _get_current()
-        span = _current_span(ctx)
+        # current_span(ctx), inlined: every shortcut call makes this lookup.
+        span: trace.Span = ctx.get(SPAN_KEY)  # type: ignore[assignment]  # its type is checked next
+        if type(span) not in KNOWN_SPAN_TYPES:
+            if span is None and SPAN_KEY_KNOWN:  # no span at all: an app that never called configure()
+                return 0
+            span = slow_current_span(ctx)
         if not span.is_recording():
             return 0
         try:
-            return _entry(
-                span,
-                ctx,
-                level,
-                message,
-                category=category,
-                confidence=confidence,
-                details=details,
-                mentions=mentions,
-                response_to=response_to,
-            )
+            return _entry(span, ctx, level, message, category, confidence, details, mentions, response_to)
         except Exception:
             log_internal_error()
             return 0

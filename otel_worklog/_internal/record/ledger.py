@@ -25,14 +25,13 @@ from opentelemetry.context import Context
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.forks import watch_forks
-from otel_worklog._internal.record.current_span import NO_KEY, SPAN_KEY
+from otel_worklog._internal.record.current_span import SPAN_KEY, SPAN_KEY_KNOWN
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
 from otel_worklog._internal.record.state import STATE
 
 logger = logging.getLogger("otel_worklog")
 
 LEDGER_KEY: Final = otel_context.create_key("otel_worklog.event_ledger")
-_SPAN_KEY_KNOWN: Final = SPAN_KEY != NO_KEY
 #: Slots a span keeps free for the ``exception`` event recorded when it fails.
 _RESERVED_FOR_ERROR: Final = 1
 
@@ -110,7 +109,7 @@ class EventLedger:
 
     def context(self, parent: Context) -> Context:
         """``parent`` with the span current and this ledger beside it (one copy of the context)."""
-        if not _SPAN_KEY_KNOWN:
+        if not SPAN_KEY_KNOWN:
             return otel_context.set_value(LEDGER_KEY, self, trace.set_span_in_context(self.span, parent))
         values = parent.copy()  # what set_value does, for both keys at once
         values[SPAN_KEY] = self.span
