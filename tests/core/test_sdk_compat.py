@@ -122,6 +122,8 @@ def test_fallbacks_give_what_the_public_api_gives(finished: list[ReadableSpan], 
         assert (name, context, parent) == (span.name, span.context, span.parent)
         assert attributes == dict(span.attributes or {})
         assert len(events) == len(span.events)
+        ((same, *parts),) = sdk_compat.ended_spans([other])
+        assert same is other and parts[:4] == [name, attributes, context, parent]
 
 
 def test_a_private_field_of_another_type_is_not_trusted() -> None:
@@ -147,6 +149,10 @@ def test_a_span_class_is_trusted_by_its_first_span_and_a_later_odd_one_still_fal
     name, attributes, context, parent, events = sdk_compat.ended_span(odd)
     assert (name, attributes, context, parent) == (span.name, dict(span.attributes or {}), span.context, span.parent)
     assert list(events) == list(span.events)
+    (_, *trusted), (_, *fallen_back) = sdk_compat.ended_spans([span, odd])
+    assert trusted[1] is span._attributes._dict  # type: ignore[union-attr]  # read inline: the class is trusted
+    assert fallen_back[:4] == [span.name, dict(span.attributes or {}), span.context, span.parent]
+    assert list(fallen_back[4]) == list(span.events)
 
 
 @pytest.fixture

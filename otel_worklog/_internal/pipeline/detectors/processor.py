@@ -40,7 +40,7 @@ from otel_worklog._internal.pipeline.detectors.config import (
 from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
 from otel_worklog._internal.sdk_compat import (
     attributes_of,
-    ended_span,
+    ended_spans,
     event_parts,
     name_of,
     parent_context,
@@ -271,18 +271,18 @@ class DetectorProcessor(SpanProcessor):
     def examine_ended(self, spans: Iterable[ReadableSpan]) -> None:
         """Every detector's look at ``spans``, in the order they ended; the clock is read once for all.
 
-        The loop is written out flat, with what it reads hoisted out of it: every span pays for it. Tool
-        calls are counted after it, all together.
+        The loop is written out flat, with what it reads hoisted out of it: every span pays for it.
         """
         open_bots = self._open
         events_on = self._events_on
         cost_on = self._cost_on
+        tools = self._tools if self._tool_on else None
+        threshold = self._tool_threshold
         now = self._clock()
+        edge = now - self._tool_window_s
         active: set[Any] = set()  # (trace id, bot) of every span seen: activity of that bot
-        count_tool = self._count_tool if self._tool_on else None
-        for span in spans:
+        for span, name, attrs, context, parent, events in ended_spans(spans):
             try:
-                name, attrs, context, parent, events = ended_span(span)
                 kind = classify(name, attrs)
                 if kind is ALERT:
                     continue
@@ -296,8 +296,19 @@ class DetectorProcessor(SpanProcessor):
                     else:  # the bots are looked up once per batch, in _note_activity
                         active.add((context[0], bot) if bot is not None else _parent_bot(parent, open_bots))
                 fired: list[Alert] | None = None
-                if kind is TOOL and count_tool is not None:
-                    fired = count_tool(span, name, bot, attrs, now)
+                if kind is TOOL and tools is not None:  # tool loops
+                    tool = attrs.get(_TOOL)  # the common case, without a call
+                    key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
+                    window = tools.get(key)
+                    if window is None:
+                        window = self._bounded(tools, key, threshold)
+                    times = window.times
+                    times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
+                    if len(times) < threshold or times[0] <= edge:
+                        window.alerted = False  # the condition has cleared (or never held)
+                    elif not window.alerted:
+                        window.alerted = True
+                        fired = [self._tool_alert(span, key, attrs, len(times))]
                 if events_on and events:
                     fired = self._scan(span, bot, attrs, _unseen(events, record), fired)
                 if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None):
@@ -308,23 +319,6 @@ class DetectorProcessor(SpanProcessor):
                 _internal_error()
         if active:
             self._note_activity(active, now)
-
-    def _count_tool(self, span: ReadableSpan, name: str, bot: Any, attrs: Any, now: float) -> list[Alert] | None:
-        """Tool loops: count one call of a bot's tool; an alert when the window holds too many."""
-        tool = attrs.get(_TOOL)  # the common case, without a call
-        key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
-        window = self._tools.get(key)
-        if window is None:
-            window = self._bounded(self._tools, key, self._tool_threshold)
-        times = window.times
-        times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
-        if len(times) < self._tool_threshold or times[0] <= now - self._tool_window_s:
-            window.alerted = False  # the condition has cleared (or never held)
-            return None
-        if window.alerted:
-            return None
-        window.alerted = True
-        return [self._tool_alert(span, key, attrs, len(times))]
 
     def _note_activity(self, active: set[tuple[int, Any]], now: float) -> None:
         open_by_bot = self._open_by_bot
