@@ -129,16 +129,18 @@ class Recording:
         return json.loads(self.cli(*args, "--json"))
 
 
-@pytest.fixture
-def recording(tmp_path: Path) -> Iterator[Recording]:
-    rec = Recording(store=tmp_path / "worklog.db")
+@contextlib.contextmanager
+def recording_into(store: Path, **settings: Any) -> Iterator[Recording]:
+    """otel_worklog configured for the block; ``settings`` go to ``wl.configure`` (detectors, max_value_length...)."""
+    rec = Recording(store=store)
+    # A tool called once per session, recorded twice, would be a loop of two.
+    settings.setdefault("detectors", {"tool_loop": {"threshold": 2}})
     wl.configure(
         service_name="framework-tests",
         tracer_provider=rec.provider,
         exporters=[rec.exporter],
         store=str(rec.store),
-        # A tool called once per session, recorded twice, would be a loop of two.
-        detectors={"tool_loop": {"threshold": 2}},
+        **settings,
     )
     wl.on_alert(rec.alerts.append)
     try:
@@ -147,6 +149,43 @@ def recording(tmp_path: Path) -> Iterator[Recording]:
         remove_alert_callback(rec.alerts.append)
         wl.shutdown()
         rec.provider.shutdown()
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Iterator[Recording]:
+    with recording_into(tmp_path / "worklog.db") as rec:
+        yield rec
+
+
+#: A session threshold every support app's two runs go over (each model call is 15 tokens).
+TOKEN_THRESHOLD = 50
+#: What the cost detector needs to fire on a framework run: the token threshold, the others off.
+COSTLY: dict[str, Any] = {"cost_anomaly": {"tokens": TOKEN_THRESHOLD}, "error_loop": False, "tool_loop": False}
+
+
+def assert_usage_is_analysed(recording: Recording, tokens_by_bot: dict[str, int]) -> None:
+    """The token usage of a framework run reaches ``analyze compare`` per bot, and the cost detector fired on it."""
+    rows = recording.cli_json("analyze", "compare")  # one session: the average is the session's usage
+    assert {row["bot"]: (row["avg_tokens"], row["sessions_with_usage"]) for row in rows} == {
+        bot: (float(tokens), 1) for bot, tokens in tokens_by_bot.items()
+    }
+    assert [alert.kind for alert in recording.alerts] == ["cost_anomaly"]
+    assert recording.alerts[0].workspace_id == "#support"
+
+
+def assert_next_root_has_no_parent(recording: Recording, run: Any) -> None:
+    """After a run, the next run (outside any workspace) starts traces of its own: its roots have no parent,
+    and none of its spans is a child of, or shares a trace with, an earlier span."""
+    before = recording.spans()
+    old_ids = {s.context.span_id for s in before}
+    old_traces = {s.context.trace_id for s in before}
+    run()
+    assert_nothing_current()
+    new = [s for s in recording.spans() if s.context.span_id not in old_ids]
+    assert [s for s in new if s.parent is None], "the next run has no root"
+    for span in new:
+        assert span.context.trace_id not in old_traces, span.name
+        assert span.parent is None or span.parent.span_id not in old_ids, span.name
 
 
 def assert_nothing_current() -> None:
