@@ -173,6 +173,37 @@ def assert_usage_is_analysed(recording: Recording, tokens_by_bot: dict[str, int]
     assert recording.alerts[0].workspace_id == "#support"
 
 
+def assert_agent_failed(recording: Recording, agent: str, tool: str) -> None:
+    """``agent`` failed because ``tool`` raised: both are failed spans, ``logs`` counts both, nothing stays current."""
+    assert_nothing_current()
+    assert recording.one(f"invoke_agent {agent}").status.status_code.name == "ERROR"
+    assert recording.failures() == [f"invoke_agent {agent}", f"execute_tool {tool}"]
+    (session,) = recording.cli_json("logs")
+    assert session["errors"] == 2
+
+
+def separate_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+    """A provider of the app's own, apart from otel_worklog's, exporting into memory."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+def assert_truncated_like_wl_tool(recording: Recording, tool: str) -> None:
+    """The framework's call of ``tool`` and one ``@wl.tool`` call of the same function (the only other tool
+    call) recorded the same truncated arguments and result."""
+    framework = recording.one(f"execute_tool {tool}")
+    (decorated,) = [s for s in recording.counted(Kind.TOOL) if s is not framework]
+    framework_attrs, decorated_attrs = recording.attrs(framework), recording.attrs(decorated)
+    assert framework_attrs[sc.WORKLOG_TRUNCATED] is True
+    for key in (sc.GEN_AI_TOOL_CALL_ARGUMENTS, sc.GEN_AI_TOOL_CALL_RESULT):
+        assert "truncated" in str(framework_attrs[key]), key
+        assert framework_attrs[key] == decorated_attrs[key], key
+
+
 def assert_next_root_has_no_parent(recording: Recording, run: Any) -> None:
     """After a run, the next run (outside any workspace) starts traces of its own: its roots have no parent,
     and none of its spans is a child of, or shares a trace with, an earlier span."""

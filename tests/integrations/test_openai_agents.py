@@ -23,13 +23,16 @@ from tests.integrations.conftest import (
     ORDERS,
     PEERS,
     Recording,
+    assert_agent_failed,
     assert_next_root_has_no_parent,
     assert_nothing_current,
+    assert_truncated_like_wl_tool,
     assert_usage_is_analysed,
     peer,
     recording_into,
     require,
     scope_of,
+    separate_provider,
 )
 
 agents = require("agents", "openai-agents")
@@ -294,12 +297,7 @@ class TestSupportApp:
         )
         with wl.workspace("#support"), pytest.raises(agents.exceptions.UserError):
             asyncio.run(Runner.run(tech, "router down"))
-        assert_nothing_current()
-        agent = recording.one("invoke_agent tech_agent")
-        assert agent.status.status_code.name == "ERROR"
-        assert recording.failures() == ["invoke_agent tech_agent", "execute_tool restart_router"]
-        (session,) = recording.cli_json("logs")
-        assert session["errors"] == 2
+        assert_agent_failed(recording, "tech_agent", "restart_router")
 
     def test_the_model_name_is_on_the_bot_span(self, recording: Recording) -> None:
         billing = Agent(name="billing_agent", model=NamedModel([[assistant_message("Paid.")]], default_usage=USAGE))
@@ -510,13 +508,7 @@ class TestInstrumentation:
         assert [(e.attributes or {})[sc.WORKLOG_MESSAGE] for e in warnings] == ["guardrail no_secrets tripped"]
 
     def test_spans_go_to_the_tracer_provider_given(self, recording: Recording) -> None:
-        from opentelemetry.sdk.trace import TracerProvider
-        from opentelemetry.sdk.trace.export import SimpleSpanProcessor
-        from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
-
-        own = InMemorySpanExporter()
-        provider = TracerProvider()
-        provider.add_span_processor(SimpleSpanProcessor(own))
+        provider, own = separate_provider()
         openai_agents.uninstrument()
         openai_agents.instrument(tracer_provider=provider)
         try:
@@ -549,10 +541,4 @@ class TestInstrumentation:
                 asyncio.run(Runner.run(billing, "invoice?"))
                 with wl.bot("billing_agent"):
                     wl.tool(lookup)(invoice_id="I" * 100)
-            framework = recording.attrs(recording.one("execute_tool lookup_invoice"))
-            (decorated,) = [s for s in recording.counted(Kind.TOOL) if s.name != "execute_tool lookup_invoice"]
-            by_wl_tool = recording.attrs(decorated)
-        assert framework[sc.WORKLOG_TRUNCATED] is True
-        for key in (sc.GEN_AI_TOOL_CALL_ARGUMENTS, sc.GEN_AI_TOOL_CALL_RESULT):
-            assert "truncated" in str(framework[key]), key
-            assert framework[key] == by_wl_tool[key], key
+            assert_truncated_like_wl_tool(recording, "lookup_invoice")

@@ -273,7 +273,8 @@ class _Bridge:
         tracer = self.recorder.tracer()
         if not targets or tracer is None:
             return
-        sender = run.owner.bot_name if run.owner is not None and run.owner.bot_name else None
+        # The agent whose work returned it; in a graph that is no agent itself, the node that returned it.
+        sender = run.owner.bot_name if run.owner is not None and run.owner.bot_name else run.graph_node
         if sender is None:
             return
         for target in targets:
