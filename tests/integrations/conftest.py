@@ -6,7 +6,7 @@ import contextlib
 import importlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -130,9 +130,10 @@ class Recording:
 
 
 @contextlib.contextmanager
-def recording_into(store: Path, **settings: Any) -> Iterator[Recording]:
-    """otel_worklog configured for the block; ``settings`` go to ``wl.configure`` (detectors, max_value_length...)."""
-    rec = Recording(store=store)
+def recording_into(store: Path, provider: TracerProvider | None = None, **settings: Any) -> Iterator[Recording]:
+    """otel_worklog configured for the block (into ``provider``, when the test prepared one); ``settings`` go to
+    ``wl.configure`` (detectors, max_value_length...)."""
+    rec = Recording(store=store) if provider is None else Recording(store=store, provider=provider)
     # A tool called once per session, recorded twice, would be a loop of two.
     settings.setdefault("detectors", {"tool_loop": {"threshold": 2}})
     wl.configure(
@@ -163,14 +164,18 @@ TOKEN_THRESHOLD = 50
 COSTLY: dict[str, Any] = {"cost_anomaly": {"tokens": TOKEN_THRESHOLD}, "error_loop": False, "tool_loop": False}
 
 
-def assert_usage_is_analysed(recording: Recording, tokens_by_bot: dict[str, int]) -> None:
-    """The token usage of a framework run reaches ``analyze compare`` per bot, and the cost detector fired on it."""
-    rows = recording.cli_json("analyze", "compare")  # one session: the average is the session's usage
-    assert {row["bot"]: (row["avg_tokens"], row["sessions_with_usage"]) for row in rows} == {
-        bot: (float(tokens), 1) for bot, tokens in tokens_by_bot.items()
-    }
-    assert [alert.kind for alert in recording.alerts] == ["cost_anomaly"]
-    assert recording.alerts[0].workspace_id == "#support"
+def assert_usage_is_analysed(store: Path, runs: Callable[[], None], tokens_by_bot: dict[str, int]) -> None:
+    """The token usage of the framework ``runs`` reaches ``analyze compare`` per bot, and the cost detector,
+    set to :data:`TOKEN_THRESHOLD`, fires on it."""
+    with recording_into(store, detectors=COSTLY) as recording:
+        runs()
+        wl.force_flush()
+        rows = recording.cli_json("analyze", "compare")  # one session: the average is the session's usage
+        assert {row["bot"]: (row["avg_tokens"], row["sessions_with_usage"]) for row in rows} == {
+            bot: (float(tokens), 1) for bot, tokens in tokens_by_bot.items()
+        }
+        assert [alert.kind for alert in recording.alerts] == ["cost_anomaly"]
+        assert recording.alerts[0].workspace_id == "#support"
 
 
 def assert_agent_failed(recording: Recording, agent: str, tool: str) -> None:
@@ -192,10 +197,10 @@ def separate_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
     return provider, exporter
 
 
-def assert_truncated_like_wl_tool(recording: Recording, tool: str) -> None:
+def assert_truncated_like_wl_tool(recording: Recording, tool: str, scope: str = sc.INSTRUMENTATION_SCOPE) -> None:
     """The framework's call of ``tool`` and one ``@wl.tool`` call of the same function (the only other tool
     call) recorded the same truncated arguments and result."""
-    framework = recording.one(f"execute_tool {tool}")
+    framework = recording.one(f"execute_tool {tool}", scope)
     (decorated,) = [s for s in recording.counted(Kind.TOOL) if s is not framework]
     framework_attrs, decorated_attrs = recording.attrs(framework), recording.attrs(decorated)
     assert framework_attrs[sc.WORKLOG_TRUNCATED] is True

@@ -21,7 +21,6 @@ from otel_worklog._internal.span_kinds import Kind
 from otel_worklog.integrations import langgraph as wl_langgraph
 from tests.cli.scenario import REPO
 from tests.integrations.conftest import (
-    COSTLY,
     ORDERS,
     PEERS,
     Recording,
@@ -247,11 +246,10 @@ class TestSupportApp:
         assert_agent_failed(recording, "tech_agent", "restart_router")
 
     def test_token_usage_reaches_analytics_and_the_cost_detector(self, tmp_path: Path) -> None:
-        with recording_into(tmp_path / "worklog.db", detectors=COSTLY) as recording:
-            two_runs()
-            wl.force_flush()
-            # the supervisor: two model calls per run; each worker two (15 tokens a call).
-            assert_usage_is_analysed(recording, {"triage_agent": 60, "billing_agent": 30, "tech_agent": 30})
+        # the supervisor: two model calls per run; each worker two (15 tokens a call).
+        assert_usage_is_analysed(
+            tmp_path / "worklog.db", two_runs, {"triage_agent": 60, "billing_agent": 30, "tech_agent": 30}
+        )
 
     def test_an_interrupt_is_no_failure(self, recording: Recording) -> None:
         @tool
