@@ -40,6 +40,7 @@ from agents import handoff as agents_handoff  # noqa: E402
 from agents.exceptions import InputGuardrailTripwireTriggered  # noqa: E402
 from agents.testing import ScriptedModel, assistant_message, function_call  # noqa: E402
 from agents.tracing import generation_span, set_trace_processors  # noqa: E402
+from agents.tracing.provider import DefaultTraceProvider  # noqa: E402
 from agents.usage import Usage  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
@@ -393,6 +394,14 @@ class TestBesidePeers:
                 ], copy.name
 
 
+class Forwarding(DefaultTraceProvider):
+    """A trace provider that hands the SDK's events to a dispatcher of its own (not the SDK's processor list)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._multi_processor = object()  # type: ignore[assignment]
+
+
 class TestNeighbours:
     def test_openinference_replacing_the_processor_list_does_not_remove_otel_worklog(
         self, recording: Recording
@@ -406,12 +415,6 @@ class TestNeighbours:
         self, recording: Recording, caplog: pytest.LogCaptureFixture
     ) -> None:
         from agents.tracing import get_trace_provider, set_trace_provider
-        from agents.tracing.provider import DefaultTraceProvider
-
-        class Forwarding(DefaultTraceProvider):
-            def __init__(self) -> None:
-                super().__init__()
-                self._multi_processor = object()  # type: ignore[assignment]
 
         original = get_trace_provider()
         openai_agents.uninstrument()
@@ -423,6 +426,23 @@ class TestNeighbours:
             set_trace_provider(original)
         assert "does not dispatch through the SDK's SynchronousMultiTracingProcessor" in caplog.text
         assert "keep the SDK's default trace provider" in caplog.text  # what avoids it
+
+    def test_a_trace_provider_set_after_instrument_that_removes_the_hooks_is_named(
+        self, recording: Recording, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        import agents.tracing as agents_tracing
+        from agents.tracing import get_trace_provider
+
+        original = get_trace_provider()
+        try:
+            with caplog.at_level(logging.WARNING, logger="otel_worklog"):
+                agents_tracing.set_trace_provider(DefaultTraceProvider())  # still the SDK's dispatch: no warning
+                assert caplog.text == ""
+                agents.set_trace_provider(Forwarding())
+        finally:
+            agents_tracing.set_trace_provider(original)
+        assert "the OpenAI Agents trace provider just set (Forwarding)" in caplog.text
+        assert "add your processors with agents.tracing.add_trace_processor (not set_trace_provider)" in caplog.text
 
 
 class TestInstrumentation:

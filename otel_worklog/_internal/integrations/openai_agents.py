@@ -261,14 +261,47 @@ class OpenAIAgentsInstrumentor(FrameworkInstrumentor):
             self.patch(turn_resolution, "execute_handoffs", _keep_handoff_arguments)
         if "maybe_invoke_function_tool_failure_error_function" in vars(agents_tool):
             self.patch(agents_tool, "maybe_invoke_function_tool_failure_error_function", _tool_error_keeper(bridge))
-        dispatcher = getattr(get_trace_provider(), "_multi_processor", None)
-        if not isinstance(dispatcher, SynchronousMultiTracingProcessor):
-            logger.warning(
-                "otel_worklog: the OpenAI Agents trace provider in use (%s) does not dispatch through the SDK's "
-                "SynchronousMultiTracingProcessor, so otel_worklog records none of its runs; keep the SDK's "
-                "default trace provider (agents.tracing.set_trace_provider was called)",
-                type(get_trace_provider()).__name__,
-            )
+        for owner in _trace_provider_setters():
+            self.patch(owner, "set_trace_provider", _warn_on_bypassing_provider)
+        _check_dispatch(get_trace_provider(), "in use")
+
+
+def _trace_provider_setters() -> list[Any]:
+    """The modules that bind ``set_trace_provider`` (the SDK re-exports it twice)."""
+    import agents
+    from agents import tracing
+    from agents.tracing import setup
+
+    return [module for module in (setup, tracing, agents) if "set_trace_provider" in vars(module)]
+
+
+def _check_dispatch(provider: Any, when: str) -> None:
+    """Warn when ``provider`` hides the SDK's events from otel_worklog's hooks, and say what avoids it."""
+    from agents.tracing.provider import SynchronousMultiTracingProcessor
+
+    if isinstance(getattr(provider, "_multi_processor", None), SynchronousMultiTracingProcessor):
+        return
+    logger.warning(
+        "otel_worklog: the OpenAI Agents trace provider %s (%s) does not dispatch through the SDK's "
+        "SynchronousMultiTracingProcessor, so otel_worklog records none of its runs; keep the SDK's "
+        "default trace provider and add your processors with agents.tracing.add_trace_processor "
+        "(not set_trace_provider)",
+        when,
+        type(provider).__name__,
+    )
+
+
+def _warn_on_bypassing_provider(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """``set_trace_provider`` called after ``instrument()``: the new provider may remove otel_worklog's hooks."""
+    result = wrapped(*args, **kwargs)
+    try:
+        provider = args[0] if args else kwargs.get("provider")
+        _check_dispatch(provider, "just set")
+    except Exception:
+        log_internal_error()
+    return result
 
 
 async def _keep_handoff_arguments(
