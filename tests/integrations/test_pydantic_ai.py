@@ -248,6 +248,11 @@ class TestBesideOpenInference:
             log = recording.cli_json("explain")
             assert [(t["tool"], t["bot"]) for t in log["tools"]] == TOOLS
             assert recording.alerts == []
+            # The peer enriches pydantic-ai's own agent span in place: the one span carries the handoff link.
+            billing_span = recording.one("invoke_agent billing_agent", "pydantic-ai")
+            assert recording.attrs(billing_span)["openinference.span.kind"] == "AGENT"
+            handoff = recording.one("handoff triage_agent -> billing_agent")
+            assert [link.context.span_id for link in billing_span.links] == [handoff.context.span_id]
             assert_next_root_has_no_parent(recording, lambda: asyncio.run(triage("billing").run("my invoice?")))
 
 
