@@ -6,7 +6,7 @@ import contextlib
 import importlib
 import json
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -129,16 +129,19 @@ class Recording:
         return json.loads(self.cli(*args, "--json"))
 
 
-@pytest.fixture
-def recording(tmp_path: Path) -> Iterator[Recording]:
-    rec = Recording(store=tmp_path / "worklog.db")
+@contextlib.contextmanager
+def recording_into(store: Path, provider: TracerProvider | None = None, **settings: Any) -> Iterator[Recording]:
+    """otel_worklog configured for the block (into ``provider``, when the test prepared one); ``settings`` go to
+    ``wl.configure`` (detectors, max_value_length...)."""
+    rec = Recording(store=store) if provider is None else Recording(store=store, provider=provider)
+    # A tool called once per session, recorded twice, would be a loop of two.
+    settings.setdefault("detectors", {"tool_loop": {"threshold": 2}})
     wl.configure(
         service_name="framework-tests",
         tracer_provider=rec.provider,
         exporters=[rec.exporter],
         store=str(rec.store),
-        # A tool called once per session, recorded twice, would be a loop of two.
-        detectors={"tool_loop": {"threshold": 2}},
+        **settings,
     )
     wl.on_alert(rec.alerts.append)
     try:
@@ -147,6 +150,78 @@ def recording(tmp_path: Path) -> Iterator[Recording]:
         remove_alert_callback(rec.alerts.append)
         wl.shutdown()
         rec.provider.shutdown()
+
+
+@pytest.fixture
+def recording(tmp_path: Path) -> Iterator[Recording]:
+    with recording_into(tmp_path / "worklog.db") as rec:
+        yield rec
+
+
+#: A session threshold every support app's two runs go over (each model call is 15 tokens).
+TOKEN_THRESHOLD = 50
+#: What the cost detector needs to fire on a framework run: the token threshold, the others off.
+COSTLY: dict[str, Any] = {"cost_anomaly": {"tokens": TOKEN_THRESHOLD}, "error_loop": False, "tool_loop": False}
+
+
+def assert_usage_is_analysed(store: Path, runs: Callable[[], None], tokens_by_bot: dict[str, int]) -> None:
+    """The token usage of the framework ``runs`` reaches ``analyze compare`` per bot, and the cost detector,
+    set to :data:`TOKEN_THRESHOLD`, fires on it."""
+    with recording_into(store, detectors=COSTLY) as recording:
+        runs()
+        wl.force_flush()
+        rows = recording.cli_json("analyze", "compare")  # one session: the average is the session's usage
+        assert {row["bot"]: (row["avg_tokens"], row["sessions_with_usage"]) for row in rows} == {
+            bot: (float(tokens), 1) for bot, tokens in tokens_by_bot.items()
+        }
+        assert [alert.kind for alert in recording.alerts] == ["cost_anomaly"]
+        assert recording.alerts[0].workspace_id == "#support"
+
+
+def assert_agent_failed(recording: Recording, agent: str, tool: str) -> None:
+    """``agent`` failed because ``tool`` raised: both are failed spans, ``logs`` counts both, nothing stays current."""
+    assert_nothing_current()
+    assert recording.one(f"invoke_agent {agent}").status.status_code.name == "ERROR"
+    assert recording.failures() == [f"invoke_agent {agent}", f"execute_tool {tool}"]
+    (session,) = recording.cli_json("logs")
+    assert session["errors"] == 2
+
+
+def separate_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
+    """A provider of the app's own, apart from otel_worklog's, exporting into memory."""
+    from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider()
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    return provider, exporter
+
+
+def assert_truncated_like_wl_tool(recording: Recording, tool: str, scope: str = sc.INSTRUMENTATION_SCOPE) -> None:
+    """The framework's call of ``tool`` and one ``@wl.tool`` call of the same function (the only other tool
+    call) recorded the same truncated arguments and result."""
+    framework = recording.one(f"execute_tool {tool}", scope)
+    (decorated,) = [s for s in recording.counted(Kind.TOOL) if s is not framework]
+    framework_attrs, decorated_attrs = recording.attrs(framework), recording.attrs(decorated)
+    assert framework_attrs[sc.WORKLOG_TRUNCATED] is True
+    for key in (sc.GEN_AI_TOOL_CALL_ARGUMENTS, sc.GEN_AI_TOOL_CALL_RESULT):
+        assert "truncated" in str(framework_attrs[key]), key
+        assert framework_attrs[key] == decorated_attrs[key], key
+
+
+def assert_next_root_has_no_parent(recording: Recording, run: Any) -> None:
+    """After a run, the next run (outside any workspace) starts traces of its own: its roots have no parent,
+    and none of its spans is a child of, or shares a trace with, an earlier span."""
+    before = recording.spans()
+    old_ids = {s.context.span_id for s in before}
+    old_traces = {s.context.trace_id for s in before}
+    run()
+    assert_nothing_current()
+    new = [s for s in recording.spans() if s.context.span_id not in old_ids]
+    assert [s for s in new if s.parent is None], "the next run has no root"
+    for span in new:
+        assert span.context.trace_id not in old_traces, span.name
+        assert span.parent is None or span.parent.span_id not in old_ids, span.name
 
 
 def assert_nothing_current() -> None:

@@ -13,9 +13,10 @@ from langgraph_supervisor import create_supervisor
 
 import otel_worklog as wl
 
-__all__ = ["TURNS", "FakeChat", "create_react_agent", "run", "say", "support_app", "two_runs"]
+__all__ = ["MODEL", "TURNS", "FakeChat", "create_react_agent", "run", "say", "support_app", "two_runs"]
 
 USAGE = {"input_tokens": 10, "output_tokens": 5, "total_tokens": 15}
+MODEL = "gpt-4o-mini"
 
 
 class FakeChat(GenericFakeChatModel):
@@ -27,7 +28,12 @@ class FakeChat(GenericFakeChatModel):
 
 def say(text: str = "", *, call: str | None = None, args: dict[str, Any] | None = None) -> AIMessage:
     tool_calls = [{"name": call, "args": args or {}, "id": f"call-{call}"}] if call else []
-    return AIMessage(content=text, tool_calls=tool_calls, usage_metadata=USAGE)  # type: ignore[arg-type]
+    return AIMessage(
+        content=text,
+        tool_calls=tool_calls,  # type: ignore[arg-type]
+        usage_metadata=USAGE,  # type: ignore[arg-type]
+        response_metadata={"model_name": MODEL},  # as LangChain's OpenAI chat model reports it
+    )
 
 
 @tool

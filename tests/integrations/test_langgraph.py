@@ -20,22 +20,39 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.span_kinds import Kind
 from otel_worklog.integrations import langgraph as wl_langgraph
 from tests.cli.scenario import REPO
-from tests.integrations.conftest import ORDERS, PEERS, Recording, assert_nothing_current, require
+from tests.integrations.conftest import (
+    ORDERS,
+    PEERS,
+    Recording,
+    assert_agent_failed,
+    assert_nothing_current,
+    assert_truncated_like_wl_tool,
+    assert_usage_is_analysed,
+    recording_into,
+    require,
+    separate_provider,
+)
 
 require("langgraph", "langgraph")
 require("langgraph_supervisor", "langgraph")
+from typing import Annotated  # noqa: E402
+
 from langchain_core.callbacks import CallbackManagerForLLMRun  # noqa: E402
-from langchain_core.messages import AIMessage, BaseMessage  # noqa: E402
+from langchain_core.messages import AIMessage, BaseMessage, ToolMessage  # noqa: E402
 from langchain_core.outputs import ChatResult  # noqa: E402
-from langchain_core.tools import tool  # noqa: E402
+from langchain_core.tools import InjectedToolCallId, tool  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
-from langgraph.types import interrupt  # noqa: E402
+from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
+from langgraph.prebuilt import InjectedState, ToolNode  # noqa: E402
+from langgraph.types import Command, interrupt  # noqa: E402
 
 from tests.integrations.langgraph_app import (  # noqa: E402
+    MODEL,
     TURNS,
     USAGE,
     FakeChat,
     create_react_agent,
+    lookup_invoice,
     run,
     say,
     two_runs,
@@ -47,6 +64,17 @@ from tests.integrations.langgraph_app import (  # noqa: E402
 pytestmark = pytest.mark.filterwarnings(
     "ignore:create_react_agent has been moved:langgraph.warnings.LangGraphDeprecatedSinceV10"
 )
+
+
+def hand_over(triage: Any, billing: Any) -> None:
+    """The app's own graph: ``triage_agent`` (which hands over to billing) and ``billing_agent``, run once."""
+    graph = StateGraph(MessagesState)
+    graph.add_node("triage_agent", triage, destinations=("billing_agent",))
+    graph.add_node("billing_agent", billing)
+    graph.add_edge(START, "triage_agent")
+    question: Any = {"messages": [("user", "help")]}
+    with wl.workspace("#support"):
+        graph.compile().invoke(question)
 
 
 @pytest.fixture(autouse=True)
@@ -104,6 +132,9 @@ class TestSupportApp:
         assert (decision.attributes or {})[sc.WORKLOG_MESSAGE] == "Invoice found in the ledger"
         assert recording.attrs(billing)[sc.GEN_AI_USAGE_INPUT_TOKENS] == 20
         assert recording.attrs(billing)[sc.GEN_AI_USAGE_OUTPUT_TOKENS] == 10
+        for agent in recording.counted(Kind.BOT):
+            assert recording.attrs(agent)[sc.GEN_AI_AGENT_NAME] == recording.attrs(agent)[sc.BOT_NAME]
+            assert recording.attrs(agent)[sc.GEN_AI_REQUEST_MODEL] == MODEL
         assert recording.alerts == []
 
     def test_explain_and_logs_show_the_session(self, recording: Recording) -> None:
@@ -149,6 +180,79 @@ class TestSupportApp:
             "triage_agent",
             "tech_agent",
         }
+
+    def test_a_handoff_tool_s_reason_is_recorded(self, recording: Recording) -> None:
+        @tool
+        def transfer_to_billing_agent(
+            reason: str,
+            state: Annotated[dict[str, Any], InjectedState],
+            tool_call_id: Annotated[str, InjectedToolCallId],
+        ) -> Command[Any]:
+            """Hand the question to billing, saying why."""
+            done = ToolMessage(content="Transferred", tool_call_id=tool_call_id)
+            return Command(goto="billing_agent", graph=Command.PARENT, update={"messages": [*state["messages"], done]})
+
+        why = "invoice question, card sk-live-abcdefghijklmnopqrstuv"
+        triage = create_react_agent(
+            FakeChat(messages=iter([say(call="transfer_to_billing_agent", args={"reason": why})])),
+            [transfer_to_billing_agent],
+            name="triage_agent",
+        )
+        billing = create_react_agent(FakeChat(messages=iter([say("Paid.")])), [lookup_invoice], name="billing_agent")
+        hand_over(triage, billing)
+        assert_nothing_current()
+        handoff = recording.one("handoff triage_agent -> billing_agent")
+        assert recording.attrs(handoff)[sc.WORKLOG_HANDOFF_REASON] == "invoice question, card [REDACTED:openai_key]"
+        assert [link.context.span_id for link in recording.one("invoke_agent billing_agent").links] == [
+            handoff.context.span_id
+        ]
+        # langgraph_supervisor's own transfer tools take no reason: none is recorded.
+        recording.exporter.clear()
+        with wl.workspace("#support"):
+            run("billing_agent")
+        assert sc.WORKLOG_HANDOFF_REASON not in recording.attrs(recording.one("handoff triage_agent -> billing_agent"))
+
+    def test_a_node_of_the_app_s_own_graph_hands_off_with_command_goto(self, recording: Recording) -> None:
+        def triage_agent(state: MessagesState) -> Command[Any]:
+            return Command(goto="billing_agent")
+
+        billing = create_react_agent(
+            FakeChat(
+                messages=iter([say(call="lookup_invoice", args={"invoice_id": "INV-1", "api_key": "k"}), say("Paid.")])
+            ),
+            [lookup_invoice],
+            name="billing_agent",
+        )
+        hand_over(triage_agent, billing)
+        assert_nothing_current()
+        handoff = recording.one("handoff triage_agent -> billing_agent")
+        billing_span = recording.one("invoke_agent billing_agent")
+        assert [(link.context.span_id, dict(link.attributes or {})) for link in billing_span.links] == [
+            (handoff.context.span_id, {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF})
+        ]
+        assert recording.attrs(billing_span)[sc.BOT_TRIGGERED_BY] == "triage_agent"
+        assert recording.tools() == [("lookup_invoice", "billing_agent")]
+
+    def test_an_agent_that_fails_is_recorded_failed(self, recording: Recording) -> None:
+        @tool
+        def restart_router(router_id: str) -> str:
+            """Restart a router."""
+            raise RuntimeError("router unreachable")
+
+        tech = create_react_agent(
+            FakeChat(messages=iter([say(call="restart_router", args={"router_id": "R1"})])),
+            ToolNode([restart_router], handle_tool_errors=False),  # the error ends the agent's run
+            name="tech_agent",
+        )
+        with wl.workspace("#support"), pytest.raises(RuntimeError, match="router unreachable"):
+            tech.invoke({"messages": [("user", "router down")]})
+        assert_agent_failed(recording, "tech_agent", "restart_router")
+
+    def test_token_usage_reaches_analytics_and_the_cost_detector(self, tmp_path: Path) -> None:
+        # the supervisor: two model calls per run; each worker two (15 tokens a call).
+        assert_usage_is_analysed(
+            tmp_path / "worklog.db", two_runs, {"triage_agent": 60, "billing_agent": 30, "tech_agent": 30}
+        )
 
     def test_an_interrupt_is_no_failure(self, recording: Recording) -> None:
         @tool
@@ -217,7 +321,7 @@ PEER_MODULES = {
 }
 
 
-def beside_a_peer(peer_name: str, order: str, mode: str, store: Path) -> dict[str, Any]:
+def beside_a_peer(peer_name: str, order: str, mode: str, store: Path, *, next_run: bool = False) -> dict[str, Any]:
     """The app beside the peer, in a fresh process (OpenLLMetry's uninstrument leaves LangGraph wrapped)."""
     require(
         "openinference.instrumentation.langchain"
@@ -228,6 +332,8 @@ def beside_a_peer(peer_name: str, order: str, mode: str, store: Path) -> dict[st
     env = dict(os.environ, PYTHONPATH=str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""))
     env.pop("OTEL_WORKLOG_STORE", None)
     command = [sys.executable, "-m", "tests.integrations.langgraph_peer_run", peer_name, order, mode, str(store)]
+    if next_run:
+        command.append("--next-run")
     result = subprocess.run(command, capture_output=True, text=True, env=env, cwd=REPO, timeout=300, check=False)
     assert result.returncode == 0, result.stderr
     summary: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
@@ -241,7 +347,7 @@ class TestBesidePeers:
     def test_each_agent_tool_and_handoff_counts_once(
         self, tmp_path: Path, peer_name: str, order: str, mode: str
     ) -> None:
-        seen = beside_a_peer(peer_name, order, mode, tmp_path / "worklog.db")
+        seen = beside_a_peer(peer_name, order, mode, tmp_path / "worklog.db", next_run=True)
         assert seen["nothing_current"]
         assert seen["tools"] == [["lookup_invoice", "billing_agent"], ["restart_router", "tech_agent"]]
         assert seen["bots"] == TURNS
@@ -252,6 +358,11 @@ class TestBesidePeers:
         assert seen["peer_spans"] > 0, "the peer recorded nothing"
         assert seen["without_workspace"] == []
         assert seen["peer_tools"] and all(tool == ["billing_agent", True] for tool in seen["peer_tools"])
+        assert seen["next_root"] == "ok"
+        # The peer's spans of each receiving agent carry its handoff link, as ours does.
+        for receiver in ("billing_agent", "tech_agent"):
+            assert seen["linked"][receiver], receiver
+            assert all(links == [True] for links in seen["linked"][receiver]), (receiver, seen["linked"])
 
     def test_explain_logs_and_detectors_count_once(self, tmp_path: Path, peer_name: str, order: str) -> None:
         store = tmp_path / "worklog.db"
@@ -279,3 +390,31 @@ class TestInstrumentation:
         with wl.workspace("#support"):
             run("billing_agent")
         assert [s.name for s in recording.spans()] == ["workspace #support"]
+
+    def test_spans_go_to_the_tracer_provider_given(self, recording: Recording) -> None:
+        provider, own = separate_provider()
+        wl_langgraph.uninstrument()
+        wl_langgraph.instrument(tracer_provider=provider)
+        with wl.workspace("#support"):
+            run("billing_agent")
+        names = [s.name for s in own.get_finished_spans()]
+        assert "invoke_agent billing_agent" in names and "execute_tool lookup_invoice" in names
+        assert "handoff triage_agent -> billing_agent" in names
+        assert [s.name for s in recording.spans()] == ["workspace #support"]
+
+    def test_tool_content_is_truncated_like_wl_tool(self, tmp_path: Path) -> None:
+        def lookup(invoice_id: str) -> str:
+            """Look up an invoice."""
+            return "paid " * 100
+
+        billing = create_react_agent(
+            FakeChat(messages=iter([say(call="lookup_invoice", args={"invoice_id": "I" * 100}), say("ok")])),
+            [tool("lookup_invoice")(lookup)],
+            name="billing_agent",
+        )
+        with recording_into(tmp_path / "worklog.db", max_value_length=40) as recording:
+            with wl.workspace("#support"):
+                billing.invoke({"messages": [("user", "invoice?")]})
+                with wl.bot("billing_agent"):
+                    wl.tool(lookup)(invoice_id="I" * 100)
+            assert_truncated_like_wl_tool(recording, "lookup_invoice")

@@ -12,6 +12,7 @@ import json
 import logging
 import threading
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +21,21 @@ import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.span_kinds import Kind, classify
 from otel_worklog.integrations import openai_agents
-from tests.integrations.conftest import ORDERS, PEERS, Recording, assert_nothing_current, peer, require, scope_of
+from tests.integrations.conftest import (
+    ORDERS,
+    PEERS,
+    Recording,
+    assert_agent_failed,
+    assert_next_root_has_no_parent,
+    assert_nothing_current,
+    assert_truncated_like_wl_tool,
+    assert_usage_is_analysed,
+    peer,
+    recording_into,
+    require,
+    scope_of,
+    separate_provider,
+)
 
 agents = require("agents", "openai-agents")
 from agents import (  # noqa: E402
@@ -33,11 +48,14 @@ from agents import (  # noqa: E402
     Runner,
     function_tool,
 )
+from agents import handoff as agents_handoff  # noqa: E402
 from agents.exceptions import InputGuardrailTripwireTriggered  # noqa: E402
 from agents.testing import ScriptedModel, assistant_message, function_call  # noqa: E402
-from agents.tracing import set_trace_processors  # noqa: E402
+from agents.tracing import generation_span, set_trace_processors  # noqa: E402
+from agents.tracing.provider import DefaultTraceProvider  # noqa: E402
 from agents.usage import Usage  # noqa: E402
 from openai import AsyncOpenAI, InternalServerError  # noqa: E402
+from pydantic import BaseModel  # noqa: E402
 
 USAGE = Usage(requests=1, input_tokens=10, output_tokens=5, total_tokens=15)
 
@@ -72,6 +90,28 @@ def support_app(to: str) -> Agent[Any]:
     tech = Agent(name="tech_agent", tools=[restart_router], model=model("restart_router", {"router_id": "R1"}, "Down."))
     triage = ScriptedModel([[function_call(f"transfer_to_{to}", {}, call_id="call-handoff")]], default_usage=USAGE)
     return Agent(name="triage_agent", handoffs=[billing, tech], model=triage)
+
+
+class NamedModel(ScriptedModel):
+    """The scripted model, reporting its name and usage on a generation span as the SDK's chat model does."""
+
+    async def get_response(self, *args: Any, **kwargs: Any) -> Any:
+        with generation_span(model="gpt-4o-mini") as span:
+            response = await super().get_response(*args, **kwargs)
+            usage = response.usage
+            span.span_data.usage = {"input_tokens": usage.input_tokens, "output_tokens": usage.output_tokens}
+            return response
+
+
+class Why(BaseModel):
+    """What the model says when it hands over (a handoff's ``input_type``)."""
+
+    reason: str
+
+
+class Ticket(BaseModel):
+    priority: str
+    api_key: str
 
 
 def run(to: str, *, streamed: bool = False) -> None:
@@ -215,6 +255,77 @@ class TestSupportApp:
         assert [s.name for s in roots] == ["workspace #support", "workspace #support", "invoke_workflow Agent workflow"]
         assert len({s.context.trace_id for s in roots}) == 3
 
+    def test_a_handoff_carries_the_reason_the_model_gave(self, recording: Recording) -> None:
+        billing = Agent(name="billing_agent", model=ScriptedModel([[assistant_message("Paid.")]]))
+        tech = Agent(name="tech_agent", model=ScriptedModel([[assistant_message("Down.")]]))
+
+        def noted(context: Any, data: Any) -> None:
+            """on_handoff: the SDK requires one with an input_type."""
+
+        triage = Agent(
+            name="triage_agent",
+            handoffs=[
+                agents_handoff(billing, input_type=Why, on_handoff=noted),
+                agents_handoff(tech, input_type=Ticket, on_handoff=noted),
+            ],
+            model=ScriptedModel(
+                [
+                    [function_call("transfer_to_billing_agent", {"reason": "invoice question"}, call_id="h1")],
+                    [
+                        function_call(
+                            "transfer_to_tech_agent",
+                            {"priority": "high", "api_key": "sk-live-abcdefghijklmnopqrstuv"},
+                            call_id="h2",
+                        )
+                    ],
+                ]
+            ),
+        )
+        with wl.workspace("#support"):
+            asyncio.run(Runner.run(triage, "help"))
+            asyncio.run(Runner.run(triage, "help"))
+        to_billing = recording.one("handoff triage_agent -> billing_agent")
+        to_tech = recording.one("handoff triage_agent -> tech_agent")
+        assert recording.attrs(to_billing)[sc.WORKLOG_HANDOFF_REASON] == "invoice question"
+        (event,) = [e for e in to_billing.events if e.name == "worklog.handoff"]
+        assert (event.attributes or {})[sc.WORKLOG_MESSAGE] == "triage_agent -> billing_agent: invoice question"
+        # Structured handoff input without a reason field: recorded whole, redacted like tool arguments.
+        assert recording.attrs(to_tech)[sc.WORKLOG_HANDOFF_REASON] == '{"priority": "high", "api_key": "[REDACTED]"}'
+        # A handoff the model gave no input for has no reason.
+        recording.exporter.clear()
+        with wl.workspace("#support"):
+            run("billing_agent")
+        assert sc.WORKLOG_HANDOFF_REASON not in recording.attrs(recording.one("handoff triage_agent -> billing_agent"))
+
+    def test_an_agent_that_fails_is_recorded_failed(self, recording: Recording) -> None:
+        @function_tool(failure_error_function=None)  # the tool's error ends the run instead of going to the model
+        def restart_router(router_id: str) -> str:
+            """Restart a router."""
+            raise RuntimeError("router unreachable")
+
+        tech = Agent(
+            name="tech_agent",
+            tools=[restart_router],
+            model=ScriptedModel([[function_call("restart_router", {"router_id": "R1"}, call_id="c")]]),
+        )
+        with wl.workspace("#support"), pytest.raises(agents.exceptions.UserError):
+            asyncio.run(Runner.run(tech, "router down"))
+        assert_agent_failed(recording, "tech_agent", "restart_router")
+
+    def test_the_model_name_is_on_the_bot_span(self, recording: Recording) -> None:
+        billing = Agent(name="billing_agent", model=NamedModel([[assistant_message("Paid.")]], default_usage=USAGE))
+        with wl.workspace("#support"):
+            asyncio.run(Runner.run(billing, "invoice?"))
+        attrs = recording.attrs(recording.one("invoke_agent billing_agent"))
+        assert attrs[sc.GEN_AI_REQUEST_MODEL] == "gpt-4o-mini"
+        assert attrs[sc.GEN_AI_USAGE_INPUT_TOKENS] == 10
+
+    def test_token_usage_reaches_analytics_and_the_cost_detector(self, tmp_path: Path) -> None:
+        # triage: one model call per run; each specialist two (15 tokens a call).
+        assert_usage_is_analysed(
+            tmp_path / "worklog.db", two_runs, {"triage_agent": 30, "billing_agent": 30, "tech_agent": 30}
+        )
+
 
 @pytest.mark.parametrize("order", ORDERS)
 @pytest.mark.parametrize("peer_name", PEERS)
@@ -268,6 +379,41 @@ class TestBesidePeers:
         ]
         assert [a.kind for a in recording.alerts] == []
 
+    def test_the_next_run_starts_a_trace_of_its_own(self, recording: Recording, peer_name: str, order: str) -> None:
+        with self.beside(peer_name, recording, order):
+            with wl.workspace("#support"):
+                run("billing_agent")
+            assert_nothing_current()
+            assert_next_root_has_no_parent(recording, lambda: run("tech_agent"))
+
+    def test_the_peers_agent_spans_carry_the_handoff_link(
+        self, recording: Recording, peer_name: str, order: str
+    ) -> None:
+        with self.beside(peer_name, recording, order):
+            two_runs()
+        for receiver in ("billing_agent", "tech_agent"):
+            ours = recording.one(f"invoke_agent {receiver}")
+            handoff_span = recording.one(f"handoff triage_agent -> {receiver}")
+            copies = [
+                s
+                for s in recording.spans()
+                if scope_of(s) != sc.INSTRUMENTATION_SCOPE
+                and recording.attrs(s).get(sc.WORKLOG_DUPLICATE_OF) == f"{ours.context.span_id:016x}"
+            ]
+            assert copies, f"the peer recorded no span of {receiver}'s turn"
+            for copy in copies:
+                assert [(link.context.span_id, dict(link.attributes or {})) for link in copy.links] == [
+                    (handoff_span.context.span_id, {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF})
+                ], copy.name
+
+
+class Forwarding(DefaultTraceProvider):
+    """A trace provider that hands the SDK's events to a dispatcher of its own (not the SDK's processor list)."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._multi_processor = object()  # type: ignore[assignment]
+
 
 class TestNeighbours:
     def test_openinference_replacing_the_processor_list_does_not_remove_otel_worklog(
@@ -282,12 +428,6 @@ class TestNeighbours:
         self, recording: Recording, caplog: pytest.LogCaptureFixture
     ) -> None:
         from agents.tracing import get_trace_provider, set_trace_provider
-        from agents.tracing.provider import DefaultTraceProvider
-
-        class Forwarding(DefaultTraceProvider):
-            def __init__(self) -> None:
-                super().__init__()
-                self._multi_processor = object()  # type: ignore[assignment]
 
         original = get_trace_provider()
         openai_agents.uninstrument()
@@ -298,6 +438,24 @@ class TestNeighbours:
         finally:
             set_trace_provider(original)
         assert "does not dispatch through the SDK's SynchronousMultiTracingProcessor" in caplog.text
+        assert "keep the SDK's default trace provider" in caplog.text  # what avoids it
+
+    def test_a_trace_provider_set_after_instrument_that_removes_the_hooks_is_named(
+        self, recording: Recording, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        import agents.tracing as agents_tracing
+        from agents.tracing import get_trace_provider
+
+        original = get_trace_provider()
+        try:
+            with caplog.at_level(logging.WARNING, logger="otel_worklog"):
+                agents_tracing.set_trace_provider(DefaultTraceProvider())  # still the SDK's dispatch: no warning
+                assert caplog.text == ""
+                agents.set_trace_provider(Forwarding())
+        finally:
+            agents_tracing.set_trace_provider(original)
+        assert "the OpenAI Agents trace provider just set (Forwarding)" in caplog.text
+        assert "add your processors with agents.tracing.add_trace_processor (not set_trace_provider)" in caplog.text
 
 
 class TestInstrumentation:
@@ -379,6 +537,42 @@ class TestInstrumentation:
         bot = recording.one("invoke_agent triage_agent")
         warnings = [e for e in bot.events if e.name == "worklog.warning"]
         assert [(e.attributes or {})[sc.WORKLOG_MESSAGE] for e in warnings] == ["guardrail no_secrets tripped"]
+
+    def test_spans_go_to_the_tracer_provider_given(self, recording: Recording) -> None:
+        provider, own = separate_provider()
+        openai_agents.uninstrument()
+        openai_agents.instrument(tracer_provider=provider)
+        try:
+            with wl.workspace("#support"):
+                run("billing_agent")
+        finally:
+            openai_agents.uninstrument()
+            openai_agents.instrument()
+        assert sorted(s.name for s in own.get_finished_spans()) == [
+            "execute_tool lookup_invoice",
+            "handoff triage_agent -> billing_agent",
+            "invoke_agent billing_agent",
+            "invoke_agent triage_agent",
+        ]
+        assert [s.name for s in recording.spans()] == ["workspace #support"]
+
+    def test_tool_content_is_truncated_like_wl_tool(self, tmp_path: Path) -> None:
+        def lookup(invoice_id: str) -> str:
+            return "paid " * 100
+
+        billing = Agent(
+            name="billing_agent",
+            tools=[function_tool(lookup, name_override="lookup_invoice")],
+            model=ScriptedModel(
+                [[function_call("lookup_invoice", {"invoice_id": "I" * 100}, call_id="c")], [assistant_message("ok")]]
+            ),
+        )
+        with recording_into(tmp_path / "worklog.db", max_value_length=40) as recording:
+            with wl.workspace("#support"):
+                asyncio.run(Runner.run(billing, "invoice?"))
+                with wl.bot("billing_agent"):
+                    wl.tool(lookup)(invoice_id="I" * 100)
+            assert_truncated_like_wl_tool(recording, "lookup_invoice")
 
 
 #: What the local stand-in for the OpenAI API answers, in the API's own shapes: the model serving a

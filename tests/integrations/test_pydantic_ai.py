@@ -8,16 +8,29 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 
 import otel_worklog as wl
 from otel_worklog._internal import semconv as sc
+from otel_worklog._internal.span_kinds import Kind
 from otel_worklog.integrations import pydantic_ai as wl_pydantic_ai
-from tests.integrations.conftest import Recording, assert_nothing_current, require
+from tests.integrations.conftest import (
+    ORDERS,
+    Recording,
+    assert_next_root_has_no_parent,
+    assert_nothing_current,
+    assert_truncated_like_wl_tool,
+    assert_usage_is_analysed,
+    recording_into,
+    require,
+    separate_provider,
+)
 
 require("pydantic_ai", "pydantic-ai")
+from opentelemetry.sdk.trace import TracerProvider  # noqa: E402
 from pydantic_ai import Agent, RunContext  # noqa: E402
 from pydantic_ai.messages import (  # noqa: E402
     ModelMessage,
@@ -43,6 +56,8 @@ def calls(tool: str, arguments: dict[str, Any]) -> FunctionModel:
 
 
 billing = Agent(calls("lookup_invoice", {"invoice_id": "INV-1"}), name="billing_agent")
+#: What pydantic-ai calls a ``FunctionModel`` around ``respond``.
+MODEL_NAME = "function:respond:"
 tech = Agent(
     calls("restart_router", {"router_id": "R1", "api_key": "sk-live-abcdefghijklmnopqrstuv"}), name="tech_agent"
 )
@@ -76,6 +91,15 @@ def triage(to: str) -> Agent[None, str]:
     return agent
 
 
+#: (tool, bot) of the two runs' tool calls: triage's delegations and each specialist's tool.
+TOOLS = [
+    ("ask_billing", "triage_agent"),
+    ("lookup_invoice", "billing_agent"),
+    ("ask_tech", "triage_agent"),
+    ("restart_router", "tech_agent"),
+]
+
+
 def two_runs() -> None:
     async def go() -> None:
         with wl.workspace("#support"):
@@ -100,12 +124,7 @@ class TestSupportApp:
         assert_nothing_current()
         workspace = recording.one("workspace #support")
         assert recording.bots() == ["triage_agent", "billing_agent", "triage_agent", "tech_agent"]
-        assert recording.tools() == [
-            ("ask_billing", "triage_agent"),
-            ("lookup_invoice", "billing_agent"),
-            ("ask_tech", "triage_agent"),
-            ("restart_router", "tech_agent"),
-        ]
+        assert recording.tools() == TOOLS
         assert recording.handoffs() == ["handoff triage_agent -> billing_agent", "handoff triage_agent -> tech_agent"]
         by_id = recording.by_id()
         billing_span = recording.one("invoke_agent billing_agent", "pydantic-ai")
@@ -140,6 +159,9 @@ class TestSupportApp:
         (decision,) = [e for e in lookup.events if e.name == "worklog.decision"]
         assert (decision.attributes or {})[sc.WORKLOG_MESSAGE] == "Invoice found in the ledger"
         assert recording.tokens() == 7 * 15  # seven model calls, on pydantic-ai's own chat spans
+        for agent in recording.counted(Kind.BOT):
+            assert recording.attrs(agent)[sc.GEN_AI_AGENT_NAME] == recording.attrs(agent)[sc.BOT_NAME]
+            assert recording.attrs(agent)[sc.GEN_AI_REQUEST_MODEL] == MODEL_NAME
 
     def test_explain_and_logs_show_the_session(self, recording: Recording) -> None:
         two_runs()
@@ -182,6 +204,57 @@ class TestSupportApp:
         tool = recording.one("execute_tool refund", "pydantic-ai")
         assert recording.attrs(tool)[sc.GEN_AI_TOOL_CALL_RESULT] == '"escalated by billing_agent"'
 
+    def test_token_usage_reaches_analytics_and_the_cost_detector(self, tmp_path: Path) -> None:
+        # triage: two model calls per run; billing two; tech one, then its tool fails the run.
+        assert_usage_is_analysed(
+            tmp_path / "worklog.db", two_runs, {"triage_agent": 60, "billing_agent": 30, "tech_agent": 15}
+        )
+
+    def test_the_next_run_starts_a_trace_of_its_own(self, recording: Recording) -> None:
+        two_runs()
+        assert_nothing_current()
+        assert_next_root_has_no_parent(recording, lambda: asyncio.run(triage("billing").run("my invoice?")))
+
+
+@pytest.mark.parametrize("order", ORDERS)
+class TestBesideOpenInference:
+    """OpenInference's pydantic-ai instrumentation: a span processor that enriches pydantic-ai's own spans.
+
+    OpenLLMetry has no pydantic-ai instrumentor to test beside.
+    """
+
+    def test_each_agent_and_tool_counts_once(self, tmp_path: Path, order: str) -> None:
+        module = require("openinference.instrumentation.pydantic_ai", "framework-peers")
+        provider = TracerProvider()
+        if order == "peer-first":
+            provider.add_span_processor(module.OpenInferenceSpanProcessor())
+        with recording_into(tmp_path / "worklog.db", provider) as recording:
+            if order == "worklog-first":
+                provider.add_span_processor(module.OpenInferenceSpanProcessor())
+            two_runs()
+            assert_nothing_current()
+            assert any("openinference.span.kind" in recording.attrs(s) for s in recording.spans()), "peer did nothing"
+            assert recording.bots() == ["triage_agent", "billing_agent", "triage_agent", "tech_agent"]
+            assert recording.tools() == TOOLS
+            assert recording.handoffs() == [
+                "handoff triage_agent -> billing_agent",
+                "handoff triage_agent -> tech_agent",
+            ]
+            assert recording.failures() == ["invoke_agent tech_agent", "execute_tool restart_router"]
+            assert recording.tokens() == 7 * 15
+            wl.force_flush()
+            (session,) = recording.cli_json("logs")
+            assert session["errors"] == 2
+            log = recording.cli_json("explain")
+            assert [(t["tool"], t["bot"]) for t in log["tools"]] == TOOLS
+            assert recording.alerts == []
+            # The peer enriches pydantic-ai's own agent span in place: the one span carries the handoff link.
+            billing_span = recording.one("invoke_agent billing_agent", "pydantic-ai")
+            assert recording.attrs(billing_span)["openinference.span.kind"] == "AGENT"
+            handoff = recording.one("handoff triage_agent -> billing_agent")
+            assert [link.context.span_id for link in billing_span.links] == [handoff.context.span_id]
+            assert_next_root_has_no_parent(recording, lambda: asyncio.run(triage("billing").run("my invoice?")))
+
 
 class TestInstrumentation:
     def test_instrument_twice_records_once_and_uninstrument_stops(self, recording: Recording) -> None:
@@ -208,3 +281,25 @@ class TestInstrumentation:
         finally:
             wl_pydantic_ai.uninstrument()
             Agent.instrument_all(False)
+
+    def test_spans_go_to_the_tracer_provider_given(self, recording: Recording) -> None:
+        provider, own = separate_provider()
+        wl_pydantic_ai.uninstrument()
+        wl_pydantic_ai.instrument(tracer_provider=provider)
+        asyncio.run(billing.run("invoice?"))
+        names = [s.name for s in own.get_finished_spans()]
+        assert "invoke_agent billing_agent" in names and "execute_tool lookup_invoice" in names
+        assert recording.spans() == []
+
+    def test_tool_content_is_truncated_like_wl_tool(self, tmp_path: Path) -> None:
+        def lookup(invoice_id: str) -> str:
+            return "paid " * 100
+
+        agent = Agent(calls("lookup_invoice", {"invoice_id": "I" * 100}), name="billing_agent")
+        agent.tool_plain(name="lookup_invoice")(lookup)
+        with recording_into(tmp_path / "worklog.db", max_value_length=40) as recording:
+            with wl.workspace("#support"):
+                asyncio.run(agent.run("invoice?"))
+                with wl.bot("billing_agent"):
+                    wl.tool(lookup)(invoice_id="I" * 100)
+            assert_truncated_like_wl_tool(recording, "lookup_invoice", "pydantic-ai")

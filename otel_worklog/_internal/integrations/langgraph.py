@@ -32,7 +32,7 @@ from opentelemetry.context import Context
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.integrations.patching import FrameworkInstrumentor
-from otel_worklog._internal.integrations.recorder import UNSET, Node, Recorder
+from otel_worklog._internal.integrations.recorder import UNSET, Node, Recorder, handoff_links, handoff_reason
 from otel_worklog._internal.pipeline.processors import adopting, mark_copy
 from otel_worklog._internal.span_kinds import Kind, classify, is_control_flow, is_handoff_tool_name
 
@@ -49,8 +49,6 @@ _ENDS: Final = frozenset(
     {"on_chain_end", "on_chain_error", "on_tool_end", "on_tool_error", "on_llm_end", "on_llm_error"}
 )
 _MAX_PENDING: Final = 1000
-#: Arguments of a handoff tool that say why.
-_REASON_KEYS: Final = ("reason", "task_description", "task")
 
 
 @dataclass(slots=True, eq=False)
@@ -193,7 +191,10 @@ class _Bridge:
             self._runs[run_id] = run
         copies_of = run.node or (run.owner.bot if run.owner is not None else None)
         copies = copies_of is not None or parent is None
-        return run.node, self.recorder.adoption(copies_of, copies=copies, workspace_ctx=parent_ctx, started=run.others)
+        adoption = self.recorder.adoption(
+            copies_of, copies=copies, workspace_ctx=parent_ctx, started=run.others, turn=run.node is not None
+        )
+        return run.node, adoption
 
     def _start_chain(self, tracer: trace.Tracer, run: _Run, kwargs: Mapping[str, Any]) -> Node | None:
         """An agent's turn (unless it is the agent already at work), the whole graph run at the root, else nothing."""
@@ -224,12 +225,15 @@ class _Bridge:
 
     def _adopt_wrappers(self, run: _Run, agent: str, node: Node, name: Any) -> None:
         """The runs that wrap an agent's subgraph in its graph node are part of its turn, as are their spans."""
-        _mark_current_copy(name, node.span_id)  # OpenLLMetry's own span of the subgraph run
+        links = handoff_links(node)
+        _mark_current_copy(name, node.span_id, links)  # OpenLLMetry's own span of the subgraph run
         wrapper = run.parent
         while wrapper is not None and wrapper.node is None and wrapper.graph_node == agent:
             for span in wrapper.others or ():
                 if span.is_recording():
                     span.set_attribute(sc.WORKLOG_DUPLICATE_OF, node.span_id)
+                    for context, attributes in links:
+                        span.add_link(context, attributes)
             wrapper = wrapper.parent
 
     def _end(self, event: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
@@ -276,7 +280,8 @@ class _Bridge:
         tracer = self.recorder.tracer()
         if not targets or tracer is None:
             return
-        sender = run.owner.bot_name if run.owner is not None and run.owner.bot_name else None
+        # The agent whose work returned it; in a graph that is no agent itself, the node that returned it.
+        sender = run.owner.bot_name if run.owner is not None and run.owner.bot_name else run.graph_node
         if sender is None:
             return
         for target in targets:
@@ -301,8 +306,9 @@ def _new_run(run_id: UUID, parent: _Run | None, metadata: Mapping[str, Any]) -> 
     return _Run(None, parent.ctx, parent.owner, parent.root, parent=parent, graph_node=named, others=[])
 
 
-def _mark_current_copy(name: Any, copy_of: str) -> None:
-    """The span current as a graph run starts, when another instrumentation started it as the same agent."""
+def _mark_current_copy(name: Any, copy_of: str, links: tuple[tuple[trace.SpanContext, Any], ...] = ()) -> None:
+    """The span current as a graph run starts, when another instrumentation started it as the same agent
+    (then it gets the agent's handoff ``links`` too)."""
     span = trace.get_current_span()
     if not isinstance(name, str) or not span.is_recording():
         return
@@ -313,6 +319,8 @@ def _mark_current_copy(name: Any, copy_of: str) -> None:
     is_agent = sc.WORKLOG_DUPLICATE_OF in attributes or classify(getattr(span, "name", ""), attributes) is Kind.BOT
     if is_agent and attributes.get(sc.GEN_AI_AGENT_NAME, name) == name:
         mark_copy(span, copy_of)
+        for context, link_attributes in links:
+            span.add_link(context, link_attributes)
 
 
 def _agent_name(name: Any, metadata: Mapping[str, Any], parent_id: Any) -> str | None:
@@ -370,12 +378,9 @@ def _is_command(value: Any) -> bool:
 
 
 def _reason(arguments: Any) -> str | None:
-    if isinstance(arguments, Mapping):
-        for key in _REASON_KEYS:
-            value = arguments.get(key)
-            if isinstance(value, str) and value:
-                return value
-    return None
+    """A handoff tool's ``reason``-like argument; never its whole input, which carries the injected graph state."""
+    reason = handoff_reason(arguments)
+    return reason if isinstance(reason, str) else None
 
 
 def _usage(response: Any) -> tuple[int, int, str | None]:

@@ -17,6 +17,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable, Mapping
+from contextvars import ContextVar
 from typing import Any, Final
 
 from opentelemetry import context as otel_context
@@ -25,7 +26,7 @@ from opentelemetry.context import Context
 
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.integrations.patching import FrameworkInstrumentor
-from otel_worklog._internal.integrations.recorder import UNSET, Node, Recorder
+from otel_worklog._internal.integrations.recorder import UNSET, Node, Recorder, handoff_reason
 from otel_worklog._internal.pipeline.processors import adopting
 from otel_worklog._internal.span_kinds import Kind
 
@@ -36,6 +37,9 @@ __all__ = ["INSTRUMENTOR", "OpenAIAgentsInstrumentor", "instrument", "uninstrume
 FRAMEWORK: Final = "openai-agents"
 #: Handoffs whose receiving agent has not started yet, per (trace, agent); bounded.
 _MAX_PENDING: Final = 1000
+#: The arguments the model gave the handoff being executed (its ``input_type`` data): the SDK's
+#: handoff span does not carry them.
+_HANDOFF_ARGUMENTS: ContextVar[Any] = ContextVar("otel_worklog.openai_agents.handoff_arguments", default=None)
 
 
 class _Bridge:
@@ -95,7 +99,10 @@ class _Bridge:
             return wrapped(span)
         if copies_of is None:
             return wrapped(span)
-        with adopting(self.recorder.adoption(copies_of, copies=copies, workspace_ctx=self._root_of(span))):
+        adoption = self.recorder.adoption(
+            copies_of, copies=copies, workspace_ctx=self._root_of(span), turn=node is not None and node is copies_of
+        )
+        with adopting(adoption):
             result = wrapped(span)
         if node is not None and node.kind is not Kind.HANDOFF:
             node.activate()  # after every other processor attached its context: ours is restored first
@@ -139,6 +146,7 @@ class _Bridge:
         elif kind == "handoff":
             from_bot = data.from_agent or (parent.bot_name if parent is not None else None) or "unknown"
             node = self.recorder.start_handoff(tracer, from_bot, parent_ctx)
+            node.extra["reason"] = handoff_reason(_HANDOFF_ARGUMENTS.get())
         with self._lock:
             self._nodes[span.span_id] = node if node is not None else parent
         if kind in ("generation", "response") and parent is not None and parent.bot is not None:
@@ -180,7 +188,7 @@ class _Bridge:
         if node.kind is not Kind.HANDOFF:
             return
         to_agent = span.span_data.to_agent
-        self.recorder.end_handoff(node, to_agent or "unknown")
+        self.recorder.end_handoff(node, to_agent or "unknown", reason=node.extra.get("reason"))
         if to_agent:
             with self._lock:
                 self._pending[(span.trace_id, to_agent)] = (node.span.get_span_context(), node.name)
@@ -261,6 +269,7 @@ class OpenAIAgentsInstrumentor(FrameworkInstrumentor):
 
     def _install(self) -> None:
         from agents import tool as agents_tool
+        from agents.run_internal import turn_resolution
         from agents.tracing import get_trace_provider
         from agents.tracing.provider import SynchronousMultiTracingProcessor
 
@@ -282,16 +291,64 @@ class OpenAIAgentsInstrumentor(FrameworkInstrumentor):
         self.patch(SynchronousMultiTracingProcessor, "on_trace_end", on_trace_end)
         self.patch(SynchronousMultiTracingProcessor, "on_span_start", on_span_start)
         self.patch(SynchronousMultiTracingProcessor, "on_span_end", on_span_end)
+        if "execute_handoffs" in vars(turn_resolution):
+            self.patch(turn_resolution, "execute_handoffs", _keep_handoff_arguments)
         if "maybe_invoke_function_tool_failure_error_function" in vars(agents_tool):
             self.patch(agents_tool, "maybe_invoke_function_tool_failure_error_function", _tool_error_keeper(bridge))
-        dispatcher = getattr(get_trace_provider(), "_multi_processor", None)
-        if not isinstance(dispatcher, SynchronousMultiTracingProcessor):
-            logger.warning(
-                "otel_worklog: the OpenAI Agents trace provider in use (%s) does not dispatch through the SDK's "
-                "SynchronousMultiTracingProcessor, so otel_worklog records none of its runs; keep the SDK's "
-                "default trace provider (agents.tracing.set_trace_provider was called)",
-                type(get_trace_provider()).__name__,
-            )
+        for owner in _trace_provider_setters():
+            self.patch(owner, "set_trace_provider", _warn_on_bypassing_provider)
+        _check_dispatch(get_trace_provider(), "in use")
+
+
+def _trace_provider_setters() -> list[Any]:
+    """The modules that bind ``set_trace_provider`` (the SDK re-exports it twice)."""
+    import agents
+    from agents import tracing
+    from agents.tracing import setup
+
+    return [module for module in (setup, tracing, agents) if "set_trace_provider" in vars(module)]
+
+
+def _check_dispatch(provider: Any, when: str) -> None:
+    """Warn when ``provider`` hides the SDK's events from otel_worklog's hooks, and say what avoids it."""
+    from agents.tracing.provider import SynchronousMultiTracingProcessor
+
+    if isinstance(getattr(provider, "_multi_processor", None), SynchronousMultiTracingProcessor):
+        return
+    logger.warning(
+        "otel_worklog: the OpenAI Agents trace provider %s (%s) does not dispatch through the SDK's "
+        "SynchronousMultiTracingProcessor, so otel_worklog records none of its runs; keep the SDK's "
+        "default trace provider and add your processors with agents.tracing.add_trace_processor "
+        "(not set_trace_provider)",
+        when,
+        type(provider).__name__,
+    )
+
+
+def _warn_on_bypassing_provider(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """``set_trace_provider`` called after ``instrument()``: the new provider may remove otel_worklog's hooks."""
+    result = wrapped(*args, **kwargs)
+    try:
+        provider = args[0] if args else kwargs.get("provider")
+        _check_dispatch(provider, "just set")
+    except Exception:
+        log_internal_error()
+    return result
+
+
+async def _keep_handoff_arguments(
+    wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+) -> Any:
+    """The SDK executes the first handoff the model asked for: keep its arguments for the handoff span."""
+    run_handoffs = kwargs.get("run_handoffs")
+    first = run_handoffs[0] if isinstance(run_handoffs, list) and run_handoffs else None
+    token = _HANDOFF_ARGUMENTS.set(getattr(getattr(first, "tool_call", None), "arguments", None))
+    try:
+        return await wrapped(*args, **kwargs)
+    finally:
+        _HANDOFF_ARGUMENTS.reset(token)
 
 
 def _tool_error_keeper(bridge: _Bridge) -> Callable[..., Any]:

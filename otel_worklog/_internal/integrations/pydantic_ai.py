@@ -9,6 +9,8 @@ spans (usage and model on the ``chat`` spans). otel_worklog records none of its 
 - the stamping processor adopts the ``invoke_agent`` spans as bot spans (``bot.name``, the
   workspace), gives every span under them their bot, and records an agent run started inside
   another agent's tool as a handoff from that agent (span and link);
+- the agent's ``invoke_agent`` span gets the model's name as ``gen_ai.request.model`` (the tokens
+  stay on pydantic-ai's ``chat`` spans, where analytics and the cost detector count them once);
 - a tool runs in its agent's bot scope, so ``wl.decision``, ``wl.escalate`` and ``wl.handoff``
   inside it name that agent.
 """
@@ -27,6 +29,7 @@ from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.integrations.patching import FrameworkInstrumentor
 from otel_worklog._internal.integrations.recorder import content_attributes
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, current_scope
+from otel_worklog._internal.record.serialize import clean_text
 from otel_worklog._internal.span_kinds import is_control_flow
 
 __all__ = ["INSTRUMENTOR", "PydanticAIInstrumentor", "instrument", "uninstrument"]
@@ -52,6 +55,36 @@ def _tool_execute_wrapper() -> Callable[..., Any]:
         return await wrapped(*args, **kwargs)
 
     return wrap_tool_execute
+
+
+def _run_wrapper() -> Callable[..., Any]:
+    async def wrap_run(
+        wrapped: Callable[..., Awaitable[Any]], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]
+    ) -> Any:
+        handler = kwargs.get("handler")
+        run_context = args[0] if args else kwargs.get("ctx")
+        model = getattr(getattr(run_context, "model", None), "model_name", None)
+        if handler is None or not isinstance(model, str) or getattr(run_context, "realtime", None):
+            return await wrapped(*args, **kwargs)
+        kwargs["handler"] = _naming_handler(handler, model)
+        return await wrapped(*args, **kwargs)
+
+    return wrap_run
+
+
+def _naming_handler(handler: Callable[[], Awaitable[Any]], model: str) -> Callable[[], Awaitable[Any]]:
+    """Run the agent with the model's name on its ``invoke_agent`` span (pydantic-ai puts it only in ``model_name``)."""
+
+    async def run() -> Any:
+        try:
+            span = trace.get_current_span()
+            if span.is_recording():
+                span.set_attribute(sc.GEN_AI_REQUEST_MODEL, clean_text(model))
+        except Exception:
+            log_internal_error()
+        return await handler()
+
+    return run
 
 
 def _recording_handler(
@@ -175,6 +208,7 @@ class PydanticAIInstrumentor(FrameworkInstrumentor):
             provider = _FollowingTracerProvider(self._provider)
             Agent.instrument_all(InstrumentationSettings(tracer_provider=provider, include_content=False))
         self.patch(Instrumentation, "wrap_tool_execute", _tool_execute_wrapper())
+        self.patch(Instrumentation, "wrap_run", _run_wrapper())
 
     def _uninstall(self) -> None:
         if self._previous is not None:

@@ -29,10 +29,12 @@ from otel_worklog._internal.record.spans import record_error
 from otel_worklog._internal.record.state import STATE, active_tracer
 from otel_worklog._internal.span_kinds import Kind, is_control_flow
 
-__all__ = ["UNSET", "Node", "Recorder", "content_attributes"]
+__all__ = ["UNSET", "Node", "Recorder", "content_attributes", "handoff_links", "handoff_reason"]
 
 #: "The framework did not say": distinct from a tool that returned None.
 UNSET: Final[Any] = object()
+#: Arguments of a handoff (a handoff tool's, OpenAI Agents' ``input_type`` data) that say why.
+_REASON_KEYS: Final = ("reason", "task_description", "task")
 _HANDOFF_LINK: Final = {sc.WORKLOG_LINK_TYPE: sc.LINK_TYPE_HANDOFF}
 
 
@@ -52,6 +54,8 @@ class Node:
     output_tokens: int = 0
     model: str | None = None
     has_usage: bool = False
+    #: The handoff that started this agent turn.
+    handoff: trace.SpanContext | None = None
     #: Usage from model calls, used only when the framework reported no per-turn usage.
     call_input_tokens: int = 0
     call_output_tokens: int = 0
@@ -148,6 +152,7 @@ class Recorder:
         )
         node = Node(Kind.BOT, name, span, trace.set_span_in_context(span, ctx))
         node.bot = node
+        node.handoff = handoff if links else None
         _remember(node)
         return node
 
@@ -276,14 +281,14 @@ class Recorder:
         )
         return Node(Kind.HANDOFF, from_bot, span, trace.set_span_in_context(span, parent))
 
-    def end_handoff(self, node: Node, to_bot: str, *, reason: str | None = None) -> None:
+    def end_handoff(self, node: Node, to_bot: str, *, reason: Any = None) -> None:
+        """Name the target; ``reason`` is text, or the handoff's structured input (see :func:`handoff_reason`)."""
         span = node.span
         to_bot = clean_text(to_bot) if isinstance(to_bot, str) and to_bot else "unknown"
         span.update_name(sc.SPAN_HANDOFF.format(from_bot=node.name, to_bot=to_bot))
         attributes: dict[str, Any] = {sc.WORKLOG_HANDOFF_TO: to_bot, sc.WORKLOG_HANDOFF_ARTIFACTS: []}
-        reason_text = None
-        if reason is not None:
-            reason_text = STATE.config.content.text(reason if isinstance(reason, str) else safe_repr(reason)).text
+        reason_text = _reason_text(reason)
+        if reason_text is not None:
             attributes[sc.WORKLOG_HANDOFF_REASON] = reason_text
         span.set_attributes(attributes)
         message = f"{node.name} -> {to_bot}" + (f": {reason_text}" if reason_text else "")
@@ -317,15 +322,25 @@ class Recorder:
         copies: bool,
         workspace_ctx: Context | None = None,
         started: list[Any] | None = None,
+        turn: bool = False,
     ) -> Adoption:
         """What spans other listeners start for this event describe: ``node``'s bot and, when they are
-        ``copies``, the same thing as ``node`` (the whole run when there is no node)."""
+        ``copies``, the same thing as ``node`` (the whole run when there is no node). When the event is
+        the ``turn`` of the agent ``node`` records, their spans of it are linked to its handoff too."""
         stamp: dict[str, Any] = {}
         scope = current_scope(node.ctx if node is not None else workspace_ctx)
         if scope is not None:
             stamp.update(scope.stamp)
         copy_of = (node.span_id if node is not None else "") if copies else None
-        return Adoption(stamp, copy_of, started)
+        links = handoff_links(node) if turn else ()
+        return Adoption(stamp, copy_of, started, links)
+
+
+def handoff_links(node: Node | None) -> tuple[tuple[trace.SpanContext, Mapping[str, Any]], ...]:
+    """The handoff link of the agent turn ``node`` records, for other instrumentations' spans of that turn."""
+    if node is None or node.kind is not Kind.BOT or node.handoff is None:
+        return ()
+    return ((node.handoff, _HANDOFF_LINK),)
 
 
 def _remember(node: Node) -> None:
@@ -368,6 +383,31 @@ def content_attributes(key: str, value: Any) -> dict[str, Any]:
     if cleaned.truncated:
         attributes[sc.WORKLOG_TRUNCATED] = True
     return attributes
+
+
+def handoff_reason(arguments: Any) -> Any:
+    """Why the work was handed over, from a handoff's arguments: the text of a ``reason``-like field,
+    else the whole input the model gave (JSON text or a mapping), else None."""
+    arguments = _parsed(arguments)
+    if isinstance(arguments, Mapping):
+        for key in _REASON_KEYS:
+            value = arguments.get(key)
+            if isinstance(value, str) and value:
+                return value
+        return dict(arguments) or None
+    return arguments if isinstance(arguments, str) and arguments.strip() else None
+
+
+def _reason_text(reason: Any) -> str | None:
+    """A handoff's reason as recorded: text scrubbed and truncated, structured input as ``@wl.tool`` arguments."""
+    if reason is None:
+        return None
+    content = STATE.config.content
+    if isinstance(reason, str):
+        return content.text(reason).text
+    if isinstance(reason, Mapping):
+        return content.json(reason).text
+    return content.text(safe_repr(reason)).text
 
 
 def _parsed(value: Any) -> Any:

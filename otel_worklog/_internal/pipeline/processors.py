@@ -71,6 +71,8 @@ class Adoption:
     copy_of: str | None = None
     #: Collects the spans they start, when the integration needs them later (to mark control flow).
     started: list[Span] | None = None
+    #: Links their spans get: the handoff that started the agent turn they copy.
+    links: tuple[tuple[trace.SpanContext, Mapping[str, Any]], ...] = ()
 
 
 _ADOPTION: ContextVar[Adoption | None] = ContextVar("otel_worklog.adoption", default=None)
@@ -271,6 +273,8 @@ def _adopt(span: Span, adoption: Adoption) -> None:
     copy_of = adoption.copy_of
     if copy_of is not None and copy_of != trace.format_span_id(span.context.span_id):
         span.set_attribute(sc.WORKLOG_DUPLICATE_OF, copy_of)
+    for context, attributes in adoption.links:
+        span.add_link(context, attributes)
 
 
 def _record_delegation(
