@@ -94,7 +94,14 @@ def _part(trace_id: str, spans: list[BotSession]) -> BotPart:
 
 
 def bot_parts(history: History) -> dict[str, list[BotPart]]:
-    """Each bot's parts in the workflows, in workflow order."""
+    """Each bot's parts in the workflows, in workflow order; worked out once per history (read-only)."""
+    found: dict[str, list[BotPart]] | None = history.derived.get("bot_parts")
+    if found is None:
+        found = history.derived["bot_parts"] = _bot_parts(history)
+    return found
+
+
+def _bot_parts(history: History) -> dict[str, list[BotPart]]:
     by_bot: dict[str, list[BotPart]] = defaultdict(list)
     for workflow in history.workflows:
         spans_by_bot: dict[str, list[BotSession]] = {}
@@ -102,7 +109,7 @@ def bot_parts(history: History) -> dict[str, list[BotPart]]:
             spans_by_bot.setdefault(session.bot, []).append(session)
         for bot, spans in spans_by_bot.items():
             by_bot[bot].append(_part(workflow.trace_id, spans))
-    return by_bot
+    return dict(by_bot)
 
 
 # --- Workflows ---------------------------------------------------------------------------------

@@ -174,6 +174,8 @@ class History:
     workflows: list[Workflow]
     errors: list[ErrorOccurrence]
     span_count: int
+    #: What the analyses derive from the workflows and share (each worked out once): see ``analyses.bot_parts``.
+    derived: dict[str, Any] = field(default_factory=dict, repr=False, compare=False)
 
     @property
     def sessions(self) -> list[BotSession]:
