@@ -48,6 +48,8 @@ _AGENT_PREFIX: Final = sc.SPAN_INVOKE_AGENT.split("{", 1)[0]
 _COUNTED_PREFIXES: Final = (_AGENT_PREFIX, sc.SPAN_EXECUTE_TOOL.split("{", 1)[0])
 _GEN_AI_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
 _OUR_SCOPE: Final = sc.INSTRUMENTATION_SCOPE
+_BOT_NAME: Final = sc.BOT_NAME
+_WORKSPACE_ID: Final = sc.WORKSPACE_ID
 
 
 @runtime_checkable
@@ -257,13 +259,17 @@ def remember(span: Span, kind: Kind, name: str, parent_id: int | None = None) ->
     """An open agent or tool span that spans started under it copy or take their bot from."""
     if parent_id is None:
         parent_id = span.parent.span_id if span.parent is not None else 0
-    _OPEN[span.context.span_id] = _Open(kind, name, _effective_stamp(span), span, parent_id)
+    # tuple.__new__ builds the named tuple in C (its generated __new__ is Python): once per open span.
+    _OPEN[span.context.span_id] = tuple.__new__(_Open, (kind, name, _effective_stamp(span), span, parent_id))
 
 
 def _effective_stamp(span: Span) -> dict[str, Any] | None:
     attributes = _plain(span)
-    stamp = {key: attributes[key] for key in (sc.BOT_NAME, sc.WORKSPACE_ID) if key in attributes}
-    return stamp or None
+    bot = attributes.get(_BOT_NAME)
+    workspace = attributes.get(_WORKSPACE_ID)
+    if bot is None:
+        return None if workspace is None else {_WORKSPACE_ID: workspace}
+    return {_BOT_NAME: bot} if workspace is None else {_BOT_NAME: bot, _WORKSPACE_ID: workspace}
 
 
 def _adopt(span: Span, adoption: Adoption) -> None:
