@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from typing import Final
 
 from opentelemetry import context as otel_context
-from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
+from opentelemetry.sdk.trace import ReadableSpan, SpanProcessor
 from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 
 from otel_worklog._internal.forks import watch_forks
@@ -110,9 +110,6 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             self._worker.start()
 
     # -- SpanProcessor -----------------------------------------------------
-    def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        return None
-
     def on_end(self, span: ReadableSpan) -> None:
         if self._stopping:
             self._count_drop()

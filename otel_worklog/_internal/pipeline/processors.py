@@ -122,14 +122,18 @@ def mark_copy(span: Any, copy_of: str) -> None:
 
 class WorklogSpanProcessor(SpanProcessor):
     def __init__(self) -> None:
-        self._children: tuple[SpanProcessor, ...] = ()
+        #: The children, and those of them that do something when a span starts: swapped as one.
+        self._chain: tuple[tuple[SpanProcessor, ...], tuple[SpanProcessor, ...]] = ((), ())
 
     @property
     def children(self) -> tuple[SpanProcessor, ...]:
-        return self._children
+        return self._chain[0]
 
     def replace_children(self, children: Iterable[SpanProcessor]) -> tuple[SpanProcessor, ...]:
-        old, self._children = self._children, tuple(children)
+        new = tuple(children)
+        old = self._chain[0]
+        # A child that keeps the SDK's on_start (which does nothing) is not called as each span starts.
+        self._chain = (new, tuple(child for child in new if type(child).on_start is not SpanProcessor.on_start))
         return old
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
@@ -146,7 +150,7 @@ class WorklogSpanProcessor(SpanProcessor):
                     self._inherit(span, parent_context, scope if type(scope) is Scope else None, ours)
             except Exception:
                 log_internal_error()
-        for child in self._children:
+        for child in self._chain[1]:
             try:
                 child.on_start(span, parent_context)
             except Exception:
@@ -207,18 +211,18 @@ class WorklogSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         if _OPEN and span.context is not None:
             _OPEN.pop(span.context.span_id, None)
-        for child in self._children:
+        for child in self._chain[0]:
             try:
                 child.on_end(span)
             except Exception:
                 log_internal_error()
 
     def shutdown(self) -> None:
-        shutdown_children(self._children, resolve(SHUTDOWN_TIMEOUT_S))  # attached until done: see configure.shutdown
+        shutdown_children(self.children, resolve(SHUTDOWN_TIMEOUT_S))  # attached until done: see configure.shutdown
         self.replace_children(())
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return flush_children(self._children, timeout_millis / 1000)
+        return flush_children(self.children, timeout_millis / 1000)
 
 
 def _plain(span: Span) -> Mapping[str, Any]:
