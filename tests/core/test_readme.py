@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import importlib
 import os
 import re
 import subprocess
 import sys
+import tomllib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -202,3 +204,33 @@ def test_the_resolve_section_resolves_the_escalation(tmp_path: Path) -> None:
     assert session.escalations == 1 and session.resolved_escalations == 1
     assert [event.attributes.get(semconv.WORKLOG_LEVEL) for event in escalation.events] == ["coordination"]
     assert session.status != "escalated"
+
+
+def test_the_frameworks_section_matches_the_extras_and_the_peers_it_names() -> None:
+    """Each framework's three lines, its extra and version as pyproject.toml pins them, and the peers'
+    modules and classes the section names (installed by the ``framework-peers`` extra)."""
+    section = _section("## Agent frameworks")
+    with open(ROOT / "pyproject.toml", "rb") as f:
+        extras = tomllib.load(f)["project"]["optional-dependencies"]
+    for module, extra, pins in [
+        ("openai_agents", "openai-agents", {"openai-agents": "0.24"}),
+        ("langgraph", "langgraph", {"langgraph": "1.2", "langchain-core": "1.8"}),
+        ("pydantic_ai", "pydantic-ai", {"pydantic-ai-slim": "2.68"}),
+    ]:
+        assert f"from otel_worklog.integrations import {module}\n\n{module}.instrument()" in section
+        assert f"pip install 'otel-worklog[{extra}]'" in section
+        for distribution, version in pins.items():
+            assert f"{distribution}>={version}" in extras[extra]
+            assert f"{distribution} {version}" in section
+    named = re.findall(r"`(\w+)\(\)\.instrument\(\)`", section) + re.findall(r"`(OpenInferenceSpanProcessor)`", section)
+    modules = re.findall(r"`((?:openinference|opentelemetry)\.instrumentation\.\w+)`", section)
+    assert set(named) >= {"OpenAIAgentsInstrumentor", "LangChainInstrumentor", "LangchainInstrumentor"}
+    assert len(modules) == 5, modules
+    for module in modules:
+        try:
+            loaded = importlib.import_module(module)
+        except ImportError:
+            if os.environ.get("WORKLOG_TESTS_REQUIRE_FRAMEWORKS") == "1":
+                raise
+            pytest.skip(f"{module} is not installed: pip install -e '.[framework-peers]'")
+        assert any(hasattr(loaded, name) for name in named), (module, named)
