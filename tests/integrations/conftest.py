@@ -187,6 +187,23 @@ def assert_agent_failed(recording: Recording, agent: str, tool: str) -> None:
     assert session["errors"] == 2
 
 
+def explained_support_session(recording: Recording, error: str | None = None) -> tuple[Any, Any]:
+    """``logs`` and ``explain --json`` for a support app's two runs: one error, each tool call listed once by the
+    agent that made it, lookup_invoice's secret redacted, and restart_router failed (with ``error``, when given)."""
+    wl.force_flush()
+    (session,) = recording.cli_json("logs")
+    assert session["errors"] == 1
+    log = recording.cli_json("explain")
+    assert [(t["tool"], t["bot"], t["status"]) for t in log["tools"]] == [
+        ("lookup_invoice", "billing_agent", "success"),
+        ("restart_router", "tech_agent", "error"),
+    ]
+    assert log["tools"][0]["input"] == {"invoice_id": "INV-1", "api_key": "[REDACTED]"}
+    if error is not None:
+        assert log["tools"][1]["error"] == error
+    return session, log
+
+
 def separate_provider() -> tuple[TracerProvider, InMemorySpanExporter]:
     """A provider of the app's own, apart from otel_worklog's, exporting into memory."""
     from opentelemetry.sdk.trace.export import SimpleSpanProcessor
@@ -239,6 +256,11 @@ def peer(instrumentor: Any, provider: TracerProvider, **options: Any) -> Iterato
     finally:
         instrumentor.uninstrument()
 
+
+#: How the frameworks' stdio MCP clients start the test MCP server (``mcp_server.py``) in a process of its own:
+#: this Python, these arguments, from the checkout's root.
+MCP_SERVER_ARGS: list[str] = ["-m", "tests.integrations.mcp_server"]
+MCP_SERVER_CWD = str(Path(__file__).resolve().parents[2])
 
 PEERS = ("openinference", "openllmetry")
 ORDERS = ("peer-first", "worklog-first")

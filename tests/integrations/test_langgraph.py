@@ -28,6 +28,7 @@ from tests.integrations.conftest import (
     assert_nothing_current,
     assert_truncated_like_wl_tool,
     assert_usage_is_analysed,
+    explained_support_session,
     recording_into,
     require,
     separate_provider,
@@ -40,11 +41,12 @@ from typing import Annotated  # noqa: E402
 from langchain_core.callbacks import CallbackManagerForLLMRun  # noqa: E402
 from langchain_core.messages import AIMessage, BaseMessage, ToolMessage  # noqa: E402
 from langchain_core.outputs import ChatResult  # noqa: E402
-from langchain_core.tools import InjectedToolCallId, tool  # noqa: E402
+from langchain_core.tools import BaseTool, InjectedToolCallId, StructuredTool, tool  # noqa: E402
 from langgraph.checkpoint.memory import InMemorySaver  # noqa: E402
 from langgraph.graph import START, MessagesState, StateGraph  # noqa: E402
 from langgraph.prebuilt import InjectedState, ToolNode  # noqa: E402
 from langgraph.types import Command, interrupt  # noqa: E402
+from pydantic import BaseModel, Field  # noqa: E402
 
 from tests.integrations.langgraph_app import (  # noqa: E402
     MODEL,
@@ -139,17 +141,9 @@ class TestSupportApp:
 
     def test_explain_and_logs_show_the_session(self, recording: Recording) -> None:
         two_runs()
-        wl.force_flush()
-        (session,) = recording.cli_json("logs")
+        session, log = explained_support_session(recording)
         assert session["workspace"] == "#support"
         assert set(session["bots"]) == {"triage_agent", "billing_agent", "tech_agent"}
-        assert session["errors"] == 1
-        log = recording.cli_json("explain")
-        assert [(t["tool"], t["bot"], t["status"]) for t in log["tools"]] == [
-            ("lookup_invoice", "billing_agent", "success"),
-            ("restart_router", "tech_agent", "error"),
-        ]
-        assert log["tools"][0]["input"] == {"invoice_id": "INV-1", "api_key": "[REDACTED]"}
         assert [(h["from"], h["to"], [r["bot"] for r in h["received_by"]]) for h in log["handoffs"]] == [
             ("triage_agent", "billing_agent", ["billing_agent"]),
             ("triage_agent", "tech_agent", ["tech_agent"]),
@@ -274,6 +268,74 @@ class TestSupportApp:
         assert recording.failures() == []
         (call,) = recording.counted(Kind.TOOL)
         assert call.status.status_code.name == "UNSET"
+
+
+SECRET = "sk-live-abcdefghijklmnopqrstuv"
+
+
+class InvoiceQuery(BaseModel):
+    invoice_id: str = Field(description="The invoice's number")
+    api_key: str = Field(description="The ledger's key")
+
+
+class LedgerTool(BaseTool):
+    """A tool as a library ships it: a ``BaseTool`` subclass with an ``args_schema``, not a decorated function."""
+
+    name: str = "lookup_invoice"
+    description: str = "Look up an invoice in the ledger."
+    args_schema: type[BaseModel] = InvoiceQuery
+
+    def _run(self, invoice_id: str, api_key: str, **kwargs: Any) -> str:
+        return f"invoice {invoice_id}: paid"
+
+
+def _restart(router_id: str) -> str:
+    raise RuntimeError("router unreachable")
+
+
+RESTART_ROUTER = StructuredTool.from_function(_restart, name="restart_router", description="Restart a router.")
+
+
+def library_tool_runs() -> None:
+    """billing calls the library's ledger tool, tech a ``StructuredTool`` that raises (its error goes to the model)."""
+    billing = create_react_agent(
+        FakeChat(messages=iter([say(call="lookup_invoice", args={"invoice_id": "INV-1", "api_key": SECRET}), say()])),
+        [LedgerTool()],
+        name="billing_agent",
+    )
+    tech = create_react_agent(
+        FakeChat(messages=iter([say(call="restart_router", args={"router_id": "R1"}), say("Down.")])),
+        ToolNode([RESTART_ROUTER], handle_tool_errors=True),
+        name="tech_agent",
+    )
+    with wl.workspace("#support"):
+        billing.invoke({"messages": [("user", "invoice?")]})
+        tech.invoke({"messages": [("user", "router down")]})
+
+
+class TestLibraryTools:
+    def test_each_library_tool_call_is_one_tool_span(self, recording: Recording) -> None:
+        library_tool_runs()
+        assert_nothing_current()
+        assert recording.tools() == [("lookup_invoice", "billing_agent"), ("restart_router", "tech_agent")]
+        lookup = recording.one("execute_tool lookup_invoice")
+        restart = recording.one("execute_tool restart_router")
+        for tool_span in (lookup, restart):
+            assert recording.attrs(tool_span)[sc.WORKSPACE_ID] == "#support"
+        lookup_attrs = recording.attrs(lookup)
+        assert json.loads(lookup_attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS]) == {
+            "invoice_id": "INV-1",
+            "api_key": "[REDACTED]",
+        }
+        assert "invoice INV-1: paid" in lookup_attrs[sc.GEN_AI_TOOL_CALL_RESULT]
+        assert lookup_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_SUCCESS
+        assert SECRET not in str([recording.attrs(s) for s in recording.spans()])
+        restart_attrs = recording.attrs(restart)
+        assert restart_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_ERROR
+        assert restart_attrs[sc.ERROR_TYPE] == "RuntimeError"
+        assert restart.status.status_code.name == "ERROR"
+        assert recording.failures() == ["execute_tool restart_router"]
+        explained_support_session(recording, "router unreachable")
 
 
 class _ReportingChat(FakeChat):

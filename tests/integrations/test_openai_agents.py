@@ -10,6 +10,7 @@ import contextlib
 import http.server
 import json
 import logging
+import sys
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -22,6 +23,8 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.span_kinds import Kind, classify
 from otel_worklog.integrations import openai_agents
 from tests.integrations.conftest import (
+    MCP_SERVER_ARGS,
+    MCP_SERVER_CWD,
     ORDERS,
     PEERS,
     Recording,
@@ -30,6 +33,7 @@ from tests.integrations.conftest import (
     assert_nothing_current,
     assert_truncated_like_wl_tool,
     assert_usage_is_analysed,
+    explained_support_session,
     peer,
     recording_into,
     require,
@@ -50,6 +54,7 @@ from agents import (  # noqa: E402
 )
 from agents import handoff as agents_handoff  # noqa: E402
 from agents.exceptions import InputGuardrailTripwireTriggered  # noqa: E402
+from agents.mcp import MCPServerStdio, MCPServerStdioParams  # noqa: E402
 from agents.testing import ScriptedModel, assistant_message, function_call  # noqa: E402
 from agents.tracing import generation_span, set_trace_processors  # noqa: E402
 from agents.tracing.provider import DefaultTraceProvider  # noqa: E402
@@ -58,6 +63,7 @@ from openai import AsyncOpenAI, InternalServerError  # noqa: E402
 from pydantic import BaseModel  # noqa: E402
 
 USAGE = Usage(requests=1, input_tokens=10, output_tokens=5, total_tokens=15)
+SECRET = "sk-live-abcdefghijklmnopqrstuv"
 
 
 @function_tool
@@ -85,7 +91,7 @@ def support_app(to: str) -> Agent[Any]:
     billing = Agent(
         name="billing_agent",
         tools=[lookup_invoice],
-        model=model("lookup_invoice", {"invoice_id": "INV-1", "api_key": "sk-live-abcdefghijklmnopqrstuv"}, "Paid."),
+        model=model("lookup_invoice", {"invoice_id": "INV-1", "api_key": SECRET}, "Paid."),
     )
     tech = Agent(name="tech_agent", tools=[restart_router], model=model("restart_router", {"router_id": "R1"}, "Down."))
     triage = ScriptedModel([[function_call(f"transfer_to_{to}", {}, call_id="call-handoff")]], default_usage=USAGE)
@@ -213,18 +219,9 @@ class TestSupportApp:
 
     def test_explain_and_logs_show_the_session(self, recording: Recording) -> None:
         two_runs()
-        wl.force_flush()
-        (session,) = recording.cli_json("logs")
+        session, log = explained_support_session(recording, "router unreachable")
         assert session["workspace"] == "#support"
         assert set(session["bots"]) == {"triage_agent", "billing_agent", "tech_agent"}
-        assert session["errors"] == 1
-        log = recording.cli_json("explain")
-        assert [(t["tool"], t["bot"], t["status"]) for t in log["tools"]] == [
-            ("lookup_invoice", "billing_agent", "success"),
-            ("restart_router", "tech_agent", "error"),
-        ]
-        assert log["tools"][0]["input"] == {"invoice_id": "INV-1", "api_key": "[REDACTED]"}
-        assert log["tools"][1]["error"] == "router unreachable"
         assert [(h["from"], h["to"], [r["bot"] for r in h["received_by"]]) for h in log["handoffs"]] == [
             ("triage_agent", "billing_agent", ["billing_agent"]),
             ("triage_agent", "tech_agent", ["tech_agent"]),
@@ -325,6 +322,62 @@ class TestSupportApp:
         assert_usage_is_analysed(
             tmp_path / "worklog.db", two_runs, {"triage_agent": 30, "billing_agent": 30, "tech_agent": 30}
         )
+
+
+def run_with_mcp(agent: str, tool: str, arguments: dict[str, Any]) -> None:
+    """``agent`` calls ``tool`` of the MCP server (started in its own process for the run), then answers."""
+
+    async def go() -> None:
+        params = MCPServerStdioParams(command=sys.executable, args=MCP_SERVER_ARGS, cwd=MCP_SERVER_CWD)
+        async with MCPServerStdio(params=params, name="billing-ledger") as server:
+            model = ScriptedModel(
+                [[function_call(tool, arguments, call_id=f"call-{tool}")], [assistant_message("Done.")]],
+                default_usage=USAGE,
+            )
+            await Runner.run(Agent(name=agent, mcp_servers=[server], model=model), "help")
+
+    asyncio.run(go())
+
+
+def mcp_runs() -> None:
+    with wl.workspace("#support"):
+        run_with_mcp("billing_agent", "lookup_invoice", {"invoice_id": "INV-1", "api_key": SECRET})
+        run_with_mcp("tech_agent", "restart_router", {"router_id": "R1"})
+
+
+class TestMCPTools:
+    """Tools of an MCP server running in another process, called by the SDK's ``MCPServerStdio``."""
+
+    def test_each_mcp_tool_call_is_one_tool_span(self, recording: Recording) -> None:
+        mcp_runs()
+        assert_nothing_current()
+        assert recording.tools() == [("lookup_invoice", "billing_agent"), ("restart_router", "tech_agent")]
+        lookup = recording.one("execute_tool lookup_invoice")
+        restart = recording.one("execute_tool restart_router")
+        for tool, agent in ((lookup, "billing_agent"), (restart, "tech_agent")):
+            assert (
+                tool.parent is not None
+                and tool.parent.span_id == recording.one(f"invoke_agent {agent}").context.span_id
+            )
+            assert recording.attrs(tool)[sc.WORKSPACE_ID] == "#support"
+            assert recording.attrs(tool)[sc.GEN_AI_TOOL_TYPE] == "extension"
+        lookup_attrs = recording.attrs(lookup)
+        assert lookup_attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] == '{"invoice_id": "INV-1", "api_key": "[REDACTED]"}'
+        assert "invoice INV-1: paid" in lookup_attrs[sc.GEN_AI_TOOL_CALL_RESULT]
+        assert lookup_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_SUCCESS
+        assert SECRET not in str([recording.attrs(s) for s in recording.spans()])
+        # The server's tool raised: the call failed with the server's message, though the SDK hands it to the model.
+        restart_attrs = recording.attrs(restart)
+        assert restart_attrs[sc.GEN_AI_TOOL_CALL_ARGUMENTS] == '{"router_id": "R1"}'
+        assert restart_attrs[sc.WORKLOG_TOOL_STATUS] == sc.TOOL_STATUS_ERROR
+        assert restart.status.status_code.name == "ERROR"
+        assert "router R1 unreachable" in str(restart.status.description)
+        assert recording.failures() == ["execute_tool restart_router"]
+
+    def test_explain_and_logs_count_each_mcp_call_once(self, recording: Recording) -> None:
+        mcp_runs()
+        explained_support_session(recording, "Error executing tool restart_router: router R1 unreachable")
+        assert recording.alerts == []
 
 
 @pytest.mark.parametrize("order", ORDERS)

@@ -24,6 +24,7 @@ from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
 
+from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.integrations.patching import FrameworkInstrumentor
 from otel_worklog._internal.integrations.recorder import UNSET, Node, Recorder, handoff_reason
@@ -35,6 +36,8 @@ logger = logging.getLogger("otel_worklog")
 __all__ = ["INSTRUMENTOR", "OpenAIAgentsInstrumentor", "instrument", "uninstrument"]
 
 FRAMEWORK: Final = "openai-agents"
+#: ``gen_ai.tool.type`` of a tool an MCP server runs: an extension, in the GenAI conventions' terms.
+TOOL_TYPE_MCP: Final = "extension"
 #: Handoffs whose receiving agent has not started yet, per (trace, agent); bounded.
 _MAX_PENDING: Final = 1000
 #: The arguments the model gave the handoff being executed (its ``input_type`` data): the SDK's
@@ -57,6 +60,9 @@ class _Bridge:
         self._pending: dict[tuple[str, str], tuple[trace.SpanContext, str]] = {}
         #: SDK span id -> the exception a tool raised (the SDK keeps only its text).
         self.tool_errors: dict[str, BaseException] = {}
+        #: SDK span id of an MCP tool call -> the server's error text when it flagged the call failed, else None
+        #: (the SDK hands a failed call's text to the model as the tool's output).
+        self.mcp_calls: dict[str, str | None] = {}
 
     # --- dispatch -----------------------------------------------------------------------------
     def trace_start(self, wrapped: Callable[..., Any], sdk_trace: Any) -> Any:
@@ -141,8 +147,8 @@ class _Bridge:
                 handoff, from_bot = self._pending.pop((span.trace_id, data.name), (None, None))
             node = self.recorder.start_agent(tracer, data.name, parent_ctx, handoff=handoff, handoff_from=from_bot)
         elif kind == "function":
-            tool_type = "extension" if getattr(data, "mcp_data", None) else "function"
-            node = self.recorder.start_tool(tracer, data.name, parent, parent_ctx, tool_type=tool_type)
+            # Whether it is an MCP tool is known when it ends (``_end_tool``).
+            node = self.recorder.start_tool(tracer, data.name, parent, parent_ctx)
         elif kind == "handoff":
             from_bot = data.from_agent or (parent.bot_name if parent is not None else None) or "unknown"
             node = self.recorder.start_handoff(tracer, from_bot, parent_ctx)
@@ -160,6 +166,7 @@ class _Bridge:
             node = self._nodes.pop(span.span_id, None)
         if node is None:
             self.tool_errors.pop(span.span_id, None)
+            self.mcp_calls.pop(span.span_id, None)
             return
         end = _ENDS.get(span.span_data.type)
         if end is not None:
@@ -172,11 +179,16 @@ class _Bridge:
             self.recorder.end_agent(node, failure=failure)
 
     def _end_tool(self, span: Any, node: Node) -> None:
-        """The tool's exception when it raised one (kept by ``_tool_error_keeper``), else the SDK's failure text."""
+        """The tool's exception when it raised one (kept by ``_tool_error_keeper``), else the SDK's failure text,
+        else the error an MCP server flagged (kept by ``_mcp_error_keeper``)."""
         if node.kind is not Kind.TOOL:
             return
         data = span.span_data
-        failure = _failure_text(span.error)
+        is_mcp = span.span_id in self.mcp_calls
+        mcp_error = self.mcp_calls.pop(span.span_id, None)
+        failure = _failure_text(span.error) or mcp_error
+        if is_mcp or getattr(data, "mcp_data", None):
+            node.span.set_attribute(sc.GEN_AI_TOOL_TYPE, TOOL_TYPE_MCP)
         node.deactivate()
         exc = self.tool_errors.pop(span.span_id, None)
         output = data.output if data.output is not None else UNSET
@@ -295,9 +307,19 @@ class OpenAIAgentsInstrumentor(FrameworkInstrumentor):
             self.patch(turn_resolution, "execute_handoffs", _keep_handoff_arguments)
         if "maybe_invoke_function_tool_failure_error_function" in vars(agents_tool):
             self.patch(agents_tool, "maybe_invoke_function_tool_failure_error_function", _tool_error_keeper(bridge))
+        self._keep_mcp_errors()
         for owner in _trace_provider_setters():
             self.patch(owner, "set_trace_provider", _warn_on_bypassing_provider)
         _check_dispatch(get_trace_provider(), "in use")
+
+    def _keep_mcp_errors(self) -> None:
+        """Every MCP client the SDK has (stdio, SSE, streamable HTTP) calls tools through ``mcp``'s session."""
+        try:
+            from mcp.client.session import ClientSession
+        except ImportError:  # the SDK imports mcp only for its MCP servers
+            return
+        if "call_tool" in vars(ClientSession):
+            self.patch(ClientSession, "call_tool", _mcp_error_keeper(self._bridge))
 
 
 def _trace_provider_setters() -> list[Any]:
@@ -365,6 +387,31 @@ def _tool_error_keeper(bridge: _Bridge) -> Callable[..., Any]:
         return await wrapped(*args, **kwargs)
 
     return keep
+
+
+def _mcp_error_keeper(bridge: _Bridge) -> Callable[..., Any]:
+    """Mark the SDK's tool call an MCP call, failed when the server flagged its result an error (``isError``)."""
+    from agents.tracing import get_current_span
+
+    async def keep(wrapped: Callable[..., Any], instance: Any, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+        result = await wrapped(*args, **kwargs)
+        try:
+            span_id = getattr(get_current_span(), "span_id", None)
+            if span_id is not None and span_id in bridge._nodes:
+                bridge.mcp_calls[span_id] = _mcp_error_text(result)
+        except Exception:
+            log_internal_error()
+        return result
+
+    return keep
+
+
+def _mcp_error_text(result: Any) -> str | None:
+    """The text of an MCP tool result the server flagged an error (``is_error``; ``isError`` in mcp 1), else None."""
+    if getattr(result, "is_error", getattr(result, "isError", False)) is not True:
+        return None
+    texts = [str(item.text) for item in getattr(result, "content", None) or () if getattr(item, "type", "") == "text"]
+    return "\n".join(texts) or "the MCP server reported an error"
 
 
 INSTRUMENTOR: Final = OpenAIAgentsInstrumentor()
