@@ -59,6 +59,8 @@ __all__ = [
     "TOOL_STATUS_CANCELLED",
     "TOOL_STATUS_ERROR",
     "TOOL_STATUS_SUCCESS",
+    "TOOL_TYPE_EXTENSION",
+    "TOOL_TYPE_FUNCTION",
     "WORKLOG_ALERT_EVIDENCE",
     "WORKLOG_ALERT_KIND",
     "WORKLOG_ALERT_RECOMMENDATION",
@@ -147,6 +149,9 @@ ERROR_TYPE: Final = "error.type"
 OPERATION_INVOKE_AGENT: Final = "invoke_agent"
 OPERATION_EXECUTE_TOOL: Final = "execute_tool"
 OPERATION_INVOKE_WORKFLOW: Final = "invoke_workflow"
+#: ``gen_ai.tool.type`` values: a function of the app's own, or one an extension (an MCP server) runs.
+TOOL_TYPE_FUNCTION: Final = "function"
+TOOL_TYPE_EXTENSION: Final = "extension"
 
 # --- Work-log entries (span events) ------------------------------------------
 WORKLOG_LEVEL: Final = "worklog.level"

@@ -36,8 +36,6 @@ logger = logging.getLogger("otel_worklog")
 __all__ = ["INSTRUMENTOR", "OpenAIAgentsInstrumentor", "instrument", "uninstrument"]
 
 FRAMEWORK: Final = "openai-agents"
-#: ``gen_ai.tool.type`` of a tool an MCP server runs: an extension, in the GenAI conventions' terms.
-TOOL_TYPE_MCP: Final = "extension"
 #: Handoffs whose receiving agent has not started yet, per (trace, agent); bounded.
 _MAX_PENDING: Final = 1000
 #: The arguments the model gave the handoff being executed (its ``input_type`` data): the SDK's
@@ -188,7 +186,7 @@ class _Bridge:
         mcp_error = self.mcp_calls.pop(span.span_id, None)
         failure = _failure_text(span.error) or mcp_error
         if is_mcp or getattr(data, "mcp_data", None):
-            node.span.set_attribute(sc.GEN_AI_TOOL_TYPE, TOOL_TYPE_MCP)
+            node.span.set_attribute(sc.GEN_AI_TOOL_TYPE, sc.TOOL_TYPE_EXTENSION)
         node.deactivate()
         exc = self.tool_errors.pop(span.span_id, None)
         output = data.output if data.output is not None else UNSET

@@ -196,7 +196,7 @@ class Recorder:
         parent_ctx: Context,
         *,
         call_id: str | None = None,
-        tool_type: str = "function",
+        tool_type: str = sc.TOOL_TYPE_FUNCTION,
         arguments: Any = UNSET,
     ) -> Node:
         """One tool call: ``execute_tool {name}``, as ``@wl.tool`` records it."""

@@ -147,9 +147,6 @@ class _EventLimitWatch(SpanProcessor):
         if dropped and any(sc.WORKLOG_LEVEL in (event.attributes or {}) for event in span.events):
             DROPPED.add(dropped, span.name, STATE.config.event_limit)
 
-    def force_flush(self, timeout_millis: int = 30_000) -> bool:
-        return True  # nothing buffered (the SDK's base class returns None in older releases)
-
 
 def _extension_processors(
     detectors: params.DetectorChoice, provider: TracerProvider, store_path: Path | None

@@ -144,7 +144,7 @@ class ToolSpec(Spec):
         *,
         capture_content: bool | None = None,
         description: str | None = None,
-        tool_type: str | None = "function",
+        tool_type: str | None = sc.TOOL_TYPE_FUNCTION,
     ) -> None:
         super().__init__(fn, name, provider)
         self.capture = capture_content
@@ -562,7 +562,7 @@ def tool(
     name: str | None = None,
     capture_content: bool | None = None,
     description: str | None = None,
-    tool_type: str | None = "function",
+    tool_type: str | None = sc.TOOL_TYPE_FUNCTION,
     tracer_provider: trace.TracerProvider | None = None,
 ) -> Callable[[F], F]: ...
 def tool(
@@ -571,7 +571,7 @@ def tool(
     name: str | None = None,
     capture_content: bool | None = None,
     description: str | None = None,
-    tool_type: str | None = "function",
+    tool_type: str | None = sc.TOOL_TYPE_FUNCTION,
     tracer_provider: trace.TracerProvider | None = None,
 ) -> Any:
     """Trace each call of a tool as ``execute_tool {name}`` with its arguments, result and status."""

@@ -16,6 +16,7 @@ from typing import Any, Final, Literal
 import wrapt
 from opentelemetry import trace
 
+from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.decorators import AgentSpec, Spec, ToolSpec, make_wrapper, mark, spec_of
 from otel_worklog._internal.record.serialize import safe_repr
@@ -54,7 +55,7 @@ class _Options:
     name: str | None = None
     capture_content: bool | None = None
     description: str | None = None
-    tool_type: str = "function"
+    tool_type: str = sc.TOOL_TYPE_FUNCTION
     role: str | None = None
     triggered_by: str | None = None
     handoff: str | None = None
@@ -99,7 +100,7 @@ def instrument(
     name: str | None = None,
     capture_content: bool | None = None,
     description: str | None = None,
-    tool_type: str = "function",
+    tool_type: str = sc.TOOL_TYPE_FUNCTION,
     role: str | None = None,
     triggered_by: str | None = None,
     handoff: str | None = None,
