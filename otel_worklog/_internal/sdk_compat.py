@@ -30,6 +30,7 @@ __all__ = [
     "ended_span",
     "ended_spans",
     "event_parts",
+    "has_events",
     "name_of",
     "parent_context",
     "span_context",
@@ -167,6 +168,14 @@ def span_events(span: Any) -> Sequence[Any]:
     if type(inner) is deque or type(inner) in _SEQUENCES:
         return inner  # type: ignore[no-any-return]
     return tuple(span.events or ())
+
+
+def has_events(span: Any) -> bool:
+    """Whether an ended span holds any event, without building the tuple ``span.events`` builds."""
+    try:
+        return bool(span._events._dq)
+    except AttributeError:
+        return bool(span_events(span))
 
 
 def span_links(span: Any) -> Sequence[Any]:

@@ -63,7 +63,64 @@ def test_without_a_known_span_key_entries_still_find_the_span(
         monkeypatch.setattr(module, "SPAN_KEY", fast.NO_KEY)
         monkeypatch.setattr(module, "SPAN_KEY_KNOWN", False)
     with wl.bot("researcher"):
-        assert wl.decision("found the span through the API", confidence=0.9) == 1
+        step = wl.decision("found the span through the API", confidence=0.9)
         assert fast.current_span(otel_context.get_current()) is trace.get_current_span()
     (span,) = worklog.spans()
     assert [event.name for event in span.events] == ["worklog.decision"]
+    # A bot outside a workspace numbers its steps on the process-wide count: whatever it is, the entry holds it.
+    assert step >= 1
+    assert span.events[0].attributes is not None and span.events[0].attributes["worklog.step"] == step
+
+
+def test_the_current_context_is_the_apis_after_attach_detach_in_threads_and_tasks() -> None:
+    import asyncio
+    import threading
+
+    assert fast.current_context() is otel_context.get_current()
+    token = otel_context.attach(otel_context.set_value("k", "outer"))
+    try:
+        assert fast.current_context() is otel_context.get_current()
+        assert fast.current_context().get("k") == "outer"
+        seen: list[object] = []
+        thread = threading.Thread(target=lambda: seen.append(fast.current_context() is otel_context.get_current()))
+        thread.start()
+        thread.join()
+
+        async def in_task() -> bool:
+            inner = otel_context.attach(otel_context.set_value("k", "task"))
+            try:
+                return (
+                    fast.current_context() is otel_context.get_current() and fast.current_context().get("k") == "task"
+                )
+            finally:
+                otel_context.detach(inner)
+
+        assert seen == [True]
+        assert asyncio.run(in_task())
+    finally:
+        otel_context.detach(token)
+    assert fast.current_context().get("k") is None
+
+
+def test_another_runtime_context_is_always_asked_through_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``OTEL_PYTHON_CONTEXT`` may name another implementation: then the fast read is not used."""
+    from opentelemetry.context.context import _RuntimeContext
+
+    class Other(_RuntimeContext):
+        def __init__(self) -> None:
+            self.current = Context({"where": "other"})
+
+        def attach(self, context: Context) -> object:
+            self.current = context
+            return None
+
+        def get_current(self) -> Context:
+            return self.current
+
+        def detach(self, token: object) -> None:
+            return None
+
+    monkeypatch.setattr(otel_context, "_RUNTIME_CONTEXT", Other())
+    getter = fast._find_context_getter()
+    assert getter is otel_context.get_current
+    assert getter().get("where") == "other"

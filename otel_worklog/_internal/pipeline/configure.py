@@ -16,7 +16,7 @@ import sys
 import weakref
 from collections.abc import Callable, Iterable
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from opentelemetry import trace
 from opentelemetry.sdk.resources import SERVICE_NAME, Resource
@@ -141,6 +141,9 @@ class _EventLimitWatch(SpanProcessor):
     otel_worklog's own spans continue on a child span instead of dropping any (record/ledger.py);
     spans other code started cannot, and the recording side does not count their events per entry.
     """
+
+    #: A span without events dropped none: the fan-out skips it (processors.WorklogSpanProcessor).
+    ends_only_with_events: ClassVar[bool] = True
 
     def on_end(self, span: ReadableSpan) -> None:
         dropped = span.dropped_events

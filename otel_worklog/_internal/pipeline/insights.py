@@ -16,7 +16,7 @@ from collections import OrderedDict, deque
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
@@ -82,6 +82,9 @@ class InsightProcessor(SpanProcessor):
     calls the ``on_insight`` callbacks: the app never waits for the store or for a slow callback.
     ``force_flush()`` waits until every insight picked so far is delivered.
     """
+
+    #: Insights are events: the fan-out skips it for spans without any (processors.WorklogSpanProcessor).
+    ends_only_with_events: ClassVar[bool] = True
 
     def __init__(self, ledger: InsightLedger) -> None:
         self.ledger = ledger

@@ -27,10 +27,20 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor
+from otel_worklog._internal.record.current_span import current_context
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
 from otel_worklog._internal.record.state import STATE
+from otel_worklog._internal.sdk_compat import has_events
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
-from otel_worklog._internal.span_kinds import OPENINFERENCE_SPAN_KIND, TRACELOOP_SPAN_KIND, Kind, classify, tool_name
+from otel_worklog._internal.span_kinds import (
+    BOT,
+    OPENINFERENCE_SPAN_KIND,
+    TRACELOOP_SPAN_KIND,
+    Kind,
+    classify,
+    may_be_bot,
+    tool_name,
+)
 
 __all__ = [
     "Adoption",
@@ -50,6 +60,7 @@ _GEN_AI_OPERATION: Final = sc.GEN_AI_OPERATION_NAME
 _OUR_SCOPE: Final = sc.INSTRUMENTATION_SCOPE
 _BOT_NAME: Final = sc.BOT_NAME
 _WORKSPACE_ID: Final = sc.WORKSPACE_ID
+_NO_STAMP: Final[Mapping[str, Any]] = {}
 
 
 @runtime_checkable
@@ -122,8 +133,13 @@ def mark_copy(span: Any, copy_of: str) -> None:
 
 class WorklogSpanProcessor(SpanProcessor):
     def __init__(self) -> None:
-        #: The children, and those of them that do something when a span starts: swapped as one.
-        self._chain: tuple[tuple[SpanProcessor, ...], tuple[SpanProcessor, ...]] = ((), ())
+        #: The children; those that do something as a span starts; those that look at every ending span
+        #: (the rest set ``ends_only_with_events``): swapped as one.
+        self._chain: tuple[tuple[SpanProcessor, ...], tuple[SpanProcessor, ...], tuple[SpanProcessor, ...]] = (
+            (),
+            (),
+            (),
+        )
 
     @property
     def children(self) -> tuple[SpanProcessor, ...]:
@@ -132,24 +148,33 @@ class WorklogSpanProcessor(SpanProcessor):
     def replace_children(self, children: Iterable[SpanProcessor]) -> tuple[SpanProcessor, ...]:
         new = tuple(children)
         old = self._chain[0]
-        # A child that keeps the SDK's on_start (which does nothing) is not called as each span starts.
-        self._chain = (new, tuple(child for child in new if type(child).on_start is not SpanProcessor.on_start))
+        # A child that keeps the SDK's on_start (which does nothing) is not called as each span starts, and
+        # one that reads only entries and insights is not called as a span without events ends.
+        self._chain = (
+            new,
+            tuple(child for child in new if type(child).on_start is not SpanProcessor.on_start),
+            tuple(child for child in new if not getattr(type(child), "ends_only_with_events", False)),
+        )
         return old
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        scope = otel_context.get_value(SCOPE_KEY, parent_context)
+        scope = (parent_context if parent_context is not None else current_context()).get(SCOPE_KEY)
         if type(scope) is Scope and scope.stamp:
             span.set_attributes(scope.stamp)
         adoption = _ADOPTION.get()
-        ours = _is_ours(span)
-        if adoption is not None or _OPEN or not ours:  # our own spans skip this in apps without frameworks
+        if adoption is not None:
             try:
-                if adoption is not None:
-                    _adopt(span, adoption)
-                else:
-                    self._inherit(span, parent_context, scope if type(scope) is Scope else None, ours)
+                _adopt(span, adoption)
             except Exception:
                 log_internal_error()
+        else:
+            instrumentation = span.instrumentation_scope
+            ours = instrumentation is not None and instrumentation.name == _OUR_SCOPE
+            if _OPEN or not ours:  # our own spans skip this in apps without frameworks
+                try:
+                    self._inherit(span, parent_context, scope if type(scope) is Scope else None, ours)
+                except Exception:
+                    log_internal_error()
         for child in self._chain[1]:
             try:
                 child.on_start(span, parent_context)
@@ -161,30 +186,41 @@ class WorklogSpanProcessor(SpanProcessor):
     ) -> None:
         """Spans under an adopted agent get its bot; a copy of its parent agent or tool counts once."""
         parent_id = span.parent.span_id if span.parent is not None else 0
-        parent = _OPEN.get(parent_id) if _OPEN else None
+        adopted = _OPEN.get(parent_id) if _OPEN else None
         attributes = _plain(span)
-        if parent is None and not (
-            _GEN_AI_OPERATION in attributes
-            or OPENINFERENCE_SPAN_KIND in attributes
-            or TRACELOOP_SPAN_KIND in attributes
-            or span.name.startswith(_COUNTED_PREFIXES)
-        ):
-            return  # neither in an adopted agent's work nor an agent or a tool itself (an HTTP client's span)
-        if parent is not None and parent.stamp and not (ours and sc.BOT_NAME in attributes):
-            span.set_attributes(parent.stamp)  # a span of ours that names its bot keeps it
+        span_name = span.name
+        if adopted is None:
+            if not (
+                _GEN_AI_OPERATION in attributes
+                or OPENINFERENCE_SPAN_KIND in attributes
+                or TRACELOOP_SPAN_KIND in attributes
+                or span_name.startswith(_COUNTED_PREFIXES)
+            ):
+                return  # neither in an adopted agent's work nor an agent or a tool itself (an HTTP client's span)
+            if not parent_id and not may_be_bot(span_name, attributes) and not _passes_on(attributes, scope):
+                return  # a tool in no adopted agent's work, with no parent to copy and nothing to pass on
+        elif adopted.stamp and not (ours and _BOT_NAME in attributes):
+            span.set_attributes(adopted.stamp)  # a span of ours that names its bot keeps it
             attributes = _plain(span)
-        kind = classify(span.name, attributes)
+        kind = classify(span_name, attributes)
         namer = _NAMERS.get(kind)
-        if namer is not None:  # an agent or a tool
-            name = namer(span.name, attributes)
+        if namer is None:  # neither an agent nor a tool
+            if adopted is None:
+                return  # in no adopted agent's work: nothing under it needs this table
+            name = ""
+        else:
+            name = namer(span_name, attributes)
+            parent = adopted if adopted is not None or not parent_id else _unadopted(parent_id, parent_context)
             if _copies(parent, kind, name):
                 span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
-            elif kind is Kind.BOT and not ours:
-                self._adopt_agent(span, parent_context, parent, scope, name)
-        elif parent is None:
-            return  # in no adopted agent's work: nothing under it needs this table
-        else:
-            name = ""
+            elif kind is BOT:
+                if not ours:
+                    self._adopt_agent(span, parent_context, parent, scope, name)
+            elif adopted is None and not _passes_on(attributes, scope):
+                # A tool in no adopted agent's work: the spans under it get their bot from the scope they
+                # start in, and a copy of it finds it through its parent context (``_unadopted``). So the
+                # table stays empty for apps without agent frameworks.
+                return
         if span.is_recording():
             remember(span, kind, name, parent_id)
 
@@ -211,7 +247,7 @@ class WorklogSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         if _OPEN and span.context is not None:
             _OPEN.pop(span.context.span_id, None)
-        for child in self._chain[0]:
+        for child in self._chain[0] if has_events(span) else self._chain[2]:
             try:
                 child.on_end(span)
             except Exception:
@@ -242,6 +278,33 @@ def _agent_name(span_name: str, attributes: Mapping[str, Any]) -> str:
 
 #: How an agent or a tool span names what it records (one dict lookup: cheaper than reading ``Kind.BOT`` off the enum).
 _NAMERS: Final[Mapping[Kind, Callable[[str, Mapping[str, Any]], str]]] = {Kind.BOT: _agent_name, Kind.TOOL: tool_name}
+
+
+def _passes_on(attributes: Mapping[str, Any], scope: Scope | None) -> bool:
+    """Whether a span holds a bot or workspace that spans started under it would not get from its scope."""
+    stamp = scope.stamp if scope is not None else _NO_STAMP
+    return attributes.get(_BOT_NAME) is not stamp.get(_BOT_NAME) or (
+        attributes.get(_WORKSPACE_ID) is not stamp.get(_WORKSPACE_ID)
+    )
+
+
+def _unadopted(parent_id: int, parent_context: otel_context.Context | None) -> _Open | None:
+    """The parent agent or tool span another instrumentation recorded outside any adopted agent's work,
+    which the table of open spans does not hold: read from the parent context, when it is there."""
+    parent = trace.get_current_span(parent_context)
+    if (
+        not isinstance(parent, Span)
+        or parent.get_span_context().span_id != parent_id
+        or _is_ours(parent)
+        or not parent.is_recording()
+    ):
+        return None
+    attributes = _plain(parent)
+    kind = classify(parent.name, attributes)
+    namer = _NAMERS.get(kind)
+    if namer is None:
+        return None
+    return tuple.__new__(_Open, (kind, namer(parent.name, attributes), None, parent, 0))
 
 
 def _copies(parent: _Open | None, kind: Kind, name: str) -> bool:

@@ -1,17 +1,44 @@
-"""The current span, read without the API's abstract-class check on every call.
+"""The current context and span, read without the API's layers on every call.
 
-``trace.get_current_span`` ends with ``isinstance(span, Span)`` against an ABC, which is a
+``trace.get_current_span`` ends with ``isinstance(span, Span)`` against an ABC, and
+``context.get_current`` goes through two Python calls to one ``ContextVar``: both are a
 measurable share of what ``wl.decision`` adds to an event (``benchmarks/bench_core.py``). The
-span's context key is found once through the public API, and each concrete span type is checked
-with that same ``isinstance`` the first time it is seen.
+span's context key is found once through the public API, each concrete span type is checked
+with that same ``isinstance`` the first time it is seen, and the context is read from the
+runtime context's own variable when the API keeps it in one.
 """
 
 from __future__ import annotations
 
+import contextvars
+from collections.abc import Callable
 from typing import Final
 
+from opentelemetry import context as otel_context
 from opentelemetry import trace
 from opentelemetry.context import Context
+
+
+def _find_context_getter() -> Callable[[], Context]:
+    """``ContextVar.get`` of the API's runtime context (the default, contextvars one), else the API's own call.
+
+    Only when that variable holds exactly what ``get_current()`` returns, so another runtime context
+    (``OTEL_PYTHON_CONTEXT``) is always asked through the API.
+    """
+    runtime = getattr(otel_context, "_RUNTIME_CONTEXT", None)
+    variable = getattr(runtime, "_current_context", None)
+    if type(runtime).__name__ != "ContextVarsRuntimeContext" or not isinstance(variable, contextvars.ContextVar):
+        return otel_context.get_current
+    try:
+        if variable.get() is not otel_context.get_current():
+            return otel_context.get_current
+    except LookupError:  # a variable without a default: the API's call knows what to answer
+        return otel_context.get_current
+    return variable.get  # type: ignore[no-any-return]  # its default and every value set are Contexts
+
+
+#: ``opentelemetry.context.get_current``, read in one C call where the runtime context allows.
+current_context: Final[Callable[[], Context]] = _find_context_getter()
 
 #: Never a key in any context: with it, every lookup takes the API's path.
 NO_KEY: Final = "otel_worklog.span-key-unknown"

@@ -21,7 +21,13 @@ from opentelemetry import trace
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.record.content import ContentPolicy
-from otel_worklog._internal.record.current_span import KNOWN_SPAN_TYPES, SPAN_KEY, SPAN_KEY_KNOWN, slow_current_span
+from otel_worklog._internal.record.current_span import (
+    KNOWN_SPAN_TYPES,
+    SPAN_KEY,
+    SPAN_KEY_KNOWN,
+    current_context,
+    slow_current_span,
+)
 from otel_worklog._internal.record.current_span import current_span as _current_span
 from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger, add_event
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope, current_scope, next_step
@@ -39,7 +45,7 @@ _CATEGORY: Final = sc.WORKLOG_CATEGORY
 _MESSAGE: Final = sc.WORKLOG_MESSAGE
 _STEP: Final = sc.WORKLOG_STEP
 _CONFIDENCE: Final = sc.WORKLOG_CONFIDENCE
-_get_current: Final = otel_context.get_current
+_get_current: Final = current_context
 
 
 def _text_of(value: Any) -> str:
@@ -210,7 +216,7 @@ def _entry(
     if config.info_sample_rate < 1.0 and _sampled_out(level, event, config.info_sample_rate):
         return step
     content = config.content
-    cleaned = content.text(message if type(message) is str else _text_of(message))
+    text, redacted, truncated = content.text(message if type(message) is str else _text_of(message))
     if type(category) is not str or not category.isascii():
         category = _text_of(category)
     if (
@@ -219,17 +225,16 @@ def _entry(
         and (level != "decision" or confidence >= config.confidence_threshold)
     ):
         # The common entry: one dict literal.
-        attributes = {_LEVEL: level, _CATEGORY: category, _MESSAGE: cleaned.text, _STEP: step, _CONFIDENCE: confidence}
+        attributes = {_LEVEL: level, _CATEGORY: category, _MESSAGE: text, _STEP: step, _CONFIDENCE: confidence}
     else:
-        attributes, level = _checked_core(span, level, category, confidence, cleaned.text, step, config)
+        attributes, level = _checked_core(span, level, category, confidence, text, step, config)
     if mentions is not _NO_MENTIONS or response_to is not None:
         _add_references(attributes, mentions, response_to)
     if extra:
         attributes.update(extra)
-    redacted = cleaned.redacted
     if details is not None and content.capture_content:
         redacted += _add_details(attributes, details, content, config.event_attribute_limit)
-    if cleaned.truncated:
+    if truncated:
         attributes[sc.WORKLOG_TRUNCATED] = True
     if redacted:
         attributes[sc.WORKLOG_REDACTED_COUNT] = redacted
