@@ -3,8 +3,8 @@
 The batch processor groups spans by count. A count that suits ordinary spans makes a request far
 over a receiver's cap when every span carries large values: 2,048 spans with 16 KiB tool arguments
 encode to about 68 MB, past the OTLP/HTTP exporter's 64 MiB limit, and that exporter then drops the
-whole batch. The estimate errs high (the text of the attributes, plus a fixed allowance per field
-above what protobuf's framing takes), so a batch cut to an estimated size never encodes larger.
+whole batch. The estimate errs high (each value's encoded length, plus the most protobuf's tags and length
+prefixes take around it), so a batch cut to an estimated size never encodes larger.
 """
 
 from __future__ import annotations
@@ -13,33 +13,66 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from otel_worklog._internal.sdk_compat import attributes_of, name_of, span_events, span_links
+from otel_worklog._internal.sdk_compat import attributes_of, ended_span, event_parts, span_events, span_links
 
 __all__ = ["OTLP_REQUEST", "STORE_TRANSACTION", "BatchLimit", "estimated_size", "records"]
 
-#: Per span: ids, times, kind, status, flags and the framing around them.
+#: Per span: ids, times, kind, status code, flags and the framing around them.
 _SPAN_OVERHEAD: Final = 96
 #: Per event or link: its time or ids and framing.
 _CHILD_OVERHEAD: Final = 48
-#: Per attribute: the key-value framing and a number's varint or fixed64.
-_FIELD_OVERHEAD: Final = 16
+#: Per attribute: the tags and length prefixes of its KeyValue, its key and its AnyValue.
+_FIELD_OVERHEAD: Final = 24
+#: Per element of an array value: its own AnyValue's tag and length prefix, and its value's tag.
+_ELEMENT_OVERHEAD: Final = 12
+#: A number or a bool: a varint takes at most 10 bytes, a double 8.
+_NUMBER_SIZE: Final = 10
+_NUMBERS: Final = (bool, int, float)
+_ARRAYS: Final = (tuple, list)
 
 
 def _text_size(text: str) -> int:
+    """UTF-8 bytes of ``text`` (``isascii`` is a flag check in CPython, so most texts take no encoding)."""
     return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
 
 
+def _value_size(value: Any) -> int:
+    kind = type(value)
+    if kind is str:
+        return _text_size(value)
+    if kind in _NUMBERS:
+        return _NUMBER_SIZE
+    if kind in _ARRAYS:
+        return sum(_ELEMENT_OVERHEAD + _value_size(item) for item in value)
+    if kind is bytes:
+        return len(value)
+    return _text_size(repr(value))  # not an attribute type the SDK keeps: its text, as an upper bound
+
+
 def _attributes_size(attributes: Mapping[str, Any]) -> int:
-    """The attributes' ``repr`` (one call in C) is at least as long as their encoded keys and values: quotes,
-    separators and escapes only add to it, and a number's digits outnumber its varint's bytes."""
-    return _FIELD_OVERHEAD * len(attributes) + _text_size(repr(attributes)) if attributes else 0
+    """Lengths, not text: a 16 KiB tool argument is weighed in the time a short one is."""
+    size = _FIELD_OVERHEAD * len(attributes)
+    for key, value in attributes.items():
+        kind = type(value)  # the two common kinds without a call
+        size += _text_size(key) + (
+            _text_size(value) if kind is str else _NUMBER_SIZE if kind in _NUMBERS else _value_size(value)
+        )
+    return size
 
 
 def estimated_size(span: Any) -> int:
-    """Bytes ``span`` takes in an OTLP export request, estimated from above."""
-    size = _SPAN_OVERHEAD + _text_size(name_of(span)) + _attributes_size(attributes_of(span))
-    for event in span_events(span):
-        size += _CHILD_OVERHEAD + _text_size(name_of(event)) + _attributes_size(attributes_of(event))
+    """Bytes ``span`` takes in an OTLP export request, estimated from above.
+
+    Every exported span is weighed, on the export thread, so it is read in one call (:func:`ended_span`).
+    """
+    name, attributes, _, _, events = ended_span(span)
+    size = _SPAN_OVERHEAD + _text_size(name) + _attributes_size(attributes)
+    description = getattr(getattr(span, "status", None), "description", None)
+    if description:
+        size += _text_size(description)
+    for event in events:
+        event_name, event_attributes = event_parts(event)
+        size += _CHILD_OVERHEAD + _text_size(event_name) + _attributes_size(event_attributes)
     for link in span_links(span):
         size += _CHILD_OVERHEAD + _attributes_size(attributes_of(link))
     return size

@@ -281,6 +281,7 @@ class DetectorProcessor(SpanProcessor):
         now = self._clock()
         edge = now - self._tool_window_s
         active: set[Any] = set()  # (trace id, bot) of every span seen: activity of that bot
+        last_trace = last_bot = None  # the pair added last: a batch is mostly spans of one bot in one trace
         for span, name, attrs, context, parent, events in ended_spans(spans):
             try:
                 kind = classify(name, attrs)
@@ -293,8 +294,11 @@ class DetectorProcessor(SpanProcessor):
                     record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
                     if record is not None:
                         self._closed(record)
-                    else:  # the bots are looked up once per batch, in _note_activity
-                        active.add((context[0], bot) if bot is not None else _parent_bot(parent, open_bots))
+                    elif bot is None:  # the bots are looked up once per batch, in _note_activity
+                        active.add(_parent_bot(parent, open_bots))
+                    elif bot is not last_bot or context[0] != last_trace:
+                        last_trace, last_bot = context[0], bot
+                        active.add((last_trace, bot))
                 fired: list[Alert] | None = None
                 if kind is TOOL and tools is not None:  # tool loops
                     tool = attrs.get(_TOOL)  # the common case, without a call
@@ -305,7 +309,8 @@ class DetectorProcessor(SpanProcessor):
                     times = window.times
                     times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
                     if len(times) < threshold or times[0] <= edge:
-                        window.alerted = False  # the condition has cleared (or never held)
+                        if window.alerted:
+                            window.alerted = False  # the condition has cleared
                     elif not window.alerted:
                         window.alerted = True
                         fired = [self._tool_alert(span, key, attrs, len(times))]
