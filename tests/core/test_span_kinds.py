@@ -22,6 +22,7 @@ from otel_worklog._internal.span_kinds import (
     declared_kind,
     is_escalation_or_alert,
     is_handoff_tool_name,
+    may_be_bot,
     tool_name,
 )
 from otel_worklog.testing import WorklogCapture
@@ -167,3 +168,5 @@ def test_the_hot_path_shortcuts_agree_with_classify(name: str, attributes: dict[
     declared = declared_kind(attributes)
     if declared is not None:  # a declared bot, tool or model call is that, or one of our markers' kinds
         assert kind in {declared, Kind.HANDOFF, Kind.OTHER, Kind.ESCALATION, Kind.ALERT, Kind.WORKSPACE}
+    if kind is Kind.BOT:  # the pipeline and the insight processor skip spans that cannot be agents
+        assert may_be_bot(name, attributes)

@@ -29,7 +29,7 @@ from otel_worklog._internal.pipeline.callbacks import CallbackRegistry
 from otel_worklog._internal.record.insights import Insight, InsightCallback, as_names, insight_from_event
 from otel_worklog._internal.sdk_compat import attributes_of, name_of, span_events
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
-from otel_worklog._internal.span_kinds import Kind, classify
+from otel_worklog._internal.span_kinds import Kind, classify, may_be_bot
 from otel_worklog._internal.store.ledger import InsightLedger
 
 __all__ = [
@@ -117,7 +117,14 @@ class InsightProcessor(SpanProcessor):
         bot = attrs.get(sc.BOT_NAME)
         if workspace is self._last_workspace and bot is self._last_bot:
             return
-        if not isinstance(workspace, str) or classify(span.name, attrs) not in _MEMBERSHIP_KINDS:
+        if not isinstance(workspace, str):
+            return
+        name = span.name
+        # Only a workspace (which carries its type) or an agent tells membership: most spans are neither,
+        # and are told apart without classifying (spans of several bots interleave, past the check above).
+        if (sc.WORKSPACE_TYPE not in attrs and not may_be_bot(name, attrs)) or classify(
+            name, attrs
+        ) not in _MEMBERSHIP_KINDS:
             return
         bots = as_names(attrs.get(sc.WORKSPACE_PARTICIPANTS))
         if isinstance(bot, str):
