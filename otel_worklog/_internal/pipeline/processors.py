@@ -185,7 +185,8 @@ class WorklogSpanProcessor(SpanProcessor):
         self, span: Span, parent_context: otel_context.Context | None, scope: Scope | None, ours: bool
     ) -> None:
         """Spans under an adopted agent get its bot; a copy of its parent agent or tool counts once."""
-        parent_id = span.parent.span_id if span.parent is not None else 0
+        parent = span.parent
+        parent_id = parent.span_id if parent is not None else 0
         adopted = _OPEN.get(parent_id) if _OPEN else None
         attributes = _plain(span)
         span_name = span.name
@@ -210,12 +211,12 @@ class WorklogSpanProcessor(SpanProcessor):
             name = ""
         else:
             name = namer(span_name, attributes)
-            parent = adopted if adopted is not None or not parent_id else _unadopted(parent_id, parent_context)
-            if _copies(parent, kind, name):
+            copied = adopted if adopted is not None or not parent_id else _unadopted(parent_id, parent_context)
+            if _copies(copied, kind, name):
                 span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
             elif kind is BOT:
                 if not ours:
-                    self._adopt_agent(span, parent_context, parent, scope, name)
+                    self._adopt_agent(span, parent_context, copied, scope, name)
             elif adopted is None and not _passes_on(attributes, scope):
                 # A tool in no adopted agent's work: the spans under it get their bot from the scope they
                 # start in, and a copy of it finds it through its parent context (``_unadopted``). So the
