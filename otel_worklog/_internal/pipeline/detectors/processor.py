@@ -208,10 +208,10 @@ class DetectorProcessor(SpanProcessor):
         try:
             if self._stuck_on:
                 attrs = attributes_of(span)
-                bot = attrs.get(_BOT)
-                if bot is not None:
-                    declared = declared_kind(attrs)
-                    if (declared is None or declared is BOT) and classify(name_of(span), attrs) is BOT:
+                declared = declared_kind(attrs)
+                if declared is None or declared is BOT:
+                    bot = attrs.get(_BOT)
+                    if bot is not None and classify(name_of(span), attrs) is BOT:
                         self._bot_started(span, bot, attrs)
         except Exception:
             _internal_error()
