@@ -153,7 +153,11 @@ class Workflow:
 
     @property
     def success(self) -> bool:
-        return self.status in SUCCEEDED
+        """Ok or recovered (``status_from_counts`` directly: analytics asks this of every workflow)."""
+        status = status_from_counts(
+            self.unresolved_escalations, self.failed_bots, self.error_entries, self.failed_steps
+        )
+        return status in SUCCEEDED
 
     @property
     def duration_s(self) -> float:
@@ -474,17 +478,18 @@ class _Pass:
         has_errors = False
         for event in span.events:
             name = event.name
+            event_attrs = event.attributes
             if name in _ERROR_EVENTS:
                 has_errors = True
             elif name == _RESOLVED_EVENT:
-                _note_resolution(event.attributes, self.resolved)
+                _note_resolution(event_attrs, self.resolved)
+            elif name == _EVENT_CORRECTION and session is not None:
+                session.corrections += 1
             if markers is not None:
-                if name == _EVENT_CORRECTION:
-                    session.corrections += 1  # type: ignore[union-attr]
-                message = event.attributes.get(_A_MESSAGE)
+                message = event_attrs.get(_A_MESSAGE)
                 if message.__class__ is str:  # what the bot wrote: ``recommend`` matches tasks against it
                     session.text = f"{session.text} {message}"  # type: ignore[union-attr]
-                coordinating = name in _COORDINATION_EVENTS or event.attributes.get(_A_CATEGORY) == _BOT_CONVERSATION
+                coordinating = name in _COORDINATION_EVENTS or event_attrs.get(_A_CATEGORY) == _BOT_CONVERSATION
                 markers.append((event.time_ns, coordinating))
         if has_errors:
             workflow = self.workflow
@@ -595,7 +600,8 @@ def _errors_of(
         elif event.name == _EVENT_ERROR:
             entries += 1
             message = str(event.attributes.get(sc.WORKLOG_MESSAGE, ""))
-            errors.append(_occurrence(span, session, workspace_id, _EVENT_ERROR, message, event.time_ns))
+            fp = fingerprint(_EVENT_ERROR, message)
+            errors.append(_occurrence(span, session, workspace_id, fp, _EVENT_ERROR, message, event.time_ns))
     return entries
 
 
@@ -618,15 +624,22 @@ def _count_raised(
         latest[fp] = (start_ns, time_ns)
         if previous is not None and previous[0] >= start_ns and 0 <= time_ns - previous[1] <= BUBBLE_NS:
             continue
-        errors.append(_occurrence(span, session, workspace_id, error_type, message, time_ns))
+        errors.append(_occurrence(span, session, workspace_id, fp, error_type, message, time_ns))
 
 
 def _occurrence(
-    span: SpanRecord, session: BotSession | None, workspace_id: str | None, error_type: str, message: str, time_ns: int
+    span: SpanRecord,
+    session: BotSession | None,
+    workspace_id: str | None,
+    fp: str,
+    error_type: str,
+    message: str,
+    time_ns: int,
 ) -> ErrorOccurrence:
+    """One error as counted; ``fp`` is ``fingerprint(error_type, message)``, worked out once by the caller."""
     bot = span.attributes.get(sc.BOT_NAME)
     return ErrorOccurrence(
-        fingerprint=fingerprint(error_type, message),
+        fingerprint=fp,
         error_type=error_type,
         message=message,
         time_ns=time_ns,
