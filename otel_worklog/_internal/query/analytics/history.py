@@ -167,10 +167,21 @@ class Workflow:
     def sequence(self) -> tuple[str, ...]:
         """Bots in the order they started, repeats in a row collapsed (a → b → a stays)."""
         names: list[str] = []
-        for session in sorted(self.sessions, key=_SESSION_ORDER):
+        for session in _in_session_order(self.sessions):
             if not names or names[-1] != session.bot:
                 names.append(session.bot)
         return tuple(names)
+
+
+def _in_session_order(sessions: list[BotSession]) -> list[BotSession]:
+    """``sessions`` by start, then span id. The pass adds them in start order, so when no two start together
+    (as almost always) checking is cheaper than sorting."""
+    previous: int | None = None
+    for session in sessions:
+        if previous is not None and session.start_ns <= previous:
+            return sorted(sessions, key=_SESSION_ORDER)
+        previous = session.start_ns
+    return sessions
 
 
 @dataclass(slots=True)
@@ -198,6 +209,17 @@ def _number(value: Any) -> float:
     except (TypeError, ValueError):
         return 0.0
     return number if number == number and number >= 0 else 0.0
+
+
+#: The largest int a float holds exactly: up to it, ``int(float(n)) == n``.
+_EXACT_INT: Final = 2**53
+
+
+def _count(value: Any) -> int:
+    """``int(_number(value))``, with a plain int (as tokens usually are) taken as it is: no float round trip."""
+    if value.__class__ is int and 0 <= value <= _EXACT_INT:
+        return value  # type: ignore[no-any-return]
+    return int(_number(value))
 
 
 _ERROR_STATUS: Final = "ERROR"
@@ -447,8 +469,8 @@ class _Pass:
     def _usage(self, attrs: Any, session: BotSession | None) -> None:
         if not counts_usage(attrs):
             return
-        tokens_in = int(_number(attrs.get(_A_TOKENS_IN)))
-        tokens_out = int(_number(attrs.get(_A_TOKENS_OUT)))
+        tokens_in = _count(attrs.get(_A_TOKENS_IN))
+        tokens_out = _count(attrs.get(_A_TOKENS_OUT))
         cost = _number(attrs.get(_A_COST))
         workflow = self.workflow
         workflow.input_tokens += tokens_in
