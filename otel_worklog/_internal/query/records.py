@@ -113,18 +113,6 @@ class SpanRecord:
         return self.status_code == "ERROR" and is_failure(True, self.attributes, self.exception_type)
 
 
-def parts_of(spans: Iterable[SpanRecord]) -> list[Kind]:
-    """The :attr:`SpanRecord.part` of each span, for a pass over many (without a property call per span)."""
-    parts: list[Kind] = []
-    append = parts.append
-    for span in spans:
-        kind = span.known_part
-        if kind is None:
-            kind = span.known_part = classify(span.name, span.attributes)
-        append(kind)
-    return parts
-
-
 @dataclass(frozen=True, slots=True)
 class SessionSummary:
     """One workspace session (one trace), as ``otel-worklog logs`` lists it."""

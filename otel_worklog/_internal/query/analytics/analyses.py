@@ -16,7 +16,7 @@ from typing import Final
 
 from otel_worklog._internal.query.analytics.history import ARROW, BotSession, ErrorOccurrence, History, Workflow
 from otel_worklog._internal.settings import COORDINATION_OVERHEAD_PCT, resolve
-from otel_worklog._internal.status import OK, SUCCEEDED
+from otel_worklog._internal.status import OK, SUCCEEDED, status_from_counts
 
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
 #: Above the threshold share of time in coordination, this is the recommendation.
@@ -57,32 +57,39 @@ class BotPart:
     cost: float
     #: Some span of the bot recorded tokens or a cost (without any, zero means "not known").
     usage_recorded: bool
-    spans: list[BotSession]
+    spans: tuple[BotSession, ...]
 
 
-def _part(trace_id: str, spans: list[BotSession]) -> BotPart:
-    first = spans[0]
-    if len(spans) == 1:  # the common case, without a pass per figure and with the status worked out once
-        status = first.status
-        tokens = first.input_tokens + first.output_tokens
-        return BotPart(
-            first.bot,
-            trace_id,
-            first.start_ns,
-            status in SUCCEEDED,
-            status == OK and first.corrections == 0,
-            first.duration_s,
-            tokens,
-            first.cost,
-            bool(tokens or first.cost),
-            spans,
-        )
+def _single_part(trace_id: str, span: BotSession) -> BotPart:
+    """The part of a bot called once in the workflow (the common case): the span's own figures, the status
+    worked out once (the properties would each work it out again)."""
+    status = status_from_counts(span.unresolved_escalations, span.failed, span.error_entries, span.error_spans)
+    tokens = span.input_tokens + span.output_tokens
+    cost = span.cost
+    start_ns = span.start_ns
+    elapsed = span.end_ns - start_ns
+    return BotPart(
+        span.bot,
+        trace_id,
+        start_ns,
+        status in SUCCEEDED,
+        status == OK and span.corrections == 0,  # BotSession.first_shot
+        elapsed / 1e9 if elapsed > 0 else 0.0,  # BotSession.duration_s
+        tokens,
+        cost,
+        bool(tokens or cost),
+        (span,),
+    )
+
+
+def _part(trace_id: str, spans: tuple[BotSession, ...]) -> BotPart:
+    """The part of a bot called several times in the workflow: every span's figures together."""
     tokens = sum(span.tokens for span in spans)
     cost = sum(span.cost for span in spans)
     return BotPart(
-        first.bot,
+        spans[0].bot,
         trace_id,
-        first.start_ns,
+        spans[0].start_ns,
         all(span.success for span in spans),
         all(span.first_shot for span in spans),
         sum(span.duration_s for span in spans),
@@ -102,14 +109,32 @@ def bot_parts(history: History) -> dict[str, list[BotPart]]:
 
 
 def _bot_parts(history: History) -> dict[str, list[BotPart]]:
-    by_bot: dict[str, list[BotPart]] = defaultdict(list)
+    by_bot: dict[str, list[BotPart]] = {}
     for workflow in history.workflows:
-        spans_by_bot: dict[str, list[BotSession]] = {}
-        for session in workflow.sessions:
-            spans_by_bot.setdefault(session.bot, []).append(session)
-        for bot, spans in spans_by_bot.items():
-            by_bot[bot].append(_part(workflow.trace_id, spans))
-    return dict(by_bot)
+        trace_id = workflow.trace_id
+        sessions = workflow.sessions
+        if len({session.bot for session in sessions}) == len(sessions):  # each bot called once, as most often
+            parts = [_single_part(trace_id, session) for session in sessions]
+        else:
+            parts = _grouped_parts(trace_id, sessions)
+        for part in parts:
+            found = by_bot.get(part.bot)
+            if found is None:
+                by_bot[part.bot] = [part]
+            else:
+                found.append(part)
+    return by_bot
+
+
+def _grouped_parts(trace_id: str, sessions: list[BotSession]) -> list[BotPart]:
+    """A workflow's parts when some bot was called more than once: by bot, in the order each first started."""
+    spans_by_bot: dict[str, list[BotSession]] = {}
+    for session in sessions:
+        spans_by_bot.setdefault(session.bot, []).append(session)
+    return [
+        _single_part(trace_id, spans[0]) if len(spans) == 1 else _part(trace_id, tuple(spans))
+        for spans in spans_by_bot.values()
+    ]
 
 
 # --- Workflows ---------------------------------------------------------------------------------

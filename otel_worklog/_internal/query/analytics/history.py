@@ -12,7 +12,6 @@ and on lists built by tests.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from operator import attrgetter
@@ -23,7 +22,7 @@ from opentelemetry.semconv.attributes.exception_attributes import EXCEPTION_MESS
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.pipeline.detectors.fingerprint import fingerprint
 from otel_worklog._internal.query.gcpause import paused_gc
-from otel_worklog._internal.query.records import SpanRecord, parts_of
+from otel_worklog._internal.query.records import SpanRecord
 from otel_worklog._internal.span_kinds import (
     ALERT,
     BOT,
@@ -32,6 +31,7 @@ from otel_worklog._internal.span_kinds import (
     TOOL,
     WORKSPACE,
     Kind,
+    classify,
     counts_usage,
     is_failure,
     tool_name,
@@ -153,7 +153,11 @@ class Workflow:
 
     @property
     def success(self) -> bool:
-        return self.status in SUCCEEDED
+        """Ok or recovered (``status_from_counts`` directly: analytics asks this of every workflow)."""
+        status = status_from_counts(
+            self.unresolved_escalations, self.failed_bots, self.error_entries, self.failed_steps
+        )
+        return status in SUCCEEDED
 
     @property
     def duration_s(self) -> float:
@@ -163,10 +167,21 @@ class Workflow:
     def sequence(self) -> tuple[str, ...]:
         """Bots in the order they started, repeats in a row collapsed (a → b → a stays)."""
         names: list[str] = []
-        for session in sorted(self.sessions, key=_SESSION_ORDER):
+        for session in _in_session_order(self.sessions):
             if not names or names[-1] != session.bot:
                 names.append(session.bot)
         return tuple(names)
+
+
+def _in_session_order(sessions: list[BotSession]) -> list[BotSession]:
+    """``sessions`` by start, then span id. The pass adds them in start order, so when no two start together
+    (as almost always) checking is cheaper than sorting."""
+    previous: int | None = None
+    for session in sessions:
+        if previous is not None and session.start_ns <= previous:
+            return sorted(sessions, key=_SESSION_ORDER)
+        previous = session.start_ns
+    return sessions
 
 
 @dataclass(slots=True)
@@ -196,6 +211,17 @@ def _number(value: Any) -> float:
     return number if number == number and number >= 0 else 0.0
 
 
+#: The largest int a float holds exactly: up to it, ``int(float(n)) == n``.
+_EXACT_INT: Final = 2**53
+
+
+def _count(value: Any) -> int:
+    """``int(_number(value))``, with a plain int (as tokens usually are) taken as it is: no float round trip."""
+    if value.__class__ is int and 0 <= value <= _EXACT_INT:
+        return value  # type: ignore[no-any-return]
+    return int(_number(value))
+
+
 _ERROR_STATUS: Final = "ERROR"
 _RESOLVED_EVENT: Final = sc.EVENT_ESCALATION_RESOLVED
 
@@ -206,31 +232,34 @@ def build_history(spans: Iterable[SpanRecord]) -> History:
         return _build_history(spans)
 
 
-#: A trace's spans and, position by position, their kinds (each span is classified once).
-_Trace = tuple[list[SpanRecord], list[Kind]]
-
-
 def _build_history(spans: Iterable[SpanRecord]) -> History:
-    grouped: dict[str, list[SpanRecord]] = defaultdict(list)
+    grouped: dict[str, list[SpanRecord]] = {}
+    alerts: dict[str, dict[str, int]] = {}
+    rooted: set[str] = set()  # the traces with a workspace span: no continuation of another
     count = 0
     for span in spans:
         count += 1
-        grouped[span.trace_id].append(span)
-    traces: dict[str, _Trace] = {}
-    alerts: dict[str, dict[str, int]] = {}
-    for trace_id in list(grouped):
-        members = grouped.pop(trace_id)
-        kinds = parts_of(members)  # classified once per span, or as the store classified it at ingest
-        if ALERT in kinds:  # alert spans are counted, not analysed
-            members, kinds, alerts[trace_id] = _without_alerts(members, kinds)
-        if members:
-            traces[trace_id] = (members, kinds)
-    _fold_continuations(traces)
+        kind = span.known_part  # as the store classified it at ingest, else classified here, once per span
+        if kind is None:
+            kind = span.known_part = classify(span.name, span.attributes)
+        trace_id = span.trace_id
+        members = grouped.get(trace_id)
+        if members is None:
+            members = grouped[trace_id] = []  # traces keep the order they first appear in, alerts included
+        if kind is ALERT:  # alert spans are counted, not analysed
+            _count_alert(alerts, trace_id, span)
+        else:
+            members.append(span)
+            if kind is WORKSPACE:
+                rooted.add(trace_id)
+    traces = {trace_id: members for trace_id, members in grouped.items() if members}
+    del grouped
+    _fold_continuations(traces, rooted)
     workflows: list[Workflow] = []
     errors: list[ErrorOccurrence] = []
     for trace_id in list(traces):
         # Each trace's spans are let go once its workflow is built: the next workflows reuse their memory.
-        workflow = _workflow(trace_id, *traces.pop(trace_id), errors)
+        workflow = _workflow(trace_id, traces.pop(trace_id), errors)
         if workflow is not None:
             workflow.alerts = alerts.get(trace_id, {})
             workflows.append(workflow)
@@ -239,27 +268,19 @@ def _build_history(spans: Iterable[SpanRecord]) -> History:
     return History(workflows, errors, count)
 
 
-def _without_alerts(spans: list[SpanRecord], kinds: list[Kind]) -> tuple[list[SpanRecord], list[Kind], dict[str, int]]:
-    """The spans that are not alerts (with their kinds), and how many alerts of each kind there were."""
-    counts: dict[str, int] = {}
-    kept: list[SpanRecord] = []
-    kept_kinds: list[Kind] = []
-    for span, kind in zip(spans, kinds, strict=True):
-        if kind is ALERT:
-            alert = str(span.attributes.get(sc.WORKLOG_ALERT_KIND))
-            counts[alert] = counts.get(alert, 0) + 1
-        else:
-            kept.append(span)
-            kept_kinds.append(kind)
-    return kept, kept_kinds, counts
+def _count_alert(alerts: dict[str, dict[str, int]], trace_id: str, span: SpanRecord) -> None:
+    """Count an alert span by its kind of alert, in its trace."""
+    counts = alerts.setdefault(trace_id, {})
+    alert = str(span.attributes.get(sc.WORKLOG_ALERT_KIND))
+    counts[alert] = counts.get(alert, 0) + 1
 
 
-def _fold_continuations(traces: dict[str, _Trace]) -> None:
+def _fold_continuations(traces: dict[str, list[SpanRecord]], rooted: set[str]) -> None:
     """A trace with no workspace root that links to a handoff in another trace joins that trace."""
     for trace_id in list(traces):
-        spans, kinds = traces[trace_id]
-        if WORKSPACE in kinds:
+        if trace_id in rooted:
             continue
+        spans = traces[trace_id]
         target = next(
             (
                 link.trace_id
@@ -270,14 +291,16 @@ def _fold_continuations(traces: dict[str, _Trace]) -> None:
             None,
         )
         if target is not None and target in traces:
-            traces[target][0].extend(spans)
-            traces[target][1].extend(kinds)
+            traces[target].extend(spans)
             del traces[trace_id]
 
 
 _ERROR_EVENTS: Final = frozenset({_EVENT_EXCEPTION, _EVENT_ERROR})
 _START_NS: Final = attrgetter("start_ns")
 _A_BOT: Final = sc.BOT_NAME
+_A_AGENT: Final = sc.GEN_AI_AGENT_NAME
+_A_ROLE: Final = sc.BOT_ROLE
+_A_WORKSPACE_ID: Final = sc.WORKSPACE_ID
 _A_TOOL: Final = sc.GEN_AI_TOOL_NAME
 _A_TOKENS_IN: Final = sc.GEN_AI_USAGE_INPUT_TOKENS
 _A_TOKENS_OUT: Final = sc.GEN_AI_USAGE_OUTPUT_TOKENS
@@ -291,14 +314,15 @@ _Raised = tuple[int, int, str, str, str, SpanRecord, "BotSession | None"]
 
 def _new_session(span: SpanRecord, workspace_id: str | None, query: str | None) -> BotSession:
     attrs = span.attributes
-    role = attrs.get(sc.BOT_ROLE)
+    role = attrs.get(_A_ROLE)
+    own_workspace = attrs.get(_A_WORKSPACE_ID)  # SpanRecord.workspace_id, without a property call per session
     # The leading fields by position: this runs once per bot session, and keywords are slower to match.
     return BotSession(
-        str(attrs.get(_A_BOT) or attrs.get(sc.GEN_AI_AGENT_NAME) or span.name[len(_BOT_PREFIX) :]),  # bot
+        str(attrs.get(_A_BOT) or attrs.get(_A_AGENT) or span.name[len(_BOT_PREFIX) :]),  # bot
         role if isinstance(role, str) else None,  # role
         span.trace_id,
         span.span_id,
-        span.workspace_id or workspace_id,
+        own_workspace if isinstance(own_workspace, str) and own_workspace else workspace_id,
         span.start_ns,
         span.end_ns,
         span.status_code == _ERROR_STATUS and is_failure(True, attrs, span.exception_type),  # failed
@@ -306,12 +330,10 @@ def _new_session(span: SpanRecord, workspace_id: str | None, query: str | None) 
     )
 
 
-def _workflow(
-    trace_id: str, spans: list[SpanRecord], kinds: list[Kind], errors: list[ErrorOccurrence]
-) -> Workflow | None:
+def _workflow(trace_id: str, spans: list[SpanRecord], errors: list[ErrorOccurrence]) -> Workflow | None:
     """The workflow of one trace (with the continuations folded into it); None when it is not our work."""
-    spans, kinds = _in_start_order(spans, kinds)
-    root = spans[kinds.index(WORKSPACE)] if WORKSPACE in kinds else None
+    spans = _in_start_order(spans)
+    root = _root_of(spans)
     workspace_id = root.workspace_id if root is not None else None
     if workspace_id is None:
         workspace_id = next((span.workspace_id for span in spans if span.workspace_id is not None), None)
@@ -330,12 +352,23 @@ def _workflow(
         unresolved_escalations=0,
         sessions=[],
     )
-    _Pass(workflow, spans, errors).run(kinds)
+    _Pass(workflow, spans, errors).run()
     return workflow
 
 
+def _root_of(spans: list[SpanRecord]) -> SpanRecord | None:
+    """The first workspace span in start order: the session's root (usually the first span)."""
+    for span in spans:
+        if span.known_part is WORKSPACE:
+            return span
+    return None
+
+
 class _Pass:
-    """One pass over a workflow's spans in start order (a parent starts before its children)."""
+    """One pass over a workflow's spans in start order (a parent starts before its children).
+
+    Every span's kind is known (:attr:`SpanRecord.known_part`) before the pass: ``_build_history`` classifies.
+    """
 
     __slots__ = (
         "by_id",
@@ -369,15 +402,17 @@ class _Pass:
         self.by_id: dict[str, SpanRecord] | None = None  # only for a span whose parent was not seen first
         self.owner: dict[str, BotSession | None] = {}
         self.raised: list[_Raised] = []
+        #: Each bot session's activity (time, whether it is a coordination entry), by ``id(session)``.
         self.markers: dict[int, list[tuple[int, bool]]] = {}
         self.tool_ids: set[str] = set()
         self.coordination = 0.0
 
-    def run(self, kinds: list[Kind]) -> None:
+    def run(self) -> None:
         """Tools and handoffs (most spans) are counted here, in the loop; the rest in the methods it calls."""
         owner, markers, tool_ids = self.owner, self.markers, self.tool_ids
         tool_time = coordination = 0.0
-        for span, kind in zip(self.spans, kinds, strict=True):
+        for span in self.spans:
+            kind = span.known_part
             parent_id = span.parent_span_id
             if kind is BOT:
                 session: BotSession | None = self._bot(span, parent_id)
@@ -385,26 +420,24 @@ class _Pass:
                 session = None
             else:
                 session = owner[parent_id] if parent_id in owner else self._owner_by_walk(span)
-            owner[span.span_id] = session
+            span_id = span.span_id
+            owner[span_id] = session
             attrs = span.attributes
-            if (_A_COST in attrs or _A_TOKENS_IN in attrs or _A_TOKENS_OUT in attrs) and counts_usage(attrs):
+            if _A_TOKENS_IN in attrs or _A_TOKENS_OUT in attrs or _A_COST in attrs:
                 self._usage(attrs, session)
             if kind is TOOL:
-                tool_ids.add(span.span_id)
+                tool_ids.add(span_id)
                 if parent_id not in tool_ids:  # a tool inside a tool is counted once
-                    seconds = _seconds(span.end_ns - span.start_ns)
+                    elapsed = span.end_ns - span.start_ns
+                    seconds = elapsed / 1e9 if elapsed > 0 else 0.0  # _seconds, inline: most spans are tools
                     tool_time += seconds
                     if session is not None:
                         session.tool_s += seconds
                         tool = attrs.get(_A_TOOL)  # the common case, without a call
-                        session.tools.append(tool if type(tool) is str and tool else tool_name(span.name, attrs))
+                        session.tools.append(tool if tool.__class__ is str and tool else tool_name(span.name, attrs))
                         markers[id(session)] += ((span.start_ns, False), (span.end_ns, False))
             elif kind is HANDOFF:
-                self.handoff_ends[span.span_id] = span.end_ns
-                seconds = _seconds(span.end_ns - span.start_ns)
-                coordination += seconds
-                if session is not None:
-                    session.coordination_s += seconds
+                coordination += self._handoff(span, session)
             elif kind is ESCALATION:
                 self._escalation(span, session)
             if span.status_code == _ERROR_STATUS and is_failure(True, attrs, span.exception_type):
@@ -425,9 +458,19 @@ class _Pass:
             self.coordination += (span.start_ns - handoff_end) / 1e9  # handoff latency
         return session
 
+    def _handoff(self, span: SpanRecord, session: BotSession | None) -> float:
+        """Note when the handoff ended (for the wait of the bot it starts); returns its seconds."""
+        self.handoff_ends[span.span_id] = span.end_ns
+        seconds = _seconds(span.end_ns - span.start_ns)
+        if session is not None:
+            session.coordination_s += seconds
+        return seconds
+
     def _usage(self, attrs: Any, session: BotSession | None) -> None:
-        tokens_in = int(_number(attrs.get(_A_TOKENS_IN)))
-        tokens_out = int(_number(attrs.get(_A_TOKENS_OUT)))
+        if not counts_usage(attrs):
+            return
+        tokens_in = _count(attrs.get(_A_TOKENS_IN))
+        tokens_out = _count(attrs.get(_A_TOKENS_OUT))
         cost = _number(attrs.get(_A_COST))
         workflow = self.workflow
         workflow.input_tokens += tokens_in
@@ -443,7 +486,7 @@ class _Pass:
         self.coordination += _seconds(span.end_ns - span.start_ns)
         self.escalations.append((span.span_id.lower(), session))
 
-    def _failed(self, kind: Kind, session: BotSession | None) -> None:
+    def _failed(self, kind: Kind | None, session: BotSession | None) -> None:
         """A failed bot (or workspace) fails its session; any other failed span is a step its bot may recover from."""
         if kind in FAILING_KINDS:
             self.workflow.failed_bots += 1
@@ -457,17 +500,18 @@ class _Pass:
         has_errors = False
         for event in span.events:
             name = event.name
+            event_attrs = event.attributes
             if name in _ERROR_EVENTS:
                 has_errors = True
             elif name == _RESOLVED_EVENT:
-                _note_resolution(event.attributes, self.resolved)
+                _note_resolution(event_attrs, self.resolved)
+            elif name == _EVENT_CORRECTION and session is not None:
+                session.corrections += 1
             if markers is not None:
-                if name == _EVENT_CORRECTION:
-                    session.corrections += 1  # type: ignore[union-attr]
-                message = event.attributes.get(_A_MESSAGE)
+                message = event_attrs.get(_A_MESSAGE)
                 if message.__class__ is str:  # what the bot wrote: ``recommend`` matches tasks against it
                     session.text = f"{session.text} {message}"  # type: ignore[union-attr]
-                coordinating = name in _COORDINATION_EVENTS or event.attributes.get(_A_CATEGORY) == _BOT_CONVERSATION
+                coordinating = name in _COORDINATION_EVENTS or event_attrs.get(_A_CATEGORY) == _BOT_CONVERSATION
                 markers.append((event.time_ns, coordinating))
         if has_errors:
             workflow = self.workflow
@@ -505,16 +549,15 @@ def _note_resolution(attributes: Any, resolved: set[str]) -> None:
         resolved.add(target.lower())
 
 
-def _in_start_order(spans: list[SpanRecord], kinds: list[Kind]) -> tuple[list[SpanRecord], list[Kind]]:
-    """``spans`` and their kinds sorted by start time, ties kept in order (readers give them so: checking is
-    cheaper than sorting)."""
+def _in_start_order(spans: list[SpanRecord]) -> list[SpanRecord]:
+    """``spans`` sorted by start time, ties kept in order (readers give them so: checking is cheaper than
+    sorting)."""
     previous = spans[0].start_ns
     for span in spans:
         if span.start_ns < previous:
-            order = sorted(range(len(spans)), key=lambda i: spans[i].start_ns)
-            return [spans[i] for i in order], [kinds[i] for i in order]
+            return sorted(spans, key=_START_NS)
         previous = span.start_ns
-    return spans, kinds
+    return spans
 
 
 def _owner_by_walk(
@@ -579,7 +622,8 @@ def _errors_of(
         elif event.name == _EVENT_ERROR:
             entries += 1
             message = str(event.attributes.get(sc.WORKLOG_MESSAGE, ""))
-            errors.append(_occurrence(span, session, workspace_id, _EVENT_ERROR, message, event.time_ns))
+            fp = fingerprint(_EVENT_ERROR, message)
+            errors.append(_occurrence(span, session, workspace_id, fp, _EVENT_ERROR, message, event.time_ns))
     return entries
 
 
@@ -602,15 +646,22 @@ def _count_raised(
         latest[fp] = (start_ns, time_ns)
         if previous is not None and previous[0] >= start_ns and 0 <= time_ns - previous[1] <= BUBBLE_NS:
             continue
-        errors.append(_occurrence(span, session, workspace_id, error_type, message, time_ns))
+        errors.append(_occurrence(span, session, workspace_id, fp, error_type, message, time_ns))
 
 
 def _occurrence(
-    span: SpanRecord, session: BotSession | None, workspace_id: str | None, error_type: str, message: str, time_ns: int
+    span: SpanRecord,
+    session: BotSession | None,
+    workspace_id: str | None,
+    fp: str,
+    error_type: str,
+    message: str,
+    time_ns: int,
 ) -> ErrorOccurrence:
+    """One error as counted; ``fp`` is ``fingerprint(error_type, message)``, worked out once by the caller."""
     bot = span.attributes.get(sc.BOT_NAME)
     return ErrorOccurrence(
-        fingerprint=fingerprint(error_type, message),
+        fingerprint=fp,
         error_type=error_type,
         message=message,
         time_ns=time_ns,

@@ -93,18 +93,39 @@ class BotRecommendation:
     recent_performance: str
 
 
-def _span_keywords(session: BotSession, cache: dict[tuple[object, ...], frozenset[str]]) -> frozenset[str]:
-    """Keywords of what a bot span worked on; spans repeat the same texts, so each is split once."""
-    key = (session.workspace_id, session.query, session.role, session.bot, session.text, *session.tools)
-    found = cache.get(key)
-    if found is None:
-        parts = [session.workspace_id or "", session.query or "", session.role or "", session.bot, session.text]
-        found = cache[key] = frozenset(keywords(" ".join([*parts, *session.tools])))
-    return found
+class _Vocabulary:
+    """The keywords of what each bot span worked on, each text split once.
 
+    Spans repeat the same workspaces, queries, roles, tools and messages, and the keywords of texts
+    joined by spaces are the keywords of each text together (no word spans the space), so a span's set
+    is the union of its texts' cached sets, and a span like one seen before reuses its set.
+    """
 
-def _part_keywords(part: BotPart, cache: dict[tuple[object, ...], frozenset[str]]) -> frozenset[str]:
-    return frozenset().union(*(_span_keywords(span, cache) for span in part.spans))
+    __slots__ = ("_by_span", "_by_text")
+
+    def __init__(self) -> None:
+        self._by_span: dict[tuple[object, ...], frozenset[str]] = {}
+        self._by_text: dict[str, frozenset[str]] = {}
+
+    def of_part(self, part: BotPart) -> frozenset[str]:
+        spans = part.spans
+        if len(spans) == 1:  # the common case: the span's own set, not a copy of it
+            return self._of_span(spans[0])
+        return frozenset().union(*(self._of_span(span) for span in spans))
+
+    def _of_span(self, session: BotSession) -> frozenset[str]:
+        key = (session.workspace_id, session.query, session.role, session.bot, session.text, *session.tools)
+        found = self._by_span.get(key)
+        if found is None:
+            texts = (session.workspace_id or "", session.query or "", session.role or "", session.bot, session.text)
+            found = self._by_span[key] = frozenset().union(*map(self._of_text, (*texts, *session.tools)))
+        return found
+
+    def _of_text(self, text: str) -> frozenset[str]:
+        found = self._by_text.get(text)
+        if found is None:
+            found = self._by_text[text] = frozenset(keywords(text))
+        return found
 
 
 def recommend(
@@ -122,9 +143,9 @@ def recommend(
     """
     wanted = keywords(task)
     domain_words = keywords(domain) if domain else set()
-    cache: dict[tuple[object, ...], frozenset[str]] = {}
+    vocabulary_of = _Vocabulary().of_part
     sessions_by_bot = {
-        bot: [(part, _part_keywords(part, cache)) for part in parts] for bot, parts in bot_parts(history).items()
+        bot: [(part, vocabulary_of(part)) for part in parts] for bot, parts in bot_parts(history).items()
     }
     trends = {trend.bot: trend.trend for trend in bot_trends(history)}
     floor = None if include_all else min_confidence
@@ -154,7 +175,7 @@ def _weigh(
     """
     matched = sorted(wanted & vocabulary)
     relevance = len(matched) / len(wanted) if wanted else 0.0
-    basis = [session for session, words in items if words & wanted]
+    basis = [session for session, words in items if not words.isdisjoint(wanted)]
     if not basis and floor is not None:
         return None
     rated = basis or [session for session, _ in items]
