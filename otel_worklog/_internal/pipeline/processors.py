@@ -205,25 +205,42 @@ class WorklogSpanProcessor(SpanProcessor):
             attributes = _plain(span)
         kind = classify(span_name, attributes)
         namer = _NAMERS.get(kind)
-        if namer is None:  # neither an agent nor a tool
-            if adopted is None:
-                return  # in no adopted agent's work: nothing under it needs this table
-            name = ""
-        else:
+        if namer is not None:
             name = namer(span_name, attributes)
-            copied = adopted if adopted is not None or not parent_id else _unadopted(parent_id, parent_context)
-            if _copies(copied, kind, name):
-                span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
-            elif kind is BOT:
-                if not ours:
-                    self._adopt_agent(span, parent_context, copied, scope, name)
-            elif adopted is None and not _passes_on(attributes, scope):
-                # A tool in no adopted agent's work: the spans under it get their bot from the scope they
-                # start in, and a copy of it finds it through its parent context (``_unadopted``). So the
-                # table stays empty for apps without agent frameworks.
+            if not self._agent_or_tool(span, parent_context, scope, ours, kind, name, adopted):
                 return
+        elif adopted is None:
+            return  # neither an agent nor a tool, in no adopted agent's work: nothing under it needs this table
+        else:
+            name = ""
         if span.is_recording():
             remember(span, kind, name, parent_id)
+
+    def _agent_or_tool(
+        self,
+        span: Span,
+        parent_context: otel_context.Context | None,
+        scope: Scope | None,
+        ours: bool,
+        kind: Kind,
+        name: str,
+        adopted: _Open | None,
+    ) -> bool:
+        """Mark an agent or tool span that copies its parent, adopt another instrumentation's agent; whether
+        the table of open spans needs it."""
+        parent_id = span.parent.span_id if span.parent is not None else 0
+        copied = adopted if adopted is not None or not parent_id else _unadopted(parent_id, parent_context)
+        if _copies(copied, kind, name):
+            span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))
+        elif kind is BOT:
+            if not ours:
+                self._adopt_agent(span, parent_context, copied, scope, name)
+        elif adopted is None and not _passes_on(_plain(span), scope):
+            # A tool in no adopted agent's work: the spans under it get their bot from the scope they start
+            # in, and a copy of it finds it through its parent context (``_unadopted``). So the table stays
+            # empty for apps without agent frameworks.
+            return False
+        return True
 
     def _adopt_agent(
         self,

@@ -39,6 +39,8 @@ logger = logging.getLogger("otel_worklog")
 _LEVELS: Final = frozenset(sc.LEVELS)
 #: The default of ``mentions``: compared by identity, so the common call skips all list work.
 _NO_MENTIONS: Final[tuple[str, ...]] = ()
+#: What ``_entry`` reads when no scope is current: no workspace, so steps come from the process-wide count.
+_NO_SCOPE: Final = Scope(workspace=None)
 # Attribute names bound once: the entry path runs on every log call.
 _LEVEL: Final = sc.WORKLOG_LEVEL
 _CATEGORY: Final = sc.WORKLOG_CATEGORY
@@ -97,6 +99,8 @@ def _add_details(attributes: dict[str, Any], details: object, content: ContentPo
     entry's own (level, message, step). So only as many keys are kept as fit beside them and the
     flags added after; how many were left out is recorded in ``worklog.details_dropped``.
     """
+    if not content.capture_content:
+        return 0
     if not isinstance(details, Mapping):
         logger.warning("otel_worklog: details must be a mapping, got %s", type(details).__name__)
         return 0
@@ -208,8 +212,8 @@ def _entry(
     ``event`` names a special entry (an insight), which is never sampled out. The entry's own
     attributes come first and always fit: details get only the room the event limit leaves.
     """
-    scope: Scope | None = ctx.get(SCOPE_KEY)  # type: ignore[assignment]  # our own key: only we set it
-    workspace = scope.workspace if scope is not None else None
+    scope: Scope = ctx.get(SCOPE_KEY, _NO_SCOPE)  # type: ignore[assignment]  # our own key: only we set it
+    workspace = scope.workspace
     step = next(workspace.steps) if workspace is not None else next_step(None)
     config = STATE.config
     # The rate is almost always 1.0, and a float compare is the cheapest test.
@@ -232,19 +236,20 @@ def _entry(
         _add_references(attributes, mentions, response_to)
     if extra:
         attributes.update(extra)
-    if details is not None and content.capture_content:
+    if details is not None:
         redacted += _add_details(attributes, details, content, config.event_attribute_limit)
     if truncated:
         attributes[sc.WORKLOG_TRUNCATED] = True
     if redacted:
         attributes[sc.WORKLOG_REDACTED_COUNT] = redacted
         _note_redactions(span, redacted)
+    name = event or _EVENT_NAMES[level]
     # add_event(), inlined: this is the one call every entry makes.
     ledger: EventLedger | None = ctx.get(LEDGER_KEY)  # type: ignore[assignment]  # our own key: only we set it
     if ledger is not None and ledger.span is span:
-        ledger.add(ctx, event or _EVENT_NAMES[level], attributes)
+        ledger.add(ctx, name, attributes)
     else:
-        span.add_event(event or _EVENT_NAMES[level], attributes)
+        span.add_event(name, attributes)
     return step
 
 

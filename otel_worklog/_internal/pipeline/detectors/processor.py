@@ -125,6 +125,23 @@ DRAIN_INTERVAL_S: Final = 0.5
 MAX_PENDING: Final = 65_536
 
 
+class _Windows(dict[Any, _Window]):
+    """Windows by key, each made on first lookup (``table[key]``); past ``bound`` keys the oldest is forgotten."""
+
+    __slots__ = ("bound", "threshold")
+
+    def __init__(self, threshold: int, bound: int) -> None:
+        super().__init__()
+        self.threshold = threshold
+        self.bound = bound
+
+    def __missing__(self, key: Any) -> _Window:
+        window = self[key] = _Window(self.threshold)
+        while len(self) > self.bound:
+            del self[next(iter(self))]
+        return window
+
+
 class DetectorProcessor(SpanProcessor):
     """Error loops, tool loops, stuck agents, cost anomalies and low-confidence streaks, live.
 
@@ -161,9 +178,9 @@ class DetectorProcessor(SpanProcessor):
         self._max_keys = config.detector_max_keys
         self._tool_threshold = config.tool_loop_threshold
         self._tool_window_s = config.tool_loop_window_s
-        self._errors: dict[tuple[str, str], _Window] = {}
+        self._errors = _Windows(config.error_loop_threshold, config.detector_max_keys)
         self._recent_exceptions: OrderedDict[tuple[int, str], tuple[int, int]] = OrderedDict()
-        self._tools: dict[tuple[Any, Any], _Window] = {}
+        self._tools = _Windows(config.tool_loop_threshold, config.detector_max_keys)
         self._sessions: OrderedDict[int, list[float]] = OrderedDict()
         self._streaks: dict[Any, int] = {}
         self._open: dict[int, _OpenBot] = {}
@@ -271,17 +288,17 @@ class DetectorProcessor(SpanProcessor):
     def examine_ended(self, spans: Iterable[ReadableSpan]) -> None:
         """Every detector's look at ``spans``, in the order they ended; the clock is read once for all.
 
-        The loop is written out flat, with what it reads hoisted out of it: every span pays for it.
+        The loop is written out flat, with what it reads hoisted out of it: every span pays for it. What
+        fires seldom (an alert, an entry, a usage count) is handed to a method.
         """
         open_bots = self._open
-        events_on = self._events_on
         cost_on = self._cost_on
-        tools = self._tools if self._tool_on else None
+        tools = self._tools
+        counted = TOOL if self._tool_on else None  # the kind tool loops count (classify never gives None)
         threshold = self._tool_threshold
         now = self._clock()
         edge = now - self._tool_window_s
         active: set[Any] = set()  # (trace id, bot) of every span seen: activity of that bot
-        last_trace = last_bot = None  # the pair added last: a batch is mostly spans of one bot in one trace
         for span, name, attrs, context, parent, events in ended_spans(spans):
             try:
                 kind = classify(name, attrs)
@@ -294,36 +311,39 @@ class DetectorProcessor(SpanProcessor):
                     record = open_bots.pop(context[1], None)  # atomic under the GIL: no lock here
                     if record is not None:
                         self._closed(record)
-                    elif bot is None:  # the bots are looked up once per batch, in _note_activity
-                        active.add(_parent_bot(parent, open_bots))
-                    elif bot is not last_bot or context[0] != last_trace:
-                        last_trace, last_bot = context[0], bot
-                        active.add((last_trace, bot))
-                fired: list[Alert] | None = None
-                if kind is TOOL and tools is not None:  # tool loops
+                    else:  # the bots are looked up once per batch, in _note_activity
+                        active.add((context[0], bot) if bot is not None else _parent_bot(parent, open_bots))
+                if kind is counted:  # tool loops
                     tool = attrs.get(_TOOL)  # the common case, without a call
                     key = (bot, tool if type(tool) is str and tool else tool_name(name, attrs))
-                    window = tools.get(key)
-                    if window is None:
-                        window = self._bounded(tools, key, threshold)
+                    window = tools[key]
                     times = window.times
                     times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
-                    if len(times) < threshold or times[0] <= edge:
-                        if window.alerted:
-                            window.alerted = False  # the condition has cleared
-                    elif not window.alerted:
-                        window.alerted = True
-                        fired = [self._tool_alert(span, key, attrs, len(times))]
-                if events_on and events:
-                    fired = self._scan(span, bot, attrs, _unseen(events, record), fired)
-                if cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None):
-                    fired = self._cost(span, bot, attrs, fired)
-                if fired:
-                    self._raise(fired)
+                    if len(times) >= threshold and times[0] > edge:
+                        self._tool_loop_holds(window, span, key, attrs)
+                    else:
+                        window.alerted = False  # the condition has cleared (or never held)
+                usage = cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None)
+                if events or usage:
+                    self._entries_and_usage(span, bot, attrs, _unseen(events, record), usage)
             except Exception:
                 _internal_error()
         if active:
             self._note_activity(active, now)
+
+    def _tool_loop_holds(self, window: _Window, span: ReadableSpan, key: tuple[Any, Any], attrs: Any) -> None:
+        """Raise the tool-loop alert, the first time its condition holds since it last cleared."""
+        if not window.alerted:
+            window.alerted = True
+            self._raise([self._tool_alert(span, key, attrs, len(window.times))])
+
+    def _entries_and_usage(self, span: ReadableSpan, bot: Any, attrs: Any, events: Sequence[Any], usage: bool) -> None:
+        """The detectors that read entries and exceptions, and the cost detector, on one span; then their alerts."""
+        fired = self._scan(span, bot, attrs, events, None) if events else None
+        if usage:
+            fired = self._cost(span, bot, attrs, fired)
+        if fired:
+            self._raise(fired)
 
     def _note_activity(self, active: set[tuple[int, Any]], now: float) -> None:
         open_by_bot = self._open_by_bot
@@ -490,6 +510,8 @@ class DetectorProcessor(SpanProcessor):
         events: Iterable[Any],
         fired: list[Alert] | None,
     ) -> list[Alert] | None:
+        if not self._events_on:
+            return fired
         own_error: str | None = None
         for event in events:
             name, event_attrs = event_parts(event)
@@ -505,15 +527,10 @@ class DetectorProcessor(SpanProcessor):
             if name in (_EVENT_EXCEPTION, _EVENT_ERROR):
                 if not self._error_on:
                     continue
-                if name == _EVENT_EXCEPTION:
-                    raised_type = event_attrs.get(EXCEPTION_TYPE)
-                    if not is_failure(True, attrs, raised_type if isinstance(raised_type, str) else None):
-                        continue  # a copy's exception (counted on the original), or framework control flow
-                    error_type = str(raised_type or attrs.get(sc.ERROR_TYPE, ""))
-                    message = str(event_attrs.get(EXCEPTION_MESSAGE, ""))
-                else:
-                    error_type = _EVENT_ERROR
-                    message = str(event_attrs.get(sc.WORKLOG_MESSAGE, ""))
+                error = _error_of(name, event_attrs, attrs)
+                if error is None:
+                    continue  # a copy's exception (counted on the original), or framework control flow
+                error_type, message = error
                 fp = fingerprint(error_type, message)
                 if name == _EVENT_EXCEPTION:
                     if own_error == fp:
@@ -547,7 +564,7 @@ class DetectorProcessor(SpanProcessor):
         cfg = self.config
         key = (str(bot) if bot is not None else "", fp)
         with self._lock:
-            window = self._bounded(self._errors, key, cfg.error_loop_threshold)
+            window = self._errors[key]
             count = window.add(now, cfg.error_loop_window_s)
             condition = (ERROR_LOOP, *key)
             if count < cfg.error_loop_threshold:
@@ -670,15 +687,6 @@ class DetectorProcessor(SpanProcessor):
         return [*(fired or ()), alert]
 
     # --- Helpers ---------------------------------------------------------------------------------
-    def _bounded(self, table: dict[Any, _Window], key: Any, threshold: int) -> _Window:
-        """The window of ``key``, made on first use; past the bound the oldest key is forgotten."""
-        window = table.get(key)
-        if window is None:
-            window = table[key] = _Window(threshold)
-            while len(table) > self._max_keys:
-                del table[next(iter(table))]
-        return window
-
     def _raise(self, fired: list[Alert]) -> None:
         for alert in fired:
             try:
@@ -721,6 +729,16 @@ def _parent_bot(parent: SpanContext | None, open_bots: dict[int, _OpenBot]) -> t
     """(trace id, bot) of the open bot span that is ``parent``, for a span not stamped with a bot."""
     owner = open_bots.get(parent[1]) if parent is not None else None
     return (owner.trace_id, owner.bot) if owner is not None else None
+
+
+def _error_of(name: str, event_attrs: Any, attrs: Any) -> tuple[str, str] | None:
+    """(error type, message) of an ``exception`` event or an ``error`` entry; None when it is no failure."""
+    if name != _EVENT_EXCEPTION:
+        return _EVENT_ERROR, str(event_attrs.get(sc.WORKLOG_MESSAGE, ""))
+    raised_type = event_attrs.get(EXCEPTION_TYPE)
+    if not is_failure(True, attrs, raised_type if isinstance(raised_type, str) else None):
+        return None
+    return str(raised_type or attrs.get(sc.ERROR_TYPE, "")), str(event_attrs.get(EXCEPTION_MESSAGE, ""))
 
 
 def _unseen(events: Sequence[Any], record: _OpenBot | None) -> Sequence[Any]:
