@@ -319,10 +319,9 @@ class DetectorProcessor(SpanProcessor):
                     window = tools[key]
                     times = window.times
                     times.append(now)  # at most `threshold` kept: the loop holds when the oldest is in the window
-                    if len(times) >= threshold and times[0] > edge:
-                        self._tool_loop_holds(window, span, key, attrs)
-                    else:
-                        window.alerted = False  # the condition has cleared (or never held)
+                    holds = len(times) >= threshold and times[0] > edge
+                    if holds is not window.alerted:  # the loop began or ended: rare
+                        self._tool_loop_turned(window, holds, span, key, attrs)
                 usage = cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None)
                 if events or usage:
                     self._entries_and_usage(span, bot, attrs, _unseen(events, record), usage)
@@ -331,10 +330,12 @@ class DetectorProcessor(SpanProcessor):
         if active:
             self._note_activity(active, now)
 
-    def _tool_loop_holds(self, window: _Window, span: ReadableSpan, key: tuple[Any, Any], attrs: Any) -> None:
-        """Raise the tool-loop alert, the first time its condition holds since it last cleared."""
-        if not window.alerted:
-            window.alerted = True
+    def _tool_loop_turned(
+        self, window: _Window, holds: bool, span: ReadableSpan, key: tuple[Any, Any], attrs: Any
+    ) -> None:
+        """A tool loop's condition began to hold (raise its alert) or cleared (the next time it holds, raise again)."""
+        window.alerted = holds
+        if holds:
             self._raise([self._tool_alert(span, key, attrs, len(window.times))])
 
     def _entries_and_usage(self, span: ReadableSpan, bot: Any, attrs: Any, events: Sequence[Any], usage: bool) -> None:
