@@ -27,10 +27,11 @@ from opentelemetry.sdk.trace import ReadableSpan, Span, SpanProcessor
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.faults import log_internal_error
 from otel_worklog._internal.pipeline.batch import BoundedBatchSpanProcessor
-from otel_worklog._internal.record.current_span import current_context
+from otel_worklog._internal.record.current_span import SPAN_KEY, current_context
+from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
 from otel_worklog._internal.record.state import STATE
-from otel_worklog._internal.sdk_compat import has_events
+from otel_worklog._internal.sdk_compat import attributes_of, has_events
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
 from otel_worklog._internal.span_kinds import (
     BOT,
@@ -188,7 +189,7 @@ class WorklogSpanProcessor(SpanProcessor):
         parent = span.parent
         parent_id = parent.span_id if parent is not None else 0
         adopted = _OPEN.get(parent_id) if _OPEN else None
-        attributes = _plain(span)
+        attributes = attributes_of(span)
         span_name = span.name
         if adopted is None:
             if not (
@@ -198,11 +199,15 @@ class WorklogSpanProcessor(SpanProcessor):
                 or span_name.startswith(_COUNTED_PREFIXES)
             ):
                 return  # neither in an adopted agent's work nor an agent or a tool itself (an HTTP client's span)
-            if not parent_id and not may_be_bot(span_name, attributes) and not _passes_on(attributes, scope):
-                return  # a tool in no adopted agent's work, with no parent to copy and nothing to pass on
+            if (
+                (not parent_id or _under_our_span(parent_context))
+                and not may_be_bot(span_name, attributes)
+                and not _passes_on(attributes, scope)
+            ):
+                return  # a tool in no adopted agent's work, with no foreign parent to copy and nothing to pass on
         elif adopted.stamp and not (ours and _BOT_NAME in attributes):
             span.set_attributes(adopted.stamp)  # a span of ours that names its bot keeps it
-            attributes = _plain(span)
+            attributes = attributes_of(span)
         kind = classify(span_name, attributes)
         namer = _NAMERS.get(kind)
         if namer is not None:
@@ -235,7 +240,7 @@ class WorklogSpanProcessor(SpanProcessor):
         elif kind is BOT:
             if not ours:
                 self._adopt_agent(span, parent_context, copied, scope, name)
-        elif adopted is None and not _passes_on(_plain(span), scope):
+        elif adopted is None and not _passes_on(attributes_of(span), scope):
             # A tool in no adopted agent's work: the spans under it get their bot from the scope they start
             # in, and a copy of it finds it through its parent context (``_unadopted``). So the table stays
             # empty for apps without agent frameworks.
@@ -255,7 +260,7 @@ class WorklogSpanProcessor(SpanProcessor):
         if caller is None and scope is not None:
             caller = scope.bot_name
         stamp: dict[str, Any] = {sc.BOT_NAME: name, sc.GEN_AI_AGENT_NAME: name}
-        workspace = _plain(span).get(sc.WORKSPACE_ID)
+        workspace = attributes_of(span).get(sc.WORKSPACE_ID)
         if workspace is not None:
             stamp[sc.WORKSPACE_ID] = workspace
         span.set_attributes(stamp)
@@ -279,13 +284,6 @@ class WorklogSpanProcessor(SpanProcessor):
         return flush_children(self.children, timeout_millis / 1000)
 
 
-def _plain(span: Span) -> Mapping[str, Any]:
-    """The span's attributes as a plain dict (the SDK's own, live; else a copy): lookups of absent keys
-    in the SDK's ``BoundedAttributes`` raise and catch a KeyError each, a microsecond apiece."""
-    plain = getattr(getattr(span, "_attributes", None), "_dict", None)
-    return plain if type(plain) is dict else dict(span.attributes or {})
-
-
 def _agent_name(span_name: str, attributes: Mapping[str, Any]) -> str:
     for key in _AGENT_NAME_KEYS:
         value = attributes.get(key)
@@ -296,6 +294,14 @@ def _agent_name(span_name: str, attributes: Mapping[str, Any]) -> str:
 
 #: How an agent or a tool span names what it records (one dict lookup: cheaper than reading ``Kind.BOT`` off the enum).
 _NAMERS: Final[Mapping[Kind, Callable[[str, Mapping[str, Any]], str]]] = {Kind.BOT: _agent_name, Kind.TOOL: tool_name}
+
+
+def _under_our_span(parent_context: otel_context.Context | None) -> bool:
+    """Whether the parent is a span otel_worklog started (a bot, a tool): its ledger rides beside it in the
+    context, so this takes two lookups where finding the parent span and classifying it takes many."""
+    ctx = parent_context if parent_context is not None else current_context()
+    ledger = ctx.get(LEDGER_KEY)
+    return isinstance(ledger, EventLedger) and ctx.get(SPAN_KEY) is ledger.span
 
 
 def _passes_on(attributes: Mapping[str, Any], scope: Scope | None) -> bool:
@@ -317,7 +323,7 @@ def _unadopted(parent_id: int, parent_context: otel_context.Context | None) -> _
         or not parent.is_recording()
     ):
         return None
-    attributes = _plain(parent)
+    attributes = attributes_of(parent)
     kind = classify(parent.name, attributes)
     namer = _NAMERS.get(kind)
     if namer is None:
@@ -349,7 +355,7 @@ def remember(span: Span, kind: Kind, name: str, parent_id: int | None = None) ->
 
 
 def _effective_stamp(span: Span) -> dict[str, Any] | None:
-    attributes = _plain(span)
+    attributes = attributes_of(span)
     bot = attributes.get(_BOT_NAME)
     workspace = attributes.get(_WORKSPACE_ID)
     if bot is None:
