@@ -104,21 +104,25 @@ def test_the_current_context_is_the_apis_after_attach_detach_in_threads_and_task
 
 def test_another_runtime_context_is_always_asked_through_the_api(monkeypatch: pytest.MonkeyPatch) -> None:
     """``OTEL_PYTHON_CONTEXT`` may name another implementation: then the fast read is not used."""
+    import contextvars
+
     from opentelemetry.context.context import _RuntimeContext
 
     class Other(_RuntimeContext):
-        def __init__(self) -> None:
-            self.current = Context({"where": "other"})
+        """A runtime context of another kind: its own variable, under a name the fast read does not know."""
 
-        def attach(self, context: Context) -> object:
-            self.current = context
-            return None
+        def __init__(self) -> None:
+            self.current: contextvars.ContextVar[Context] = contextvars.ContextVar("other")
+            self.current.set(Context({"where": "other"}))
+
+        def attach(self, context: Context) -> contextvars.Token[Context]:
+            return self.current.set(context)
 
         def get_current(self) -> Context:
-            return self.current
+            return self.current.get()
 
-        def detach(self, token: object) -> None:
-            return None
+        def detach(self, token: contextvars.Token[Context]) -> None:
+            self.current.reset(token)
 
     monkeypatch.setattr(otel_context, "_RUNTIME_CONTEXT", Other())
     getter = fast._find_context_getter()
