@@ -9,7 +9,7 @@ import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import pytest
 from opentelemetry import trace
@@ -50,6 +50,10 @@ def exception_type(span: ReadableSpan) -> str | None:
             value = event.attributes.get("exception.type")
             return str(value) if value is not None else None
     return None
+
+
+#: (tool, bot) of the support scenario's tool calls, which every framework's tests run.
+SUPPORT_TOOLS: Final = [("lookup_invoice", "billing_agent"), ("restart_router", "tech_agent")]
 
 
 @dataclass
@@ -119,6 +123,12 @@ class Recording:
         found = [s for s in self.spans() if s.name == name and scope_of(s) == scope]
         assert len(found) == 1, f"{name}: {[s.name for s in self.spans()]}"
         return found[0]
+
+    def support_tool_spans(self) -> tuple[ReadableSpan, ReadableSpan]:
+        """The two tool calls of the support scenario (billing looks up an invoice, tech restarts a router),
+        each counted once for its agent: their spans, (lookup, restart)."""
+        assert self.tools() == SUPPORT_TOOLS
+        return self.one("execute_tool lookup_invoice"), self.one("execute_tool restart_router")
 
     def cli(self, *args: str) -> str:
         result = run_cli(*args, store=self.store)
