@@ -169,8 +169,7 @@ class WorklogSpanProcessor(SpanProcessor):
             except Exception:
                 log_internal_error()
         else:
-            instrumentation = span.instrumentation_scope
-            ours = instrumentation is not None and instrumentation.name == _OUR_SCOPE
+            ours = _is_ours(span)
             if _OPEN or not ours:  # our own spans skip this in apps without frameworks
                 try:
                     self._inherit(span, parent_context, scope if type(scope) is Scope else None, ours)
@@ -212,7 +211,7 @@ class WorklogSpanProcessor(SpanProcessor):
         namer = _NAMERS.get(kind)
         if namer is not None:
             name = namer(span_name, attributes)
-            if not self._agent_or_tool(span, parent_context, scope, ours, kind, name, adopted):
+            if not self._agent_or_tool(span, parent_context, parent_id, scope, ours, kind, name, adopted):
                 return
         elif adopted is None:
             return  # neither an agent nor a tool, in no adopted agent's work: nothing under it needs this table
@@ -225,6 +224,7 @@ class WorklogSpanProcessor(SpanProcessor):
         self,
         span: Span,
         parent_context: otel_context.Context | None,
+        parent_id: int,
         scope: Scope | None,
         ours: bool,
         kind: Kind,
@@ -233,7 +233,6 @@ class WorklogSpanProcessor(SpanProcessor):
     ) -> bool:
         """Mark an agent or tool span that copies its parent, adopt another instrumentation's agent; whether
         the table of open spans needs it."""
-        parent_id = span.parent.span_id if span.parent is not None else 0
         copied = adopted if adopted is not None or not parent_id else _unadopted(parent_id, parent_context)
         if _copies(copied, kind, name):
             span.set_attribute(sc.WORKLOG_DUPLICATE_OF, trace.format_span_id(parent_id))

@@ -16,7 +16,7 @@ from typing import Final
 
 from otel_worklog._internal.query.analytics.history import ARROW, BotSession, ErrorOccurrence, History, Workflow
 from otel_worklog._internal.settings import COORDINATION_OVERHEAD_PCT, resolve
-from otel_worklog._internal.status import OK, SUCCEEDED, status_from_counts
+from otel_worklog._internal.status import OK, SUCCEEDED
 
 NS_PER_DAY: Final = 86_400 * 1_000_000_000
 #: Above the threshold share of time in coordination, this is the recommendation.
@@ -61,23 +61,20 @@ class BotPart:
 
 
 def _single_part(trace_id: str, span: BotSession) -> BotPart:
-    """The part of a bot called once in the workflow (the common case): the span's own figures, the status
-    worked out once (the properties would each work it out again)."""
-    status = status_from_counts(span.unresolved_escalations, span.failed, span.error_entries, span.error_spans)
-    tokens = span.input_tokens + span.output_tokens
-    cost = span.cost
-    start_ns = span.start_ns
-    elapsed = span.end_ns - start_ns
+    """The part of a bot called once in the workflow (the common case): the span's own figures, with its
+    status worked out once."""
+    status = span.status
+    tokens = span.tokens
     return BotPart(
         span.bot,
         trace_id,
-        start_ns,
+        span.start_ns,
         status in SUCCEEDED,
-        status == OK and span.corrections == 0,  # BotSession.first_shot
-        elapsed / 1e9 if elapsed > 0 else 0.0,  # BotSession.duration_s
+        status == OK and span.corrections == 0,  # BotSession.first_shot, without a second status
+        span.duration_s,
         tokens,
-        cost,
-        bool(tokens or cost),
+        span.cost,
+        bool(tokens or span.cost),
         (span,),
     )
 

@@ -104,9 +104,7 @@ class BotSession:
     @property
     def success(self) -> bool:
         """No escalation left open, the bot did not fail and logged no error (a caught tool error is fine)."""
-        # status_from_counts directly, not through .status: analytics asks this of every session, several times.
-        status = status_from_counts(self.unresolved_escalations, self.failed, self.error_entries, self.error_spans)
-        return status in SUCCEEDED
+        return self.status in SUCCEEDED
 
     @property
     def first_shot(self) -> bool:
@@ -153,11 +151,8 @@ class Workflow:
 
     @property
     def success(self) -> bool:
-        """Ok or recovered (``status_from_counts`` directly: analytics asks this of every workflow)."""
-        status = status_from_counts(
-            self.unresolved_escalations, self.failed_bots, self.error_entries, self.failed_steps
-        )
-        return status in SUCCEEDED
+        """Ok or recovered."""
+        return self.status in SUCCEEDED
 
     @property
     def duration_s(self) -> float:
