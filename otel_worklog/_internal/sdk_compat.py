@@ -30,6 +30,7 @@ __all__ = [
     "ended_span",
     "ended_spans",
     "event_parts",
+    "exported_span",
     "has_events",
     "name_of",
     "parent_context",
@@ -71,7 +72,7 @@ def ended_span(span: Any) -> tuple[str, dict[str, Any], SpanContext, SpanContext
     except AttributeError:
         pass
     else:
-        if type(span) in _TRUSTED_SPAN_TYPES or _trust(span, fields):
+        if type(span) in _TRUSTED_SPAN_TYPES or _trust(span, fields, _ENDED_FIELD_TYPES, _TRUSTED_SPAN_TYPES):
             return fields
     return name_of(span), attributes_of(span), span_context(span), parent_context(span), span_events(span)
 
@@ -95,19 +96,42 @@ def ended_spans(spans: Iterable[Any]) -> list[tuple[Any, str, dict[str, Any], Sp
     return parts
 
 
-def _trust(span: Any, fields: tuple[Any, ...]) -> bool:
-    """Whether ``span``'s private fields have the types every tested release gives them; remembers its class."""
-    name, attributes, context, parent, events = fields
-    if (
-        type(attributes) is dict
-        and type(events) is deque
-        and type(context) is SpanContext
-        and type(name) is str
-        and (parent is None or type(parent) is SpanContext)
-    ):
-        _TRUSTED_SPAN_TYPES.add(type(span))
+_NONE: Final = type(None)
+#: The types every tested release gives the fields :func:`ended_span` and :func:`exported_span` read.
+_ENDED_FIELD_TYPES: Final = ((str,), (dict,), (SpanContext,), (SpanContext, _NONE), (deque,))
+_EXPORTED_FIELD_TYPES: Final = ((str,), (dict,), (deque,), (deque,), (str, _NONE))
+
+
+def _trust(span: Any, fields: tuple[Any, ...], expected: tuple[tuple[type, ...], ...], trusted: set[type]) -> bool:
+    """Whether ``span``'s private ``fields`` have the ``expected`` types; its class joins ``trusted`` if so."""
+    if all(type(field) in types for field, types in zip(fields, expected, strict=True)):
+        trusted.add(type(span))
         return True
     return False
+
+
+#: Span classes whose fields :func:`exported_span` reads were found to have the expected types.
+_TRUSTED_EXPORT_TYPES: Final[set[type]] = set()
+
+
+def exported_span(span: Any) -> tuple[str, dict[str, Any], Sequence[Any], Sequence[Any], str | None]:
+    """(name, attributes, events, links, status description) of an ended span in one call: what an export
+    request carries of it besides ids and times, for weighing every exported span."""
+    try:
+        fields = span._name, span._attributes._dict, span._events._dq, span._links._dq, span._status.description
+    except AttributeError:
+        pass
+    else:
+        if type(span) in _TRUSTED_EXPORT_TYPES or _trust(span, fields, _EXPORTED_FIELD_TYPES, _TRUSTED_EXPORT_TYPES):
+            return fields
+    description = getattr(getattr(span, "status", None), "description", None)
+    return (
+        name_of(span),
+        attributes_of(span),
+        span_events(span),
+        span_links(span),
+        description if isinstance(description, str) else None,
+    )
 
 
 #: Event classes whose ``_name`` and ``_attributes._dict`` were found to be a str and a dict.

@@ -103,6 +103,10 @@ def test_private_reads_hand_out_the_sdks_own_containers(finished: list[ReadableS
     name, attributes, context, parent, events = sdk_compat.ended_span(tool)
     assert (name, context, parent) == (tool.name, tool.context, tool.parent)
     assert attributes is tool._attributes._dict and events is tool._events._dq  # type: ignore[union-attr, attr-defined]
+    name, attributes, events, links, description = sdk_compat.exported_span(tool)
+    assert (name, description) == (tool.name, tool.status.description)
+    assert attributes is tool._attributes._dict and events is tool._events._dq  # type: ignore[union-attr, attr-defined]
+    assert links is tool._links._dq  # type: ignore[attr-defined]
 
 
 @pytest.mark.parametrize("make", [_public_only, _odd_types], ids=["public API only", "other private types"])
@@ -124,6 +128,10 @@ def test_fallbacks_give_what_the_public_api_gives(finished: list[ReadableSpan], 
         assert len(events) == len(span.events)
         ((same, *parts),) = sdk_compat.ended_spans([other])
         assert same is other and parts[:4] == [name, attributes, context, parent]
+        name, attributes, events, links, description = sdk_compat.exported_span(other)
+        assert (name, attributes, description) == (span.name, dict(span.attributes or {}), span.status.description)
+        assert [sdk_compat.name_of(e) for e in events] == [e.name for e in span.events]
+        assert [li.context for li in links] == [li.context for li in span.links]
 
 
 def test_a_private_field_of_another_type_is_not_trusted() -> None:
@@ -153,6 +161,12 @@ def test_a_span_class_is_trusted_by_its_first_span_and_a_later_odd_one_still_fal
     assert trusted[1] is span._attributes._dict  # type: ignore[union-attr]  # read inline: the class is trusted
     assert fallen_back[:4] == [span.name, dict(span.attributes or {}), span.context, span.parent]
     assert list(fallen_back[4]) == list(span.events)
+    assert sdk_compat.exported_span(span)[1] is span._attributes._dict  # type: ignore[union-attr]
+    assert type(span) in sdk_compat._TRUSTED_EXPORT_TYPES
+    name, attributes, events, links, description = sdk_compat.exported_span(odd)
+    assert (name, attributes, list(events)) == (span.name, dict(span.attributes or {}), list(span.events))
+    assert [li.context for li in links] == [li.context for li in span.links]
+    assert description == span.status.description
 
 
 @pytest.fixture

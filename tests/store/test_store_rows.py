@@ -25,6 +25,7 @@ from otel_worklog._internal.query.store_rows import build_spans, decode_objects
 from otel_worklog._internal.span_kinds import Kind
 from otel_worklog._internal.store.exporter import StoreSpanExporter
 from otel_worklog._internal.store.retention import prune
+from otel_worklog._internal.store.schema import PART_CODES
 
 T0 = 1_700_000_000_000_000_000
 
@@ -33,8 +34,8 @@ class TestBuilding:
     def test_rows_become_the_records_the_constructor_gives(self) -> None:
         """NULL columns read as their usual values; events and links go to their own span, in order."""
         rows = [
-            (7, 0, "b" * 16, None, "workspace #w", None, 1, 9, None, None, '{"k":[1,2]}', None, None, "workspace"),
-            (8, 0, "c" * 16, "b" * 16, "x", "SERVER", 3, 4, "ERROR", "boom", "not json", "other", 5, "tool"),
+            (7, 0, "b" * 16, None, "workspace #w", None, 1, 9, None, None, '{"k":[1,2]}', None, None, 1),
+            (8, 0, "c" * 16, "b" * 16, "x", "SERVER", 3, 4, "ERROR", "boom", "not json", "other", 5, 3),
             (9, 1, "d" * 16, None, "y", None, 5, 6, "OK", None, "{}", None, 5, None),
         ]
         events = [(8, "e", 3, '{"x":1}'), (8, "f", 4, "{}"), (9, "g", 5, '{"y":2}')]
@@ -97,6 +98,15 @@ class TestBuilding:
         # The kind stored at ingest is the record's part; a span stored without one is classified when asked.
         assert [span.known_part for span in built] == [Kind.WORKSPACE, Kind.TOOL, None]
         assert built[2].part is Kind.OTHER and built[2].known_part is Kind.OTHER
+
+    def test_every_kind_is_stored_under_a_code_of_its_own(self) -> None:
+        assert set(PART_CODES) == set(Kind)
+        assert len(set(PART_CODES.values())) == len(Kind)
+
+    def test_a_part_this_release_does_not_know_is_classified_when_asked(self) -> None:
+        row = (7, 0, "b" * 16, None, "execute_tool search", None, 1, 9, None, None, "{}", None, None, "tool")
+        (built,) = build_spans([row], {0: "a" * 32}, [], [], lambda rid: {})
+        assert built.known_part is None and built.part is Kind.TOOL
 
     def test_decode_objects_is_json_loads_of_each(self) -> None:
         texts = ['{"a":1,"b":"x"}', '{"b":[1,2.5,null],"c":{"d":true}}', '{"n":NaN,"i":Infinity}', "{}"]

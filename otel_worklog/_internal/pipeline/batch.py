@@ -120,8 +120,8 @@ class BoundedBatchSpanProcessor(SpanProcessor):
             self._count_drop()
             return
         self._queue.append(span)
-        if len(self._queue) >= self._batch_size:
-            self._wake.set()
+        if len(self._queue) >= self._batch_size and not self._wake.is_set():
+            self._wake.set()  # once: setting an Event takes its lock, on the app's thread, for every span of a burst
 
     def force_flush(self, timeout_millis: int = 30_000) -> bool:
         """Have the worker export everything queued, then flush the exporter, within the timeout.

@@ -13,7 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any, Final
 
-from otel_worklog._internal.sdk_compat import attributes_of, ended_span, event_parts, span_events, span_links
+from otel_worklog._internal.sdk_compat import attributes_of, event_parts, exported_span, span_events
 
 __all__ = ["OTLP_REQUEST", "STORE_TRANSACTION", "BatchLimit", "estimated_size", "records"]
 
@@ -50,30 +50,37 @@ def _value_size(value: Any) -> int:
 
 
 def _attributes_size(attributes: Mapping[str, Any]) -> int:
-    """Lengths, not text: a 16 KiB tool argument is weighed in the time a short one is."""
+    """Lengths, not text: a 16 KiB tool argument is weighed in the time a short one is.
+
+    Keys and string values are weighed inline, without a call: this runs for every attribute of
+    every exported span.
+    """
     size = _FIELD_OVERHEAD * len(attributes)
     for key, value in attributes.items():
-        kind = type(value)  # the two common kinds without a call
-        size += _text_size(key) + (
-            _text_size(value) if kind is str else _NUMBER_SIZE if kind in _NUMBERS else _value_size(value)
-        )
+        size += len(key) if key.isascii() else _text_size(key)
+        kind = type(value)
+        if kind is str:
+            size += len(value) if value.isascii() else _text_size(value)
+        elif kind in _NUMBERS:
+            size += _NUMBER_SIZE
+        else:
+            size += _value_size(value)
     return size
 
 
 def estimated_size(span: Any) -> int:
     """Bytes ``span`` takes in an OTLP export request, estimated from above.
 
-    Every exported span is weighed, on the export thread, so it is read in one call (:func:`ended_span`).
+    Every exported span is weighed, on the export thread, so it is read in one call (:func:`exported_span`).
     """
-    name, attributes, _, _, events = ended_span(span)
+    name, attributes, events, links, description = exported_span(span)
     size = _SPAN_OVERHEAD + _text_size(name) + _attributes_size(attributes)
-    description = getattr(getattr(span, "status", None), "description", None)
     if description:
         size += _text_size(description)
     for event in events:
         event_name, event_attributes = event_parts(event)
         size += _CHILD_OVERHEAD + _text_size(event_name) + _attributes_size(event_attributes)
-    for link in span_links(span):
+    for link in links:
         size += _CHILD_OVERHEAD + _attributes_size(attributes_of(link))
     return size
 

@@ -16,6 +16,7 @@ from typing import Any, Final
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, LinkRecord, SpanRecord
 from otel_worklog._internal.span_kinds import Kind
+from otel_worklog._internal.store.schema import PART_CODES
 
 __all__ = [
     "EVENT_COLUMNS",
@@ -49,7 +50,8 @@ LINK_COLUMNS: Final = "span_rowid, trace_id, span_id, attributes"
 #: the order every reader returns a trace's spans in.
 LISTED_ORDER: Final = itemgetter(1, 6, 0)
 
-_PARTS: Final[Mapping[Any, Kind]] = {kind.value: kind for kind in Kind}
+#: A stored part code's kind (a code this release does not know reads as None: classified when asked).
+_PARTS: Final[Mapping[Any, Kind]] = {code: kind for kind, code in PART_CODES.items()}
 _ATTRIBUTES: Final = 10
 _RESOURCE_ID: Final = 12
 # typeshed types the argument as a scanner; any object with a decoder's settings is what it reads.

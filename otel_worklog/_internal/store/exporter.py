@@ -31,13 +31,13 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError
 from otel_worklog._internal.forks import watch_forks
 from otel_worklog._internal.sdk_compat import attributes_of, ended_span, event_parts, name_of, span_links
-from otel_worklog._internal.span_kinds import ESCALATION, Kind, classify, is_failure
+from otel_worklog._internal.span_kinds import ESCALATION, classify, is_failure
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 from otel_worklog._internal.store.forks import FORK_WAIT_S, UNSAFE_AFTER_FORK, keep_inherited
 from otel_worklog._internal.store.identity import StoreIdentity
 from otel_worklog._internal.store.paths import resolve_retention_days
 from otel_worklog._internal.store.retention import cutoff_for, prune
-from otel_worklog._internal.store.schema import TABLE_RESOLUTIONS, StoreLocked, connect, is_busy
+from otel_worklog._internal.store.schema import PART_CODES, TABLE_RESOLUTIONS, StoreLocked, connect, is_busy
 
 __all__ = ["StoreSpanExporter"]
 
@@ -116,7 +116,6 @@ def _str_or_none(value: Any) -> str | None:
 
 
 _KIND_NAMES = {kind: kind.name for kind in SpanKind}
-_PART_NAMES = {kind: kind.value for kind in Kind}  # plain strings, each looked up once
 _STATUS_NAMES = {code: code.name for code in StatusCode}
 _LEVEL, _STEP, _MESSAGE = sc.WORKLOG_LEVEL, sc.WORKLOG_STEP, sc.WORKLOG_MESSAGE
 
@@ -205,7 +204,7 @@ class _Batch:
                 _dumps(attrs),
                 scope.name if scope is not None else "",
                 text,  # replaced by the resource row id under the lock
-                _PART_NAMES[kind],
+                PART_CODES[kind],
             ]
         )
         error_entries = self._add_events(events, trace_id)

@@ -15,17 +15,18 @@ import logging
 import os
 import sqlite3
 import urllib.parse
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any, Final
 
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.exceptions import ReaderError, StoreNotFound, StoreTooNew
-from otel_worklog._internal.span_kinds import classify
+from otel_worklog._internal.span_kinds import Kind, classify
 from otel_worklog._internal.status import ERROR_ENTRY_EVENT, FAILING_KINDS
 
 __all__ = [
     "MIGRATIONS",
+    "PART_CODES",
     "SCHEMA_VERSION",
     "TABLE_DELIVERIES",
     "TABLE_INSIGHTS",
@@ -222,20 +223,34 @@ _V4: list[str | Callable[[sqlite3.Connection], None]] = [
 ]
 
 
+#: How ``spans.part`` stores a span's kind: a small integer, which a read fetches without allocating (a
+#: name would be a new string per row). Stored on disk: a code is never reused for another kind.
+PART_CODES: Final[Mapping[Kind, int]] = {
+    Kind.WORKSPACE: 1,
+    Kind.BOT: 2,
+    Kind.TOOL: 3,
+    Kind.HANDOFF: 4,
+    Kind.ESCALATION: 5,
+    Kind.ALERT: 6,
+    Kind.LLM: 7,
+    Kind.OTHER: 8,
+}
+
+
 def _backfill_parts(conn: sqlite3.Connection) -> None:
     """Classify the spans stored before the ``part`` column, as ingest now classifies them."""
     rows = conn.execute("SELECT id, name, attributes FROM spans WHERE part IS NULL")
     while batch := rows.fetchmany(10_000):
         conn.executemany(
             "UPDATE spans SET part = ? WHERE id = ?",
-            [(classify(name, _json_object(attributes)).value, rowid) for rowid, name, attributes in batch],
+            [(PART_CODES[classify(name, _json_object(attributes))], rowid) for rowid, name, attributes in batch],
         )
 
 
-# Version 5: each span's kind (span_kinds.classify: bot, tool, handoff...) as ingest classified it, so
-# readers do not classify every span again. A change to classify's rules comes with a migration that
-# classifies the stored spans again. Existing data is backfilled.
-_V5: list[str | Callable[[sqlite3.Connection], None]] = ["ALTER TABLE spans ADD COLUMN part TEXT", _backfill_parts]
+# Version 5: each span's kind (span_kinds.classify: bot, tool, handoff..., coded by PART_CODES) as ingest
+# classified it, so readers do not classify every span again. A change to classify's rules comes with a
+# migration that classifies the stored spans again. Existing data is backfilled.
+_V5: list[str | Callable[[sqlite3.Connection], None]] = ["ALTER TABLE spans ADD COLUMN part INTEGER", _backfill_parts]
 
 #: MIGRATIONS[i] takes a store from version i to version i + 1: SQL statements, or functions of the
 #: connection for a step SQL cannot say (each runs inside the migration's transaction).

@@ -324,7 +324,7 @@ class DetectorProcessor(SpanProcessor):
                         self._tool_loop_turned(window, holds, span, key, attrs)
                 usage = cost_on and (_COST in attrs or _TOKENS_IN in attrs or _TOKENS_OUT in attrs or parent is None)
                 if events or usage:
-                    self._entries_and_usage(span, bot, attrs, _unseen(events, record), usage)
+                    self._entries_and_usage(span, bot, attrs, events, record, usage)
             except Exception:
                 _internal_error()
         if active:
@@ -338,9 +338,17 @@ class DetectorProcessor(SpanProcessor):
         if holds:
             self._raise([self._tool_alert(span, key, attrs, len(window.times))])
 
-    def _entries_and_usage(self, span: ReadableSpan, bot: Any, attrs: Any, events: Sequence[Any], usage: bool) -> None:
-        """The detectors that read entries and exceptions, and the cost detector, on one span; then their alerts."""
-        fired = self._scan(span, bot, attrs, events, None) if events else None
+    def _entries_and_usage(
+        self, span: ReadableSpan, bot: Any, attrs: Any, events: Sequence[Any], record: _OpenBot | None, usage: bool
+    ) -> None:
+        """The detectors that read entries and exceptions, and the cost detector, on one span; then their alerts.
+
+        Of an open bot's span, the events the watchdog examined already are skipped.
+        """
+        if events and self._events_on:
+            fired = self._scan(span, bot, attrs, events if record is None else _unseen(events, record), None)
+        else:
+            fired = None
         if usage:
             fired = self._cost(span, bot, attrs, fired)
         if fired:
@@ -511,8 +519,6 @@ class DetectorProcessor(SpanProcessor):
         events: Iterable[Any],
         fired: list[Alert] | None,
     ) -> list[Alert] | None:
-        if not self._events_on:
-            return fired
         own_error: str | None = None
         for event in events:
             name, event_attrs = event_parts(event)
@@ -742,9 +748,9 @@ def _error_of(name: str, event_attrs: Any, attrs: Any) -> tuple[str, str] | None
     return str(raised_type or attrs.get(sc.ERROR_TYPE, "")), str(event_attrs.get(EXCEPTION_MESSAGE, ""))
 
 
-def _unseen(events: Sequence[Any], record: _OpenBot | None) -> Sequence[Any]:
-    """The events of an ended span the watchdog has not examined yet (it looks at open bot spans)."""
-    seen = record.events_seen if record is not None else 0
+def _unseen(events: Sequence[Any], record: _OpenBot) -> Sequence[Any]:
+    """The events of an open bot's ended span the watchdog has not examined yet."""
+    seen = record.events_seen
     return list(events)[seen:] if seen else events
 
 
