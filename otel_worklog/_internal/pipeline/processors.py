@@ -31,7 +31,7 @@ from otel_worklog._internal.record.current_span import SPAN_KEY, current_context
 from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
 from otel_worklog._internal.record.state import STATE
-from otel_worklog._internal.sdk_compat import attributes_of, has_events
+from otel_worklog._internal.sdk_compat import attributes_of, has_events, name_of
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
 from otel_worklog._internal.span_kinds import (
     BOT,
@@ -163,18 +163,17 @@ class WorklogSpanProcessor(SpanProcessor):
         if type(scope) is Scope and scope.stamp:
             span.set_attributes(scope.stamp)
         adoption = _ADOPTION.get()
-        if adoption is not None:
-            try:
+        try:
+            if adoption is not None:
                 _adopt(span, adoption)
-            except Exception:
-                log_internal_error()
-        else:
-            ours = _is_ours(span)
-            if _OPEN or not ours:  # our own spans skip this in apps without frameworks
-                try:
-                    self._inherit(span, parent_context, scope if type(scope) is Scope else None, ours)
-                except Exception:
-                    log_internal_error()
+            elif _OPEN:
+                self._inherit(span, parent_context, scope if type(scope) is Scope else None, _is_ours(span))
+            elif _may_count(name_of(span), attributes_of(span)) and not _is_ours(span):
+                # No adopted agent's work is open (apps without agent frameworks): only another
+                # instrumentation's agent or tool span needs a look, not an HTTP client's, nor one of ours.
+                self._inherit(span, parent_context, scope if type(scope) is Scope else None, False)
+        except Exception:
+            log_internal_error()
         for child in self._chain[1]:
             try:
                 child.on_start(span, parent_context)
@@ -191,12 +190,7 @@ class WorklogSpanProcessor(SpanProcessor):
         attributes = attributes_of(span)
         span_name = span.name
         if adopted is None:
-            if not (
-                _GEN_AI_OPERATION in attributes
-                or OPENINFERENCE_SPAN_KIND in attributes
-                or TRACELOOP_SPAN_KIND in attributes
-                or span_name.startswith(_COUNTED_PREFIXES)
-            ):
+            if not _may_count(span_name, attributes):
                 return  # neither in an adopted agent's work nor an agent or a tool itself (an HTTP client's span)
             if (
                 (not parent_id or _under_our_span(parent_context))
@@ -293,6 +287,16 @@ def _agent_name(span_name: str, attributes: Mapping[str, Any]) -> str:
 
 #: How an agent or a tool span names what it records (one dict lookup: cheaper than reading ``Kind.BOT`` off the enum).
 _NAMERS: Final[Mapping[Kind, Callable[[str, Mapping[str, Any]], str]]] = {Kind.BOT: _agent_name, Kind.TOOL: tool_name}
+
+
+def _may_count(span_name: str, attributes: Mapping[str, Any]) -> bool:
+    """Whether a span may be an agent or a tool by some convention: False for an HTTP client's span and the like."""
+    return (
+        _GEN_AI_OPERATION in attributes
+        or OPENINFERENCE_SPAN_KIND in attributes
+        or TRACELOOP_SPAN_KIND in attributes
+        or span_name.startswith(_COUNTED_PREFIXES)
+    )
 
 
 def _under_our_span(parent_context: otel_context.Context | None) -> bool:
