@@ -14,7 +14,6 @@ test keeps the two equal.
 
 from __future__ import annotations
 
-import difflib
 import json
 import logging
 import math
@@ -561,6 +560,9 @@ def check_environment(environ: Mapping[str, str] | None = None) -> list[str]:
     env = os.environ if environ is None else environ
     known = {setting.env for setting in SETTINGS} | _NOT_SETTINGS
     unknown = sorted(name for name in env if name.startswith(PREFIX) and name not in known)
+    if unknown:
+        import difflib  # only to suggest a name for a typo: most processes never need it
+
     for name in unknown:
         nearest = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.6)
         hint = f"; did you mean {nearest[0]}?" if nearest else f"; see `{PREFIX}*` in the README's settings table"

@@ -9,8 +9,10 @@ the public API the way an app does.
 from __future__ import annotations
 
 import ast
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 from tests.architecture.imports import INTERNAL, LEAVES, ROOT, STAGES, edges, module_name, modules, stage_of
 
@@ -114,6 +116,28 @@ def test_recording_without_configure_loads_no_sdk() -> None:
         "print(sorted(m for m in sys.modules if m.startswith('opentelemetry.sdk')))\n"
     )
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert result.stdout.strip() == "[]"
+
+
+def test_configure_without_a_backend_loads_no_http_client(tmp_path: Path) -> None:
+    """What keeps configure() quick for an app that records to the store: the modules an OTLP endpoint or a
+    mistyped setting would need (urllib.request alone takes longer to import than the rest) stay unloaded."""
+    code = (
+        "import sys\n"
+        "import otel_worklog as wl\n"
+        "wl.configure(store=sys.argv[1])\n"
+        "wl.decision('x')\n"
+        "wl.shutdown()\n"
+        "print(sorted(m for m in ('urllib.request', 'http.client', 'difflib', 'ssl') if m in sys.modules))\n"
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("OTEL_", "HTTP_", "HTTPS_", "ALL_PROXY"))}
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(tmp_path / "w.db")],
+        capture_output=True,
+        text=True,
+        check=True,
+        env=env,
+    )
     assert result.stdout.strip() == "[]"
 
 

@@ -16,7 +16,6 @@ import os
 import socket
 import time
 import urllib.parse
-import urllib.request
 from collections.abc import Sequence
 from typing import Final
 
@@ -55,8 +54,11 @@ def _address(endpoint: str) -> tuple[str, int] | None:
         port = _DEFAULT_PORTS.get(parts.scheme or "http")
     if port is None:
         return None
-    proxies = urllib.request.getproxies()
-    if any(proxies.get(key) for key in ("http", "https", "grpc", "all")) and not urllib.request.proxy_bypass(host):
+    # Only with an OTLP endpoint: urllib.request takes longer to import than the rest of configure().
+    from urllib.request import getproxies, proxy_bypass
+
+    proxies = getproxies()
+    if any(proxies.get(key) for key in ("http", "https", "grpc", "all")) and not proxy_bypass(host):
         return None
     return host, port
 
