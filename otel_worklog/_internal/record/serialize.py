@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 TRUNCATION_MARK: Final = "…[truncated {n} chars]"
@@ -18,6 +18,34 @@ TRUNCATION_MARK: Final = "…[truncated {n} chars]"
 MAX_DEPTH: Final = 32
 MAX_DEPTH_MARK: Final = "<max depth>"
 _encoder = json.JSONEncoder(ensure_ascii=False, check_circular=True, allow_nan=False, separators=(", ", ": "))
+
+
+def _prebuilt_encoder() -> Callable[[Any, int], Any] | None:
+    """The C encoder ``_encoder.encode`` builds on every call, built once (every tool call encodes its
+    arguments and its result). Without the circular check it keeps no state between calls, so threads
+    share it; a cycle ends in RecursionError, which takes :func:`dumps`'s careful path. None without
+    the C accelerator, or where its signature is not the one this was written for."""
+    make = getattr(json.encoder, "c_make_encoder", None)
+    if make is None:
+        return None
+    try:
+        built = make(
+            None,
+            _encoder.default,
+            json.encoder.encode_basestring,
+            None,
+            _encoder.key_separator,
+            _encoder.item_separator,
+            False,
+            False,
+            False,
+        )
+        return built if "".join(built({"a": [1, "é"]}, 0)) == _encoder.encode({"a": [1, "é"]}) else None  # type: ignore[no-any-return]
+    except Exception:
+        return None
+
+
+_fast_encoder: Final = _prebuilt_encoder()
 
 
 def clean_text(text: str) -> str:
@@ -102,7 +130,7 @@ def _key(key: Any) -> str:
 def dumps(value: Any) -> str:
     """JSON text of any value; never raises."""
     try:
-        return _encoder.encode(value)
+        return "".join(_fast_encoder(value, 0)) if _fast_encoder is not None else _encoder.encode(value)
     except (TypeError, ValueError, RecursionError):
         # Recursive, non-finite or non-JSON values: take the slow, careful path.
         try:
