@@ -156,10 +156,12 @@ def classify(name: str, attributes: Mapping[str, Any]) -> Kind:
 def may_be_bot(name: str, attributes: Mapping[str, Any]) -> bool:
     """False only for a span :func:`classify` never calls a bot: a test cheaper than classifying, for hot
     paths that look for agents among every other span."""
-    if name.startswith(_BOT_PREFIX) or OPENINFERENCE_SPAN_KIND in attributes or TRACELOOP_SPAN_KIND in attributes:
-        return True
     operation = attributes.get(_OPERATION_KEY)
-    return isinstance(operation, str) and _GEN_AI_OPERATIONS.get(operation) is BOT
+    if isinstance(operation, str):
+        declared = _GEN_AI_OPERATIONS.get(operation)
+        if declared is not None:
+            return declared is BOT  # classify goes by a known operation first, and no marker makes a bot
+    return name.startswith(_BOT_PREFIX) or OPENINFERENCE_SPAN_KIND in attributes or TRACELOOP_SPAN_KIND in attributes
 
 
 def declared_kind(attributes: Mapping[str, Any]) -> Kind | None:

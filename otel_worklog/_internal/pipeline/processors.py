@@ -159,19 +159,24 @@ class WorklogSpanProcessor(SpanProcessor):
         return old
 
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
-        scope = (parent_context if parent_context is not None else current_context()).get(SCOPE_KEY)
-        if type(scope) is Scope and scope.stamp:
+        context = parent_context if parent_context is not None else current_context()
+        scope = context.get(SCOPE_KEY)
+        if type(scope) is not Scope:
+            scope = None
+        elif scope.stamp:
             span.set_attributes(scope.stamp)
         adoption = _ADOPTION.get()
         try:
             if adoption is not None:
                 _adopt(span, adoption)
             elif _OPEN:
-                self._inherit(span, parent_context, scope if type(scope) is Scope else None, _is_ours(span))
-            elif _may_count(name_of(span), attributes_of(span)) and not _is_ours(span):
+                self._inherit(span, context, scope, _is_ours(span), name_of(span), attributes_of(span))
+            else:
                 # No adopted agent's work is open (apps without agent frameworks): only another
                 # instrumentation's agent or tool span needs a look, not an HTTP client's, nor one of ours.
-                self._inherit(span, parent_context, scope if type(scope) is Scope else None, False)
+                span_name, attributes = name_of(span), attributes_of(span)
+                if _may_count(span_name, attributes) and not _is_ours(span):
+                    self._inherit(span, context, scope, False, span_name, attributes)
         except Exception:
             log_internal_error()
         for child in self._chain[1]:
@@ -181,14 +186,18 @@ class WorklogSpanProcessor(SpanProcessor):
                 log_internal_error()
 
     def _inherit(
-        self, span: Span, parent_context: otel_context.Context | None, scope: Scope | None, ours: bool
+        self,
+        span: Span,
+        parent_context: otel_context.Context,
+        scope: Scope | None,
+        ours: bool,
+        span_name: str,
+        attributes: Mapping[str, Any],
     ) -> None:
         """Spans under an adopted agent get its bot; a copy of its parent agent or tool counts once."""
         parent = span.parent
         parent_id = parent.span_id if parent is not None else 0
         adopted = _OPEN.get(parent_id) if _OPEN else None
-        attributes = attributes_of(span)
-        span_name = span.name
         if adopted is None:
             if not _may_count(span_name, attributes):
                 return  # neither in an adopted agent's work nor an agent or a tool itself (an HTTP client's span)
