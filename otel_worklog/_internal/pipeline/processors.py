@@ -132,28 +132,34 @@ def mark_copy(span: Any, copy_of: str) -> None:
         span = parent.span if parent is not None and parent.kind is own.kind and parent.name == own.name else None  # type: ignore[union-attr]
 
 
+class _Chain(NamedTuple):
+    """The children of the processor, and which of them each span start and end is handed to."""
+
+    children: tuple[SpanProcessor, ...] = ()
+    #: Those that do something as any span starts (the rest keep the SDK's on_start, which does nothing).
+    starts: tuple[SpanProcessor, ...] = ()
+    #: Those that look only at agents starting (``starts_only_agents``): handed the spans that may be one.
+    agent_starts: tuple[SpanProcessor, ...] = ()
+    #: Those that look at every span ending; the rest (``ends_only_with_events``) read only entries.
+    ends: tuple[SpanProcessor, ...] = ()
+
+
 class WorklogSpanProcessor(SpanProcessor):
     def __init__(self) -> None:
-        #: The children; those that do something as a span starts; those that look at every ending span
-        #: (the rest set ``ends_only_with_events``): swapped as one.
-        self._chain: tuple[tuple[SpanProcessor, ...], tuple[SpanProcessor, ...], tuple[SpanProcessor, ...]] = (
-            (),
-            (),
-            (),
-        )
+        self._chain = _Chain()  # swapped as one
 
     @property
     def children(self) -> tuple[SpanProcessor, ...]:
-        return self._chain[0]
+        return self._chain.children
 
     def replace_children(self, children: Iterable[SpanProcessor]) -> tuple[SpanProcessor, ...]:
         new = tuple(children)
-        old = self._chain[0]
-        # A child that keeps the SDK's on_start (which does nothing) is not called as each span starts, and
-        # one that reads only entries and insights is not called as a span without events ends.
-        self._chain = (
+        old = self._chain.children
+        starting = [child for child in new if type(child).on_start is not SpanProcessor.on_start]
+        self._chain = _Chain(
             new,
-            tuple(child for child in new if type(child).on_start is not SpanProcessor.on_start),
+            tuple(child for child in starting if not getattr(type(child), "starts_only_agents", False)),
+            tuple(child for child in starting if getattr(type(child), "starts_only_agents", False)),
             tuple(child for child in new if not getattr(type(child), "ends_only_with_events", False)),
         )
         return old
@@ -165,25 +171,31 @@ class WorklogSpanProcessor(SpanProcessor):
             scope = None
         elif scope.stamp:
             span.set_attributes(scope.stamp)
+        chain = self._chain
+        span_name, attributes = name_of(span), attributes_of(span)
         adoption = _ADOPTION.get()
         try:
             if adoption is not None:
                 _adopt(span, adoption)
             elif _OPEN:
-                self._inherit(span, context, scope, _is_ours(span), name_of(span), attributes_of(span))
-            else:
+                self._inherit(span, context, scope, _is_ours(span), span_name, attributes)
+            elif _may_count(span_name, attributes) and not _is_ours(span):
                 # No adopted agent's work is open (apps without agent frameworks): only another
                 # instrumentation's agent or tool span needs a look, not an HTTP client's, nor one of ours.
-                span_name, attributes = name_of(span), attributes_of(span)
-                if _may_count(span_name, attributes) and not _is_ours(span):
-                    self._inherit(span, context, scope, False, span_name, attributes)
+                self._inherit(span, context, scope, False, span_name, attributes)
         except Exception:
             log_internal_error()
-        for child in self._chain[1]:
+        for child in chain.starts:
             try:
                 child.on_start(span, parent_context)
             except Exception:
                 log_internal_error()
+        if chain.agent_starts and may_be_bot(span_name, attributes):
+            for child in chain.agent_starts:
+                try:
+                    child.on_start(span, parent_context)
+                except Exception:
+                    log_internal_error()
 
     def _inherit(
         self,
@@ -272,7 +284,8 @@ class WorklogSpanProcessor(SpanProcessor):
     def on_end(self, span: ReadableSpan) -> None:
         if _OPEN and span.context is not None:
             _OPEN.pop(span.context.span_id, None)
-        for child in self._chain[0] if has_events(span) else self._chain[2]:
+        chain = self._chain
+        for child in chain.children if has_events(span) else chain.ends:
             try:
                 child.on_end(span)
             except Exception:

@@ -15,7 +15,7 @@ import time
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any, Final
+from typing import Any, ClassVar, Final
 
 from opentelemetry import context as otel_context
 from opentelemetry import trace
@@ -154,6 +154,10 @@ class DetectorProcessor(SpanProcessor):
     :meth:`tick` to the caller.
     """
 
+    #: Only an agent starting matters (to the stuck-agent detector): the fan-out hands this processor the
+    #: spans that may be one (processors.WorklogSpanProcessor), and it classifies those.
+    starts_only_agents: ClassVar[bool] = True
+
     def __init__(
         self,
         config: DetectorConfig,
@@ -220,8 +224,8 @@ class DetectorProcessor(SpanProcessor):
     # --- SpanProcessor ---------------------------------------------------------------------------
     def on_start(self, span: Span, parent_context: otel_context.Context | None = None) -> None:
         # Only a bot span that starts matters (to the stuck-agent detector), whoever recorded it, and only
-        # one that names its bot. A span whose GenAI operation declares another kind (a tool call, a model
-        # call: most spans) is not classified.
+        # one that names its bot. Called directly (tests, other providers), it is handed every span: one whose
+        # GenAI operation declares another kind (a tool call, a model call: most spans) is not classified.
         try:
             if self._stuck_on:
                 attrs = attributes_of(span)
