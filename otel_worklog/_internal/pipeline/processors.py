@@ -191,7 +191,7 @@ class WorklogSpanProcessor(SpanProcessor):
             except Exception:
                 log_internal_error()
         if chain.agent_starts and may_be_bot(span_name, attributes):
-            for child in chain.agent_starts:
+            for child in chain.agent_starts:  # those that look only at agents starting
                 try:
                     child.on_start(span, parent_context)
                 except Exception:
