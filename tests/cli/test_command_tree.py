@@ -84,15 +84,17 @@ def test_the_bot_filter_accepts_the_at_sign(store: Path) -> None:
     assert with_at.stdout == without.stdout
 
 
-def test_logs_loads_neither_analytics_nor_views_nor_http(store: Path) -> None:
+@pytest.mark.parametrize("command", ["logs", "explain"])
+def test_a_read_command_loads_neither_analytics_nor_views_nor_http(store: Path, command: str) -> None:
     """What keeps `otel-worklog logs` quick: only the modules the chosen command needs are imported."""
     probe = (
         "import sys\n"
         "from otel_worklog._internal.cli.app import app\n"
-        f"code = app.run(['logs', '--store', {str(store)!r}])\n"
+        f"code = app.run([{command!r}, '--store', {str(store)!r}])\n"
         "heavy = ['urllib.request', 'http.client', 'otel_worklog._internal.query.analytics',\n"
-        "         'otel_worklog._internal.render.html', 'otel_worklog._internal.query.tempo',\n"
-        "         'opentelemetry.sdk.trace', 'typer', 'pydantic']\n"
+        "         'otel_worklog._internal.render.html', 'otel_worklog._internal.render.waterfall',\n"
+        "         'otel_worklog._internal.query.tempo', 'opentelemetry.sdk.trace', 'typer', 'pydantic',\n"
+        "         'difflib', 'html']\n"
         "print(code, [name for name in heavy if name in sys.modules], file=sys.stderr)\n"
     )
     env = dict(os.environ, PYTHONPATH=str(REPO), COLUMNS="200")

@@ -4,7 +4,6 @@ workspace names as a user types them, and how times and trace ids are shown."""
 from __future__ import annotations
 
 import contextlib
-import difflib
 from collections.abc import Iterable, Iterator
 
 from otel_worklog._internal.exceptions import TraceNotFound
@@ -39,6 +38,8 @@ def workspace_name(reader: TraceReader, name: str | None) -> str | None:
             return candidate
     bare = name.lstrip("#").lower()
     containing = [w for w in known if bare and bare in w.lower()]
+    import difflib  # only to suggest a workspace for one that matched none
+
     close = difflib.get_close_matches(f"#{bare}", known, n=_NEAREST, cutoff=0.4) + difflib.get_close_matches(
         bare, known, n=_NEAREST, cutoff=0.4
     )

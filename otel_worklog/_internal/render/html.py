@@ -17,15 +17,8 @@ from typing import Any
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, SpanRecord
 from otel_worklog._internal.query.worklog import Entry, WorkLogView, build_worklog, parse_json_value
-from otel_worklog._internal.render.units import Clock, format_duration
-from otel_worklog._internal.render.waterfall import (
-    NO_BOT,
-    Axis,
-    Waterfall,
-    confidence_class,
-    event_confidence,
-    span_status,
-)
+from otel_worklog._internal.render.units import Clock, format_duration, span_status
+from otel_worklog._internal.render.waterfall import NO_BOT, Axis, Waterfall, confidence_class, event_confidence
 from otel_worklog._internal.span_kinds import Kind, classify
 from otel_worklog._internal.status import STATUS_MEANINGS
 

@@ -24,8 +24,7 @@ from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EntryHit, SessionSummary, SpanRecord
 from otel_worklog._internal.query.worklog import Entry, EscalationItem, HandoffItem, ToolCall, WorkLogView
 from otel_worklog._internal.render.fit import ALWAYS, Column, Fitted, fitted
-from otel_worklog._internal.render.units import Display, format_duration, plural
-from otel_worklog._internal.render.waterfall import span_status
+from otel_worklog._internal.render.units import Display, format_duration, plural, span_status
 from otel_worklog._internal.span_kinds import ALERT
 
 __all__ = [

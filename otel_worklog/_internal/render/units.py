@@ -12,6 +12,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from otel_worklog._internal.query.records import SpanRecord
+
 __all__ = [
     "Clock",
     "Display",
@@ -20,6 +22,7 @@ __all__ = [
     "format_durations_alike",
     "format_seconds",
     "plural",
+    "span_status",
     "unit_of",
 ]
 
@@ -139,3 +142,8 @@ class Display:
 
     def trace(self, trace_id: str) -> str:
         return self.ids.get(trace_id, trace_id)
+
+
+def span_status(span: SpanRecord) -> str:
+    """What a person reads as the span's status: ERROR when it failed, else OK (an UNSET status is a success)."""
+    return "ERROR" if span.is_error else "OK"

@@ -16,9 +16,9 @@ from dataclasses import dataclass, field
 from otel_worklog._internal import semconv as sc
 from otel_worklog._internal.query.records import EventRecord, SpanRecord
 from otel_worklog._internal.query.worklog import HandoffItem
-from otel_worklog._internal.render.units import format_duration, unit_of
+from otel_worklog._internal.render.units import format_duration, span_status, unit_of
 
-__all__ = ["Axis", "Label", "Waterfall", "confidence_class", "event_confidence", "pack_labels", "span_status"]
+__all__ = ["Axis", "Label", "Waterfall", "confidence_class", "event_confidence", "pack_labels"]
 
 PALETTE = ("#4e79a7", "#f28e2b", "#59a14f", "#b07aa1", "#76b7b2", "#edc948", "#9c755f", "#bab0ac", "#ff9da7")
 NO_BOT = "(workspace)"
@@ -43,11 +43,6 @@ _NAME_CHAR_WIDTH = 7.2
 
 def _e(value: object) -> str:
     return html.escape("" if value is None else str(value), quote=True)
-
-
-def span_status(span: SpanRecord) -> str:
-    """What a person reads as the span's status: ERROR when it failed, else OK (an UNSET status is a success)."""
-    return "ERROR" if span.is_error else "OK"
 
 
 def confidence_class(confidence: float) -> str:
