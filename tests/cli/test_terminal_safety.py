@@ -11,6 +11,7 @@ from rich.text import Text
 
 import otel_worklog as wl
 from otel_worklog._internal.render.console import SafeConsole
+from otel_worklog._internal.render.controls import CONTROL
 from tests.cli.scenario import run_cli
 
 # Sets the window title, clears the screen, then reverses the text that follows.
@@ -57,3 +58,13 @@ def test_the_console_keeps_its_own_colours() -> None:
     assert "\x1b[31m" in printed  # rich's red, from the style
     assert "]0;pwned" in printed and "\x1b]0;" not in printed and "\x07" not in printed
     assert "\x1b[2J" not in printed and "\u202e" not in printed
+
+
+def test_every_character_the_console_drops_is_one_python_calls_unprintable() -> None:
+    """The console checks a segment with ``str.isprintable()`` before its regex: no dropped character may pass it."""
+    dropped = [chr(code) for code in range(0x110000) if CONTROL.match(chr(code))]
+    assert len(dropped) == 0x20 - 2 + 0x21 + 5 + 4  # C0 less tab and newline, DEL and C1, the bidi marks
+    assert not any(character.isprintable() for character in dropped)
+    console = SafeConsole(file=io.StringIO(), width=40, highlight=False)
+    console.print(Text("ok \x1b[31mred\u202e\x07 done"))
+    assert console.file.getvalue() == "ok [31mred done\n"  # type: ignore[attr-defined]

@@ -28,7 +28,9 @@ class SafeConsole(Console):
     def render(self, renderable: Any, options: Any = None) -> Iterable[Segment]:
         for segment in super().render(renderable, options):
             text = segment.text
-            if segment.control is None and CONTROL.search(text) is not None:
+            # A printable text holds none of them (they are all Cc or Cf), and isprintable() is one C pass:
+            # a segment passes through here once per renderable it is nested in.
+            if segment.control is None and not text.isprintable() and CONTROL.search(text) is not None:
                 segment = Segment(strip_controls(text), segment.style)
             yield segment
 
