@@ -134,6 +134,18 @@ def test_fallbacks_give_what_the_public_api_gives(finished: list[ReadableSpan], 
         assert [li.context for li in links] == [li.context for li in span.links]
 
 
+def test_a_starting_span_is_read_in_one_call_as_the_public_api_reads_it(finished: list[ReadableSpan]) -> None:
+    for span in finished:
+        name, attributes, scope_name = sdk_compat.started_span(span)
+        assert attributes is span._attributes._dict  # type: ignore[union-attr]  # the SDK's own, no copy
+        assert (name, scope_name) == (span.name, span.instrumentation_scope.name)  # type: ignore[union-attr]
+        for other in (_public_only(span), _odd_types(span)):
+            assert sdk_compat.started_span(other) == (span.name, dict(span.attributes or {}), scope_name)
+    without_scope = copy.copy(finished[0])
+    without_scope._instrumentation_scope = None
+    assert sdk_compat.started_span(without_scope)[2] is None
+
+
 def test_a_private_field_of_another_type_is_not_trusted() -> None:
     class Odd:
         _attributes = "not a mapping"

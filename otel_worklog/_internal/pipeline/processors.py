@@ -31,7 +31,7 @@ from otel_worklog._internal.record.current_span import SPAN_KEY, current_context
 from otel_worklog._internal.record.ledger import LEDGER_KEY, EventLedger
 from otel_worklog._internal.record.scope import SCOPE_KEY, Scope
 from otel_worklog._internal.record.state import STATE
-from otel_worklog._internal.sdk_compat import attributes_of, has_events, name_of
+from otel_worklog._internal.sdk_compat import attributes_of, has_events, started_span
 from otel_worklog._internal.settings import SHUTDOWN_TIMEOUT_S, resolve
 from otel_worklog._internal.span_kinds import (
     BOT,
@@ -172,14 +172,14 @@ class WorklogSpanProcessor(SpanProcessor):
         elif scope.stamp:
             span.set_attributes(scope.stamp)
         chain = self._chain
-        span_name, attributes = name_of(span), attributes_of(span)
+        span_name, attributes, scope_name = started_span(span)
         adoption = _ADOPTION.get()
         try:
             if adoption is not None:
                 _adopt(span, adoption)
             elif _OPEN:
-                self._inherit(span, context, scope, _is_ours(span), span_name, attributes)
-            elif _may_count(span_name, attributes) and not _is_ours(span):
+                self._inherit(span, context, scope, scope_name == _OUR_SCOPE, span_name, attributes)
+            elif scope_name != _OUR_SCOPE and _may_count(span_name, attributes):
                 # No adopted agent's work is open (apps without agent frameworks): only another
                 # instrumentation's agent or tool span needs a look, not an HTTP client's, nor one of ours.
                 self._inherit(span, context, scope, False, span_name, attributes)
