@@ -177,23 +177,20 @@ def attributes_of(item: Any) -> dict[str, Any]:
 
 #: Span classes whose fields :func:`started_span` reads were found to have the expected types.
 _TRUSTED_START_TYPES: Final[set[type]] = set()
+_STARTED_FIELD_TYPES: Final = ((str,), (dict,), (str,))
 
 
 def started_span(span: Any) -> tuple[str, dict[str, Any], str | None]:
     """(name, attributes, instrumentation scope name) of a starting span in one call: what the pipeline reads
     of every span that starts, where each property call and each call of :func:`name_of` counts."""
     try:
-        if type(span) in _TRUSTED_START_TYPES:
-            return span._name, span._attributes._dict, span._instrumentation_scope._name  # type: ignore[no-any-return]
-        name, attributes, scope = span._name, span._attributes._dict, span._instrumentation_scope
+        fields = span._name, span._attributes._dict, span._instrumentation_scope._name
     except AttributeError:  # a field missing, or a span without a scope
         pass
     else:
-        if type(name) is str and type(attributes) is dict and type(getattr(scope, "_name", None)) is str:
-            _TRUSTED_START_TYPES.add(type(span))
-            return name, attributes, scope._name
-    scope = getattr(span, "instrumentation_scope", None)
-    scope_name = getattr(scope, "name", None)
+        if type(span) in _TRUSTED_START_TYPES or _trust(span, fields, _STARTED_FIELD_TYPES, _TRUSTED_START_TYPES):
+            return fields
+    scope_name = getattr(getattr(span, "instrumentation_scope", None), "name", None)
     return name_of(span), attributes_of(span), scope_name if isinstance(scope_name, str) else None
 
 

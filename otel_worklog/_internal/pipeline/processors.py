@@ -367,8 +367,7 @@ def _same_name(first: str, second: str) -> bool:
 
 
 def _is_ours(span: Span) -> bool:
-    scope = span.instrumentation_scope
-    return scope is not None and scope.name == _OUR_SCOPE
+    return started_span(span)[2] == _OUR_SCOPE
 
 
 def remember(span: Span, kind: Kind, name: str, parent_id: int | None = None) -> None:
